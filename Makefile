@@ -1,0 +1,29 @@
+# The one entry point. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
+export HELM_PLUGINS := $(CURDIR)/.tools/helm-plugins
+export KUBECONFIG_LOCAL := $(CURDIR)/.cache/local-cluster/kubeconfig
+
+.PHONY: help setup tools cluster-up cluster-down test test-python lock
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: ## Debian packages (PostgreSQL, Redis), uv, and the locked .venv with both services
+	@scripts/setup.sh
+
+tools: ## build the pinned helm, helm-unittest, ct, etcd, kube-*, kwok into .tools/bin (cached)
+	@scripts/tools.sh
+
+cluster-up: tools ## start the local kwok cluster; prints the kubeconfig path
+	@scripts/cluster.sh up
+
+cluster-down: ## stop the local cluster; leaves no process behind
+	@scripts/cluster.sh down
+
+test: setup tools ## every suite: pytest (api, listener, chart, e2e, harness)
+	@scripts/test.sh
+
+lock: ## re-resolve uv.lock after changing a pyproject.toml
+	@uv lock --python python3

@@ -1,0 +1,1 @@
+"""langgraph-controlplane control-plane API."""

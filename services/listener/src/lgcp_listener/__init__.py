@@ -1,0 +1,1 @@
+"""langgraph-controlplane data-plane listener."""

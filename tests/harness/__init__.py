@@ -1,0 +1,1 @@
+"""Throwaway real servers for the test suites: PostgreSQL, Redis and the local cluster."""
