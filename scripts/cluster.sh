@@ -10,7 +10,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 name=${LGCP_CLUSTER_NAME:-lgcp}
-state=$root/.cache/local-cluster
+state=${LGCP_CLUSTER_STATE:-$root/.cache/local-cluster}
 kubeconfig=$state/kubeconfig
 nodes=${LGCP_CLUSTER_NODES:-2}
 bin=$root/.tools/bin
@@ -18,8 +18,11 @@ export KWOK_WORKDIR=$state/kwok PATH=$bin:$PATH
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
+# The cluster answers and its simulated nodes are Ready (so kwok's controller is alive too).
 answers() {
-  [[ -f $kubeconfig ]] && kubectl --kubeconfig "$kubeconfig" --request-timeout=3s get --raw /readyz >/dev/null 2>&1
+  [[ -f $kubeconfig ]] || return 1
+  kubectl --kubeconfig "$kubeconfig" --request-timeout=3s get --raw /readyz >/dev/null 2>&1 || return 1
+  [[ $(kubectl --kubeconfig "$kubeconfig" --request-timeout=3s get nodes --no-headers 2>/dev/null | grep -cw Ready) -ge 1 ]]
 }
 
 write_config() {
@@ -39,15 +42,10 @@ options:
   kubeAuthorization: true
   kubeAdmission: true
   quietPull: true
----
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokConfiguration
-options:
-  # Simulated nodes and pods get loopback addresses: nothing may dial anywhere else.
-  nodeIP: 127.0.0.1
-  cidr: 127.64.0.1/16
 EOF
+    # kwokctl takes Stages from its configuration, not StorageClasses (applied after start).
     for f in "$stages"/*.yaml "$root/scripts/cluster/stages.yaml"; do
+      [[ $(basename "$f") == storage-class.yaml ]] && continue
       echo "---"
       cat "$f"
     done
@@ -80,7 +78,10 @@ up() {
     { cat "$state/create.log" >&2; die "kwokctl could not create the cluster (log: $state/create.log)"; }
   kwokctl get kubeconfig --name "$name" >"$kubeconfig"
   chmod 600 "$kubeconfig"
-  kwokctl scale node --name "$name" --replicas "$nodes" >/dev/null
+  # Simulated nodes (and so their pods) get loopback addresses: nothing may dial anywhere else.
+  kwokctl scale node --name "$name" --replicas "$nodes" \
+    --param '.nodeIPs=["127.0.0.1"]' --param '.podCIDRs=["127.64.0.0/24"]' >/dev/null 2>>"$state/create.log"
+  kubectl --kubeconfig "$kubeconfig" apply --server-side -f "$root/.tools/kwok-stages/storage-class.yaml" >/dev/null
   wait_nodes_ready
   echo "cluster: '$name' up with $nodes simulated nodes in $((SECONDS - start))s; kubeconfig:" >&2
   echo "$kubeconfig"
