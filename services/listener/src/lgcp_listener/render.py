@@ -1,0 +1,278 @@
+"""Renders the Kubernetes objects of one agent deployment from its desired state (pure).
+
+Every object carries the listener's labels and an applied-hash annotation. Children of the
+LangGraph server Deployment name it as their owner once its uid is known, so that Kubernetes'
+garbage collector removes them with it: the listener only ever has to find orphaned Deployments.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+from . import labels as L
+from .desired import DesiredDeployment, ResourceSpec
+from .hashing import content_hash, stamp
+
+PORT = 8000
+ENV_SECRET_SUFFIX = "-env"
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    """How agents are exposed on the LangSmith host."""
+
+    hostname: str
+    base_path: str = ""
+    mode: str = "ingress"  # ingress | gateway
+    ingress_class_name: str | None = None
+    tls_secret_name: str | None = None
+    gateway_name: str | None = None
+    gateway_namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class PlatformEnv:
+    """Environment the platform gives every agent (values from the chart)."""
+
+    langsmith_endpoint: str | None = None
+    langsmith_api_key: str | None = None
+    license_key: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentConnections:
+    """Where one agent's Postgres and Redis are (URIs carry credentials: never log them)."""
+
+    database_uri: str
+    redis_uri: str
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The agent's Deployment, once it exists: children point at it."""
+
+    name: str
+    uid: str
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    compute_id: str
+    route: RouteConfig
+    platform: PlatformEnv = field(default_factory=PlatformEnv)
+
+
+def env_secret_name(name: str) -> str:
+    return f"{name}{ENV_SECRET_SUFFIX}"
+
+
+def mount_prefix(route: RouteConfig, name: str) -> str:
+    """The path the agent is served under: `<base_path>/lgp/<name>`."""
+    return f"{route.base_path}/lgp/{name}"
+
+
+def render(desired: DesiredDeployment, connections: AgentConnections, ctx: RenderContext,
+           owner: Owner | None = None) -> list[dict]:
+    """All objects of one deployment, in apply order (Secret first, then the Deployment, ...)."""
+    if desired.revision is None:
+        raise ValueError(f"deployment {desired.id} has no revision to run")
+    spec = desired.resource_spec
+    secret = _env_secret(desired, connections, ctx, owner)
+    env_hash = content_hash(secret["data"])
+    objects = [secret, _deployment(desired, spec, ctx, env_hash), _service(desired, ctx, owner),
+               _route(desired, ctx, owner)]
+    if spec.max_scale > spec.min_scale >= 1:
+        objects.append(_hpa(desired, spec, ctx, owner))
+    if spec.min_scale > 1:
+        objects.append(_pdb(desired, ctx, owner))
+    return [stamp(obj) for obj in objects]
+
+
+def _labels(desired: DesiredDeployment, ctx: RenderContext, component: str) -> dict[str, str]:
+    return {
+        L.MANAGED_BY: L.MANAGED_BY_VALUE,
+        L.LISTENER: ctx.compute_id,
+        L.INSTANCE: desired.name,
+        L.COMPONENT: component,
+        L.DEPLOYMENT_ID: desired.id,
+    }
+
+
+def _selector(desired: DesiredDeployment) -> dict[str, str]:
+    return {L.DEPLOYMENT_ID: desired.id, L.COMPONENT: "langgraph-server"}
+
+
+def _metadata(desired: DesiredDeployment, ctx: RenderContext, name: str, component: str,
+              owner: Owner | None) -> dict:
+    meta: dict = {"name": name, "namespace": desired.namespace,
+                  "labels": _labels(desired, ctx, component), "annotations": {}}
+    if owner is not None:
+        meta["ownerReferences"] = [{
+            "apiVersion": "apps/v1", "kind": "Deployment", "name": owner.name, "uid": owner.uid,
+            "controller": True, "blockOwnerDeletion": True,
+        }]
+    return meta
+
+
+def _b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+def _env_secret(desired: DesiredDeployment, conn: AgentConnections, ctx: RenderContext,
+                owner: Owner | None) -> dict:
+    env = {item.name: item.value.get_secret_value() for item in desired.secrets}
+    # Platform values last: they win over a user secret of the same name (the API rejects those).
+    env.update({"DATABASE_URI": conn.database_uri, "POSTGRES_URI": conn.database_uri,
+                "REDIS_URI": conn.redis_uri})
+    if ctx.platform.langsmith_api_key:
+        env["LANGSMITH_API_KEY"] = ctx.platform.langsmith_api_key
+    if ctx.platform.license_key:
+        env["LANGGRAPH_CLOUD_LICENSE_KEY"] = ctx.platform.license_key
+    return {
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": _metadata(desired, ctx, env_secret_name(desired.name), "env", owner),
+        "data": {key: _b64(value) for key, value in sorted(env.items())},
+    }
+
+
+def _quantity_cpu(value: float | str | None) -> str | None:
+    if value is None:
+        return None
+    return str(value) if isinstance(value, str) else f"{int(round(float(value) * 1000))}m"
+
+
+def _resources(spec: ResourceSpec) -> dict:
+    requests, limits = {}, {}
+    if (cpu := _quantity_cpu(spec.cpu)) is not None:
+        requests["cpu"] = cpu
+    if (cpu_limit := _quantity_cpu(spec.cpu_limit)) is not None:
+        limits["cpu"] = cpu_limit
+    if spec.memory_mb is not None:
+        requests["memory"] = f"{spec.memory_mb}Mi"
+    memory_limit = spec.memory_limit_mb or spec.memory_mb
+    if memory_limit is not None:
+        limits["memory"] = f"{memory_limit}Mi"
+    return {key: value for key, value in (("requests", requests), ("limits", limits)) if value}
+
+
+def _deployment(desired: DesiredDeployment, spec: ResourceSpec, ctx: RenderContext,
+                env_hash: str) -> dict:
+    revision = desired.revision
+    assert revision is not None
+    env = [
+        {"name": "PORT", "value": str(PORT)},
+        {"name": "MOUNT_PREFIX", "value": mount_prefix(ctx.route, desired.name)},
+    ]
+    if ctx.platform.langsmith_endpoint:
+        env.append({"name": "LANGSMITH_ENDPOINT", "value": ctx.platform.langsmith_endpoint})
+    env += [
+        {"name": ref.name, "valueFrom": {"secretKeyRef": {"name": ref.secret_name, "key": ref.secret_key}}}
+        for ref in desired.secret_references
+    ]
+    probe = {"httpGet": {"path": "/ok", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 5}
+    container = {
+        "name": "langgraph-server",
+        "image": revision.image_uri,
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "envFrom": [{"secretRef": {"name": env_secret_name(desired.name)}}],
+        "env": env,
+        "readinessProbe": probe,
+        "livenessProbe": {**probe, "failureThreshold": 6},
+        "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 60},
+        "resources": _resources(spec),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    pod_spec: dict = {
+        "automountServiceAccountToken": spec.service_account_name is not None,
+        "securityContext": {
+            "runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+    }
+    if spec.service_account_name:
+        pod_spec["serviceAccountName"] = spec.service_account_name
+    if spec.image_pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": name} for name in spec.image_pull_secrets]
+    pod_labels = {**spec.labels, **_labels(desired, ctx, "langgraph-server"), L.REVISION_ID: revision.id}
+    deployment_spec: dict = {
+        "selector": {"matchLabels": _selector(desired)},
+        "progressDeadlineSeconds": 300,
+        "revisionHistoryLimit": 3,
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}},
+        "template": {
+            "metadata": {"labels": pod_labels,
+                         "annotations": {**spec.annotations, L.ENV_HASH: env_hash}},
+            "spec": pod_spec,
+        },
+    }
+    # With an HPA the replica count is the HPA's field: applying one would fight it.
+    if not spec.max_scale > spec.min_scale >= 1:
+        deployment_spec["replicas"] = spec.min_scale
+    meta = _metadata(desired, ctx, desired.name, "langgraph-server", None)
+    meta["labels"][L.REVISION_ID] = revision.id
+    meta["annotations"].update(spec.annotations)
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": deployment_spec}
+
+
+def _service(desired: DesiredDeployment, ctx: RenderContext, owner: Owner | None) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": _metadata(desired, ctx, desired.name, "langgraph-server", owner),
+        "spec": {"type": "ClusterIP", "selector": _selector(desired),
+                 "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]},
+    }
+
+
+def _route(desired: DesiredDeployment, ctx: RenderContext, owner: Owner | None) -> dict:
+    route, path = ctx.route, mount_prefix(ctx.route, desired.name)
+    meta = _metadata(desired, ctx, desired.name, "route", owner)
+    if route.mode == "gateway":
+        parent: dict = {"name": route.gateway_name}
+        if route.gateway_namespace:
+            parent["namespace"] = route.gateway_namespace
+        return {
+            "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": meta,
+            "spec": {"parentRefs": [parent], "hostnames": [route.hostname],
+                     "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": path}}],
+                                "backendRefs": [{"name": desired.name, "port": PORT}]}]},
+        }
+    spec: dict = {"rules": [{"host": route.hostname, "http": {"paths": [{
+        "path": path, "pathType": "Prefix",
+        "backend": {"service": {"name": desired.name, "port": {"number": PORT}}},
+    }]}}]}
+    if route.ingress_class_name:
+        spec["ingressClassName"] = route.ingress_class_name
+    if route.tls_secret_name:
+        spec["tls"] = [{"hosts": [route.hostname], "secretName": route.tls_secret_name}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}
+
+
+def _hpa(desired: DesiredDeployment, spec: ResourceSpec, ctx: RenderContext, owner: Owner | None) -> dict:
+    return {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": _metadata(desired, ctx, desired.name, "autoscaler", owner),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": desired.name},
+            "minReplicas": spec.min_scale, "maxReplicas": spec.max_scale,
+            "metrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 75}}}],
+        },
+    }
+
+
+def _pdb(desired: DesiredDeployment, ctx: RenderContext, owner: Owner | None) -> dict:
+    return {
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": _metadata(desired, ctx, desired.name, "disruption-budget", owner),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(desired)}},
+    }

@@ -1,0 +1,88 @@
+"""The listener's configuration: environment variables with the prefix `LGCP_LISTENER_`."""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything `lgcp-listener run` reads; see services/listener/README.md for each field."""
+
+    model_config = SettingsConfigDict(env_prefix="LGCP_LISTENER_", extra="ignore")
+
+    api_url: str
+    api_key: SecretStr
+    tenant_id: str | None = None
+    compute_id: str
+    namespaces: Annotated[list[str], NoDecode] = Field(min_length=1)
+    default_namespace: str | None = None
+
+    redis_url: SecretStr | None = None
+
+    database_mode: Literal["shared", "dedicated", "external"] = "shared"
+    database_retention: Literal["delete", "retain"] = "delete"
+    postgres_admin_url: SecretStr | None = None
+    agent_postgres_host: str | None = None
+    agent_postgres_port: int = 5432
+    agent_redis_url: SecretStr | None = None
+    agent_redis_databases: int = Field(default=16, ge=2)
+    external_database_uri_template: SecretStr | None = None
+    external_redis_uri_template: SecretStr | None = None
+    dedicated_postgres_image: str = "postgres:16"
+    dedicated_redis_image: str = "redis:7"
+
+    langsmith_hostname: str = "langsmith.local"
+    base_path: str = ""
+    routing_mode: Literal["ingress", "gateway"] = "ingress"
+    ingress_class_name: str | None = None
+    tls_secret_name: str | None = None
+    gateway_name: str | None = None
+    gateway_namespace: str | None = None
+    langsmith_endpoint: str | None = None
+    langsmith_api_key: SecretStr | None = None
+    license_key: SecretStr | None = None
+
+    resync_seconds: float = Field(default=30, gt=0)
+    workers: int = Field(default=8, ge=1)
+    kubeconfig: str | None = None
+    leader_election: bool = True
+    lease_name: str = "lgcp-listener"
+    lease_namespace: str | None = None
+    lease_duration_seconds: float = Field(default=15, gt=0)
+    pod_name: str = Field(default_factory=socket.gethostname)
+    health_port: int = 8081
+
+    @field_validator("namespaces", mode="before")
+    @classmethod
+    def _split_namespaces(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("base_path")
+    @classmethod
+    def _normalise_base_path(cls, value: str) -> str:
+        return "/" + value.strip("/") if value.strip("/") else ""
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> "Settings":
+        if self.default_namespace is None:
+            self.default_namespace = self.namespaces[0]
+        if self.default_namespace not in self.namespaces:
+            raise ValueError("default_namespace must be one of namespaces")
+        if self.lease_namespace is None:
+            self.lease_namespace = self.default_namespace
+        if self.database_mode == "shared":
+            missing = [name for name in ("postgres_admin_url", "agent_postgres_host", "agent_redis_url")
+                       if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"database_mode=shared needs {', '.join(missing)}")
+        if self.database_mode == "external" and self.external_database_uri_template is None:
+            raise ValueError("database_mode=external needs external_database_uri_template")
+        if self.routing_mode == "gateway" and not self.gateway_name:
+            raise ValueError("routing_mode=gateway needs gateway_name")
+        return self

@@ -1,0 +1,65 @@
+"""Deriving a revision's rollout outcome from Deployment and pod status (pure)."""
+
+from lgcp_listener import labels as L
+from lgcp_listener.rollout import derive
+
+
+def deployment(rev="r1", generation=2, observed=2, replicas=2, **status):
+    return {"metadata": {"generation": generation, "labels": {L.REVISION_ID: rev}},
+            "spec": {"replicas": replicas},
+            "status": {"observedGeneration": observed, **status}}
+
+
+def pod(rev="r1", waiting=None, restarts=0, last_exit=None):
+    cs = {"name": "c", "restartCount": restarts, "state": {"waiting": waiting} if waiting else {"running": {}}}
+    if last_exit is not None:
+        cs["lastState"] = {"terminated": {"exitCode": last_exit}}
+    return {"metadata": {"labels": {L.REVISION_ID: rev}}, "status": {"containerStatuses": [cs]}}
+
+
+def test_complete_when_all_updated_and_available():
+    d = deployment(replicas=2, updatedReplicas=2, availableReplicas=2)
+    assert derive(d, [pod(), pod()], "r1").state == "complete"
+
+
+def test_progressing_while_controller_has_not_observed_generation():
+    d = deployment(generation=3, observed=2, replicas=1, updatedReplicas=1, availableReplicas=1)
+    assert derive(d, [], "r1").state == "progressing"
+
+
+def test_progressing_while_old_replicas_remain():
+    d = deployment(replicas=1, updatedReplicas=1, availableReplicas=1)
+    d["status"]["replicas"] = 2
+    assert derive(d, [], "r1").message.startswith("1 old replicas")
+
+
+def test_progressing_for_other_revision():
+    assert derive(deployment(rev="r0"), [], "r1").state == "progressing"
+    assert derive(None, [], "r1").state == "progressing"
+
+
+def test_image_pull_failure():
+    r = derive(deployment(updatedReplicas=2), [pod(waiting={"reason": "ImagePullBackOff", "message": "nope"})], "r1")
+    assert r.state == "failed" and "image pull failure" in r.message and "nope" in r.message
+
+
+def test_crash_loop_reports_restarts_and_exit_code():
+    r = derive(deployment(), [pod(waiting={"reason": "CrashLoopBackOff"}, restarts=4, last_exit=1)], "r1")
+    assert r.state == "failed" and "crash loop" in r.message and "4 restarts" in r.message and "exit code 1" in r.message
+
+
+def test_failures_of_old_revision_pods_are_ignored():
+    d = deployment(replicas=1, updatedReplicas=1, availableReplicas=1)
+    d["status"]["replicas"] = 1
+    assert derive(d, [pod(rev="r0", waiting={"reason": "CrashLoopBackOff"})], "r1").state == "complete"
+
+
+def test_progress_deadline_exceeded():
+    d = deployment(conditions=[{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                                "message": "ReplicaSet x has timed out progressing."}])
+    r = derive(d, [], "r1")
+    assert r.state == "failed" and r.message.startswith("progress deadline exceeded")
+
+
+def test_zero_replicas_is_complete():
+    assert derive(deployment(replicas=0), [], "r1").state == "complete"

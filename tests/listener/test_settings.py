@@ -1,0 +1,40 @@
+"""Configuration from LGCP_LISTENER_* variables."""
+
+import pytest
+from pydantic import ValidationError
+
+from lgcp_listener.settings import Settings
+
+BASE = {
+    "LGCP_LISTENER_API_URL": "http://api/api-host", "LGCP_LISTENER_API_KEY": "k",
+    "LGCP_LISTENER_COMPUTE_ID": "c1", "LGCP_LISTENER_NAMESPACES": "a, b",
+    "LGCP_LISTENER_DATABASE_MODE": "external",
+    "LGCP_LISTENER_EXTERNAL_DATABASE_URI_TEMPLATE": "postgresql://x/{database}",
+}
+
+
+def load(monkeypatch, **extra):
+    for key, value in {**BASE, **extra}.items():
+        monkeypatch.setenv(key, value)
+    return Settings()
+
+
+def test_namespaces_split_and_default_is_first(monkeypatch):
+    s = load(monkeypatch, LGCP_LISTENER_BASE_PATH="/langsmith/")
+    assert s.namespaces == ["a", "b"] and s.default_namespace == "a" and s.lease_namespace == "a"
+    assert s.base_path == "/langsmith"
+
+
+def test_default_namespace_outside_watched_is_rejected(monkeypatch):
+    with pytest.raises(ValidationError, match="default_namespace"):
+        load(monkeypatch, LGCP_LISTENER_DEFAULT_NAMESPACE="z")
+
+
+def test_shared_mode_names_missing_settings(monkeypatch):
+    with pytest.raises(ValidationError, match="postgres_admin_url"):
+        load(monkeypatch, LGCP_LISTENER_DATABASE_MODE="shared")
+
+
+def test_secrets_are_not_shown_in_repr(monkeypatch):
+    s = load(monkeypatch, LGCP_LISTENER_API_KEY="very-secret-key")
+    assert "very-secret-key" not in repr(s)

@@ -1,0 +1,61 @@
+"""The latest-state-only work queue with per-key backoff."""
+
+import asyncio
+
+from lgcp_listener.workqueue import WorkQueue, backoff_delay
+
+
+def test_backoff_doubles_caps_and_jitters():
+    assert backoff_delay(1, 0.5, 60, 1.0) == 0.5
+    assert backoff_delay(3, 0.5, 60, 1.0) == 2.0
+    assert backoff_delay(30, 0.5, 60, 1.0) == 60
+    assert backoff_delay(3, 0.5, 60, 0.0) == 1.0
+
+
+async def test_keeps_only_latest_value_and_queues_key_once():
+    q: WorkQueue[int] = WorkQueue()
+    q.put("a", 1)
+    q.put("b", 1)
+    q.put("a", 2)
+    assert len(q) == 2
+    assert await q.get() == ("a", 2)
+    assert await q.get() == ("b", 1)
+
+
+async def test_key_put_while_active_is_redone_after_done_not_concurrently():
+    q: WorkQueue[int] = WorkQueue()
+    q.put("a", 1)
+    assert await q.get() == ("a", 1)
+    q.put("a", 2)
+    assert len(q) == 0  # not handed to a second worker while the first works on it
+    q.done("a", failed=False)
+    assert await q.get() == ("a", 2)
+
+
+async def test_failure_retries_after_backoff_and_success_resets():
+    q: WorkQueue[int] = WorkQueue(base_delay=0.01, max_delay=0.05)
+    q.put("a", 1)
+    await q.get()
+    delay = q.done("a", failed=True)
+    assert 0.005 <= delay <= 0.01 and q.failures("a") == 1
+    assert len(q) == 0
+    assert await asyncio.wait_for(q.get(), 1) == ("a", 1)
+    q.done("a", failed=False)
+    assert q.failures("a") == 0
+
+
+async def test_a_failing_key_does_not_block_others():
+    q: WorkQueue[int] = WorkQueue(base_delay=10, max_delay=10)
+    q.put("bad", 1)
+    await q.get()
+    q.done("bad", failed=True)
+    q.put("good", 1)
+    assert await asyncio.wait_for(q.get(), 1) == ("good", 1)
+
+
+async def test_forgotten_key_is_skipped():
+    q: WorkQueue[int] = WorkQueue()
+    q.put("a", 1)
+    q.put("b", 1)
+    q.forget("a")
+    assert await asyncio.wait_for(q.get(), 1) == ("b", 1)
