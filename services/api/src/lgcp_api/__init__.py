@@ -1,1 +1,3 @@
 """langgraph-controlplane control-plane API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,74 @@
+"""The FastAPI application: routers under `<base path>/api-host/v2`, health at the root."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import asyncpg
+from fastapi import APIRouter, FastAPI
+
+from . import __version__, bootstrap, health
+from .database import open_pool
+from .deployments.router import router as deployments_router
+from .listener_api.router import router as listener_api_router
+from .listeners.router import router as listeners_router
+from .notifications import Notifier
+from .observability.middleware import RequestContextMiddleware
+from .revisions.router import router as revisions_router
+from .secret_box import SecretBox
+from .settings import Settings
+from .tenants.router import router as tenants_router
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Opens the pool and Redis client, bootstraps the admin key, and closes both at the end."""
+    settings: Settings = app.state.settings
+    state = app.state
+    state.pool = await open_pool(
+        settings.database_url, settings.db_pool_min_size, settings.db_pool_max_size
+    )
+    state.notifier = Notifier(settings.redis_url, settings.redis_timeout_seconds)
+    try:
+        if settings.admin_api_key is not None:
+            try:
+                await bootstrap.ensure_admin(
+                    state.pool, state.secret_key, settings.admin_api_key.get_secret_value()
+                )
+            except asyncpg.UndefinedTableError:
+                raise RuntimeError("the database has no schema: run `lgcp-api migrate` first") from None
+        log.info("API ready", extra={"api_prefix": settings.api_prefix})
+        yield
+    finally:
+        await state.notifier.close()
+        await state.pool.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Builds the app from settings (default: the environment)."""
+    settings = (settings or Settings()).with_local_defaults()
+    prefix = settings.api_prefix
+    app = FastAPI(
+        title="langgraph-controlplane API",
+        version=__version__,
+        description="LangSmith-compatible control-plane API (v2) for LangGraph deployments.",
+        docs_url=f"{prefix}/docs",
+        openapi_url=f"{prefix}/openapi.json",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.secret_key = settings.secret_key.get_secret_value()
+    app.state.secret_box = SecretBox(settings.encryption_key_list)
+    v2 = APIRouter(prefix=f"{prefix}/v2")
+    for router in (deployments_router, revisions_router, listeners_router, listener_api_router,
+                   tenants_router):
+        v2.include_router(router)
+    app.include_router(v2)
+    app.include_router(health.router)
+    # The web UI (issue 7) mounts its own router under settings.base_path here.
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""Deployments: the LangGraph servers a tenant wants running."""

@@ -1,0 +1,301 @@
+"""Request and response bodies of /v2/deployments, with every input rule of the contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..image_references import check_image_reference
+from ..kubernetes_names import (
+    dns_label,
+    dns_subdomain,
+    label_value,
+    qualified_key,
+    secret_data_key,
+)
+
+# The listener derives object names as `<name>-<suffix>` (at most 23 characters of suffix) and
+# Kubernetes caps names and label values at 63; 40 keeps every derived name valid.
+NAME_MAX_LENGTH = 40
+SECRET_VALUE_MAX_BYTES = 64 * 1024
+# Set by the platform itself for every agent; a user value would silently break the agent.
+RESERVED_ENV_NAMES = frozenset({
+    "DATABASE_URI", "POSTGRES_URI", "REDIS_URI", "PORT", "MOUNT_PREFIX",
+    "LANGGRAPH_CLOUD_LICENSE_KEY", "LANGSMITH_API_KEY", "LANGSMITH_ENDPOINT",
+    "LANGCHAIN_API_KEY", "LANGCHAIN_ENDPOINT", "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2",
+    "LANGGRAPH_HTTP", "LANGGRAPH_STORE", "LANGSMITH_LANGGRAPH_API_VARIANT",
+})
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Label keys the listener sets on the objects it owns; a user label must not overwrite them.
+_RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "langgraph-controlplane.io/")
+
+
+class DeploymentStatus(StrEnum):
+    AWAITING_DATABASE = "AWAITING_DATABASE"
+    READY = "READY"
+    UNUSED = "UNUSED"
+    AWAITING_DELETE = "AWAITING_DELETE"
+    UNKNOWN = "UNKNOWN"
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value) or len(value) > 255:
+        raise ValueError("must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
+    if value.upper() in RESERVED_ENV_NAMES:
+        raise ValueError(f"{value} is set by the platform and cannot be overridden")
+    return value
+
+
+def _labels(value: dict[str, str]) -> dict[str, str]:
+    for key, item in value.items():
+        qualified_key(key)
+        if key.startswith(_RESERVED_LABEL_PREFIXES):
+            raise ValueError(f"label {key!r} is reserved for the platform")
+        label_value(item)
+    return value
+
+
+def _annotations(value: dict[str, str]) -> dict[str, str]:
+    for key in value:
+        qualified_key(key)
+    if sum(len(k) + len(v) for k, v in value.items()) > 256 * 1024:
+        raise ValueError("annotations must total at most 256 KiB")
+    return value
+
+
+def _secret_value(value: str) -> str:
+    if len(value.encode()) > SECRET_VALUE_MAX_BYTES:
+        raise ValueError(f"must be at most {SECRET_VALUE_MAX_BYTES} bytes")
+    return value
+
+
+EnvName = Annotated[str, AfterValidator(_env_name)]
+Namespace = Annotated[str, AfterValidator(dns_label)]
+Subdomain = Annotated[str, AfterValidator(dns_subdomain)]
+
+
+class ResourceSpec(BaseModel):
+    """Compute for the agent; limits default to the requests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_scale: int = Field(1, ge=1, le=100, description="fewest replicas")
+    max_scale: int = Field(1, ge=1, le=100, description="most replicas (HPA)")
+    cpu: float = Field(1, gt=0, le=64, description="CPU request, in cores")
+    cpu_limit: float | None = Field(None, gt=0, le=64, description="CPU limit; default: cpu")
+    memory_mb: int = Field(1024, ge=64, le=262144, description="memory request, MiB")
+    memory_limit_mb: int | None = Field(
+        None, ge=64, le=262144, description="memory limit; default: memory_mb"
+    )
+    labels: Annotated[dict[str, str], AfterValidator(_labels)] = Field(default_factory=dict)
+    annotations: Annotated[dict[str, str], AfterValidator(_annotations)] = Field(
+        default_factory=dict
+    )
+    service_account_name: Subdomain | None = None
+    image_pull_secrets: list[Subdomain] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ResourceSpec:
+        if self.min_scale > self.max_scale:
+            raise ValueError("min_scale must not exceed max_scale")
+        if self.cpu_limit is None:
+            self.cpu_limit = self.cpu
+        elif self.cpu_limit < self.cpu:
+            raise ValueError("cpu_limit must be at least cpu")
+        if self.memory_limit_mb is None:
+            self.memory_limit_mb = self.memory_mb
+        elif self.memory_limit_mb < self.memory_mb:
+            raise ValueError("memory_limit_mb must be at least memory_mb")
+        return self
+
+
+class ResourceSpecPatch(BaseModel):
+    """Fields to change in a resource spec; the result is checked as a whole."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_scale: int | None = None
+    max_scale: int | None = None
+    cpu: float | None = None
+    cpu_limit: float | None = None
+    memory_mb: int | None = None
+    memory_limit_mb: int | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    service_account_name: str | None = None
+    image_pull_secrets: list[str] | None = None
+
+
+class ListenerConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    k8s_namespace: Namespace | None = Field(None, description="namespace; default: the listener's")
+
+
+class SourceConfig(BaseModel):
+    # LangSmith clients send fields for other sources (deployment_type, integration_id, ...):
+    # accepted and ignored rather than breaking scripts written for LangSmith.
+    model_config = ConfigDict(extra="ignore")
+
+    listener_id: uuid.UUID = Field(description="the listener that runs this deployment")
+    listener_config: ListenerConfig = Field(default_factory=ListenerConfig)
+    custom_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")] | None = None
+    resource_spec: ResourceSpec = Field(default_factory=ResourceSpec)
+
+
+class SourceConfigPatch(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    listener_id: uuid.UUID | None = None
+    listener_config: ListenerConfig | None = None
+    custom_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")] | None = None
+    resource_spec: ResourceSpecPatch | None = None
+
+
+class SourceRevisionConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    image_uri: Annotated[str, AfterValidator(check_image_reference)] = Field(
+        description="image built with `langgraph build` and pushed to a registry"
+    )
+
+
+class SecretIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: EnvName
+    value: Annotated[str, AfterValidator(_secret_value)] = Field(description="write-only")
+
+
+class SecretOut(BaseModel):
+    """A secret as answered: its name only, values are write-only."""
+
+    name: str
+
+
+class SecretReference(BaseModel):
+    """An environment variable taken from an existing Kubernetes Secret in the namespace."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: EnvName
+    secret_name: Subdomain
+    secret_key: Annotated[str, AfterValidator(secret_data_key)]
+
+
+def unique_env_names(secrets: list[SecretIn] | None, refs: list[SecretReference] | None) -> None:
+    seen: set[str] = set()
+    for item in [*(secrets or []), *(refs or [])]:
+        if item.name in seen:
+            raise ValueError(f"environment variable {item.name} is given more than once")
+        seen.add(item.name)
+
+
+_SOURCE_MESSAGE = (
+    "only 'external_docker' is supported: build the image with `langgraph build`, push it to a "
+    "registry and give it as source_revision_config.image_uri"
+)
+
+_CREATE_EXAMPLE = {
+    "name": "my-agent",
+    "source": "external_docker",
+    "source_config": {
+        "listener_id": "6f1c0f5e-3a4b-4c55-9e21-0d5a3f1b2c3d",
+        "listener_config": {"k8s_namespace": "agents"},
+        "resource_spec": {"min_scale": 1, "max_scale": 3, "cpu": 1, "memory_mb": 1024},
+    },
+    "source_revision_config": {"image_uri": "registry.example.com/team/my-agent:1.0.0"},
+    "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-..."}],
+    "secret_references": [],
+}
+
+
+class DeploymentCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [_CREATE_EXAMPLE]})
+
+    name: Annotated[str, AfterValidator(lambda v: dns_label(v, NAME_MAX_LENGTH))] = Field(
+        description=f"DNS label, at most {NAME_MAX_LENGTH} characters, unique in the tenant"
+    )
+    source: str = Field("external_docker", description="only `external_docker`")
+    source_config: SourceConfig
+    source_revision_config: SourceRevisionConfig
+    secrets: list[SecretIn] = Field(default_factory=list, max_length=200)
+    secret_references: list[SecretReference] = Field(default_factory=list, max_length=200)
+
+    @field_validator("source")
+    @classmethod
+    def _only_external_docker(cls, value: str) -> str:
+        if value != "external_docker":
+            raise ValueError(_SOURCE_MESSAGE)
+        return value
+
+    @model_validator(mode="after")
+    def _env_names_unique(self) -> DeploymentCreate:
+        unique_env_names(self.secrets, self.secret_references)
+        return self
+
+
+class DeploymentPatch(BaseModel):
+    """Changes to a deployment. A non-null image_uri, secrets, secret_references or
+    resource_spec creates a new revision; `secrets` replaces the whole set."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"examples": [
+            {"source_revision_config": {"image_uri": "registry.example.com/team/my-agent:1.1.0"}}
+        ]},
+    )
+
+    name: str | None = Field(None, description="immutable; accepted only when unchanged")
+    source_config: SourceConfigPatch | None = None
+    source_revision_config: SourceRevisionConfig | None = None
+    secrets: list[SecretIn] | None = Field(None, max_length=200)
+    secret_references: list[SecretReference] | None = Field(None, max_length=200)
+
+    @model_validator(mode="after")
+    def _env_names_unique(self) -> DeploymentPatch:
+        unique_env_names(self.secrets, self.secret_references)
+        return self
+
+
+class ListenerConfigOut(BaseModel):
+    k8s_namespace: str | None = None
+
+
+class SourceConfigOut(BaseModel):
+    listener_id: uuid.UUID
+    listener_config: ListenerConfigOut
+    custom_url: str | None = None
+    resource_spec: ResourceSpec
+
+
+class DeploymentOut(BaseModel):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    source: str
+    source_config: SourceConfigOut
+    source_revision_config: SourceRevisionConfig
+    secrets: list[SecretOut]
+    secret_references: list[SecretReference]
+    status: DeploymentStatus
+    latest_revision_id: uuid.UUID | None
+    active_revision_id: uuid.UUID | None
+    image_version: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class BulkDeleteItem(BaseModel):
+    id: uuid.UUID
+    status: int = Field(description="204 when accepted for deletion, else the error status")
+    detail: str | None = None
+
+
+class BulkDeleteOut(BaseModel):
+    resources: list[BulkDeleteItem]

@@ -1,0 +1,42 @@
+"""/ok (liveness), /readyz (Postgres and Redis), /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+router = APIRouter(tags=["health"])
+_CHECK_TIMEOUT = 2.0
+
+
+@router.get("/ok", summary="Liveness: the process answers")
+async def ok() -> dict:
+    return {"ok": True}
+
+
+@router.get("/readyz", summary="Readiness: Postgres reachable; Redis reported")
+async def readyz(request: Request) -> JSONResponse:
+    """503 only without Postgres. Redis being down is reported but keeps the pod ready: writes
+    still succeed and listeners resync, so taking the API out of service would only hurt."""
+    state = request.app.state
+    try:
+        async with asyncio.timeout(_CHECK_TIMEOUT):
+            async with state.pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+        postgres = "ok"
+    except (OSError, asyncio.TimeoutError, Exception):  # any failure means "not reachable"
+        postgres = "unavailable"
+    if not state.notifier.configured:
+        redis = "not configured"
+    else:
+        redis = "ok" if await state.notifier.ping() else "unavailable"
+    code = 200 if postgres == "ok" else 503
+    return JSONResponse({"postgres": postgres, "redis": redis}, status_code=code)
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

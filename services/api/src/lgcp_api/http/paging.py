@@ -1,0 +1,37 @@
+"""Offset paging of the wire contract: `limit` 1..100 (default 20) and `offset`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=100, description="page size")] = 20,
+    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+) -> Page:
+    """The paging query parameters, validated."""
+    return Page(limit, offset)
+
+
+class PageOut(BaseModel, Generic[T]):
+    """A page of resources; `offset` is where the next page starts."""
+
+    resources: list[T]
+    offset: int
+
+
+def page_out(resources: list, page: Page) -> dict:
+    """The list answer: the next page starts right after what this one returned."""
+    return {"resources": resources, "offset": page.offset + len(resources)}

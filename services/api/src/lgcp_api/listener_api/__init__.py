@@ -1,0 +1,1 @@
+"""The endpoints the data-plane listener calls (docs/interfaces.md)."""

@@ -1,0 +1,83 @@
+"""/v2/listener-api: what the data-plane listener reads and reports (docs/interfaces.md)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from ..auth.principal import Principal, require
+from ..auth.roles import LISTENER
+from ..deployments import service as deployments
+from ..deployments.schemas import DeploymentOut
+from ..http.dependencies import app_state
+from ..listeners import service as listeners
+from ..listeners.schemas import ListenerOut
+from ..revisions import service as revisions
+from ..revisions.schemas import RevisionOut
+from . import service
+from .schemas import DeploymentStatusIn, DesiredState, RegisterIn, RevisionStatusIn
+
+router = APIRouter(prefix="/listener-api", tags=["listener-api"])
+ListenerPrincipal = Annotated[Principal, Depends(require(LISTENER))]
+
+
+@router.post("/register", response_model=ListenerOut, summary="Register this listener (idempotent)")
+async def register(body: RegisterIn, principal: ListenerPrincipal, state=Depends(app_state)) -> ListenerOut:
+    async with state.pool.acquire() as conn, conn.transaction():
+        row = await listeners.register(conn, principal, body.compute_id, body.k8s_namespaces)
+    return listeners.to_out(row)
+
+
+@router.get(
+    "/listeners/{listener_id}/desired-state", response_model=DesiredState,
+    summary="Every deployment the listener should run, with decrypted secrets",
+)
+async def desired_state(
+    listener_id: uuid.UUID, principal: ListenerPrincipal, state=Depends(app_state)
+) -> dict:
+    async with state.pool.acquire() as conn:
+        return await service.desired_state(conn, state.secret_box, principal, listener_id)
+
+
+@router.post(
+    "/revisions/{revision_id}/status", response_model=RevisionOut,
+    summary="Report a revision's progress (409 on an illegal move)",
+)
+async def revision_status(
+    revision_id: uuid.UUID, body: RevisionStatusIn, principal: ListenerPrincipal,
+    state=Depends(app_state),
+) -> RevisionOut:
+    async with state.pool.acquire() as conn, conn.transaction():
+        row = await revisions.report_status(
+            conn, principal, revision_id, body.status, body.message, body.events
+        )
+    return revisions.to_out(row)
+
+
+@router.post(
+    "/deployments/{deployment_id}/status", response_model=DeploymentOut,
+    summary="Report a deployment's status",
+)
+async def deployment_status(
+    deployment_id: uuid.UUID, body: DeploymentStatusIn, principal: ListenerPrincipal,
+    state=Depends(app_state),
+) -> DeploymentOut:
+    async with state.pool.acquire() as conn, conn.transaction():
+        row = await service.report_deployment_status(
+            conn, principal, deployment_id, body.status, body.message
+        )
+    return deployments.to_out(row)
+
+
+@router.post(
+    "/deployments/{deployment_id}/deleted", status_code=204,
+    summary="The listener removed a deleted deployment's objects; forget it",
+)
+async def deployment_deleted(
+    deployment_id: uuid.UUID, principal: ListenerPrincipal, state=Depends(app_state)
+) -> Response:
+    async with state.pool.acquire() as conn, conn.transaction():
+        await service.forget_deleted(conn, principal, deployment_id)
+    return Response(status_code=204)

@@ -1,0 +1,65 @@
+"""Bodies of /v2/listener-api (docs/interfaces.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..deployments.schemas import DeploymentOut, DeploymentStatus, ResourceSpec
+from ..listeners.schemas import ComputeId, Namespaces
+from ..revisions.schemas import RevisionEvent
+from ..revisions.states import RevisionStatus
+
+
+class RegisterIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"compute_id": "prod-cluster-1", "k8s_namespaces": ["agents"]}]},
+    )
+
+    compute_id: ComputeId
+    k8s_namespaces: Namespaces = Field(default_factory=list)
+
+
+class SecretValue(BaseModel):
+    name: str
+    value: str
+
+
+class RevisionToRun(BaseModel):
+    id: uuid.UUID
+    image_uri: str
+    status: RevisionStatus
+    resource_spec: ResourceSpec
+    created_at: dt.datetime
+
+
+class DesiredDeployment(DeploymentOut):
+    """A deployment as the public API shows it, plus what only the listener gets."""
+
+    namespace: str | None = Field(description="listener_config.k8s_namespace, else the listener's first")
+    secrets: list[SecretValue]  # type: ignore[assignment]  # decrypted here, and only here
+    revision: RevisionToRun
+    deleting: bool
+
+
+class DesiredState(BaseModel):
+    listener_id: uuid.UUID
+    deployments: list[DesiredDeployment]
+
+
+class RevisionStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: RevisionStatus
+    message: str | None = Field(None, max_length=8192)
+    events: list[RevisionEvent] = Field(default_factory=list, max_length=500)
+
+
+class DeploymentStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: DeploymentStatus
+    message: str | None = Field(None, max_length=8192)

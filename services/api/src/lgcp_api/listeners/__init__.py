@@ -1,0 +1,1 @@
+"""Listeners: the data-plane agents that run deployments in a cluster."""

@@ -1,0 +1,1 @@
+"""Revisions: each change of what a deployment runs, and its way to DEPLOYED."""

@@ -1,0 +1,110 @@
+"""Configuration from the environment (prefix `LGCP_`), checked once at start."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that show up in examples and tutorials; refusing them outside local mode stops a
+# copy-pasted configuration from reaching production.
+_WELL_KNOWN_SECRETS = {"changeme", "change-me", "secret", "password", "admin", "default", "test"}
+_MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every setting of the API; see services/api/README.md for the table."""
+
+    model_config = SettingsConfigDict(env_prefix="LGCP_", extra="ignore")
+
+    database_url: str = Field(description="postgresql:// URL of the control plane's database")
+    redis_url: str | None = Field(default=None, description="redis:// URL for notifications")
+    secret_key: SecretStr | None = Field(default=None, description="keys the HMAC of API keys")
+    encryption_keys: SecretStr | None = Field(
+        default=None, description="comma-separated Fernet keys; the first encrypts, all decrypt"
+    )
+    admin_api_key: SecretStr | None = Field(default=None, description="bootstrap admin key")
+    base_path: str = Field(default="/", description="prefix in front of /api-host")
+    environment: str = Field(default="production", description="`local` allows generated secrets")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    db_pool_min_size: int = Field(default=2, ge=1, le=100)
+    db_pool_max_size: int = Field(default=20, ge=1, le=500)
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
+
+    @field_validator("base_path")
+    @classmethod
+    def _normalise_base_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("LGCP_BASE_PATH must start with '/' (e.g. '/' or '/langsmith')")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("LGCP_DATABASE_URL must be a postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets(self) -> Settings:
+        local = self.is_local
+        for name in ("secret_key", "admin_api_key"):
+            value: SecretStr | None = getattr(self, name)
+            if value is None or local:
+                continue
+            plain = value.get_secret_value()
+            if plain.lower() in _WELL_KNOWN_SECRETS or len(plain) < _MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"LGCP_{name.upper()} is a default or shorter than {_MIN_SECRET_LENGTH} "
+                    "characters; set a random value (e.g. `openssl rand -hex 32`)"
+                )
+        if not local:
+            if self.secret_key is None:
+                raise ValueError("LGCP_SECRET_KEY is required outside LGCP_ENVIRONMENT=local")
+            if self.encryption_keys is None:
+                raise ValueError(
+                    "LGCP_ENCRYPTION_KEYS is required outside LGCP_ENVIRONMENT=local "
+                    "(generate one with `python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'`)"
+                )
+        if self.encryption_keys is not None:
+            for index, key in enumerate(self.encryption_key_list):
+                try:
+                    Fernet(key)
+                except ValueError:
+                    raise ValueError(
+                        f"LGCP_ENCRYPTION_KEYS entry {index + 1} is not a Fernet key "
+                        "(32 url-safe base64-encoded bytes)"
+                    ) from None
+        if self.db_pool_min_size > self.db_pool_max_size:
+            raise ValueError("LGCP_DB_POOL_MIN_SIZE must not exceed LGCP_DB_POOL_MAX_SIZE")
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        return self.environment == "local"
+
+    @property
+    def encryption_key_list(self) -> list[str]:
+        if self.encryption_keys is None:
+            return []
+        return [k.strip() for k in self.encryption_keys.get_secret_value().split(",") if k.strip()]
+
+    @property
+    def api_prefix(self) -> str:
+        """Where the LangSmith-compatible API is served, e.g. `/langsmith/api-host`."""
+        return f"{self.base_path}/api-host"
+
+    def with_local_defaults(self) -> Settings:
+        """In local mode, fills missing secrets with random ones (they last one process only)."""
+        if not self.is_local:
+            return self
+        update: dict = {}
+        if self.secret_key is None:
+            update["secret_key"] = SecretStr(secrets.token_urlsafe(48))
+        if self.encryption_keys is None:
+            update["encryption_keys"] = SecretStr(Fernet.generate_key().decode())
+        return self.model_copy(update=update)

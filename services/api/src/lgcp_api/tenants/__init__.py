@@ -1,0 +1,1 @@
+"""Tenants (workspaces) and their API keys."""

@@ -1,0 +1,131 @@
+"""Fixtures of the API suite: a migrated template database cloned per test, the app running
+against it (real Postgres and Redis), and clients with keys of each role."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from lgcp_api.app import create_app
+from lgcp_api.migrate import apply_migrations
+from lgcp_api.settings import Settings
+
+ADMIN_KEY = "lgcp_test_admin_" + "a" * 40
+SECRET_KEY = "s" * 48
+TEMPLATE = "lgcp_api_template"
+
+
+@pytest.fixture(scope="session")
+async def migrated_template(postgres_server) -> str:
+    """A database migrated once per session; each test clones it (fast CREATE ... TEMPLATE)."""
+    dsn = await postgres_server.create_database(TEMPLATE)
+    await asyncio.to_thread(apply_migrations, dsn)
+    return TEMPLATE
+
+
+@pytest.fixture
+async def api_dsn(postgres_server, migrated_template) -> AsyncIterator[str]:
+    name = f"api_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(postgres_server.dsn())
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    finally:
+        await conn.close()
+    yield postgres_server.dsn(name)
+    await postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def encryption_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def settings(api_dsn: str, redis_url: str, encryption_key: str) -> Settings:
+    return Settings(
+        database_url=api_dsn, redis_url=redis_url, secret_key=SECRET_KEY,
+        encryption_keys=encryption_key, admin_api_key=ADMIN_KEY, environment="test",
+        db_pool_min_size=1, db_pool_max_size=10,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings):
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def client_for(app, key: str | None, tenant_id: str | None = None) -> httpx.AsyncClient:
+    """A client of the v2 API authenticated with `key` (and a tenant header when given)."""
+    headers = {}
+    if key is not None:
+        headers["X-Api-Key"] = key
+    if tenant_id is not None:
+        headers["X-Tenant-Id"] = tenant_id
+    prefix = app.state.settings.api_prefix
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=f"http://api{prefix}/v2", headers=headers
+    )
+
+
+@pytest.fixture
+async def admin(app) -> AsyncIterator[httpx.AsyncClient]:
+    """The bootstrap platform admin, acting in the `default` tenant."""
+    async with client_for(app, ADMIN_KEY) as client:
+        yield client
+
+
+@pytest.fixture
+async def role_client(app, admin):
+    """Makes a client with a new key of a role in the default tenant."""
+    opened: list[httpx.AsyncClient] = []
+
+    async def make(role: str) -> httpx.AsyncClient:
+        response = await admin.post("/api-keys", json={"name": f"{role} key", "role": role})
+        assert response.status_code == 201, response.text
+        client = client_for(app, response.json()["key"])
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        await client.aclose()
+
+
+@pytest.fixture
+async def listener(admin) -> dict:
+    response = await admin.post(
+        "/listeners", json={"compute_id": "cluster-1", "compute_config": {"k8s_namespaces": ["agents", "team-b"]}}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def deployment_body(listener_id: str, name: str = "my-agent", **overrides) -> dict:
+    body = {
+        "name": name,
+        "source": "external_docker",
+        "source_config": {
+            "listener_id": listener_id,
+            "listener_config": {"k8s_namespace": "agents"},
+            "resource_spec": {"min_scale": 1, "max_scale": 2, "cpu": 0.5, "memory_mb": 512},
+        },
+        "source_revision_config": {"image_uri": "registry.example.com/team/agent:1.0.0"},
+        "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-very-secret-value"}],
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+async def deployment(admin, listener) -> dict:
+    response = await admin.post("/deployments", json=deployment_body(listener["id"]))
+    assert response.status_code == 201, response.text
+    return response.json()
