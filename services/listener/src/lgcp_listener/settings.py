@@ -81,6 +81,8 @@ class Settings(BaseSettings):
                        if getattr(self, name) is None]
             if missing:
                 raise ValueError(f"database_mode=shared needs {', '.join(missing)}")
+        if self.database_mode == "dedicated":
+            raise ValueError("database_mode=dedicated is not supported yet: use shared or external")
         if self.database_mode == "external" and self.external_database_uri_template is None:
             raise ValueError("database_mode=external needs external_database_uri_template")
         if self.routing_mode == "gateway" and not self.gateway_name:

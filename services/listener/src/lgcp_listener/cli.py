@@ -1,0 +1,37 @@
+"""`lgcp-listener run`: the listener's command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from .listener import Listener
+from .settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parses the command line and runs the listener; exits 1 when leadership is lost."""
+    parser = argparse.ArgumentParser(prog="lgcp-listener", description="langgraph-controlplane data-plane listener")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="reconcile deployments until stopped (configured by LGCP_LISTENER_* variables)")
+    parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"lgcp-listener: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(Listener(settings).run())
+    except KeyboardInterrupt:
+        return 0
+    # run() returns only when the lease was lost: exit so that the pod restarts as a standby.
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The control plane's listener-facing API (docs/interfaces.md), over HTTP."""
+
+from __future__ import annotations
+
+import httpx
+
+from .desired import DesiredState
+
+
+class ControlPlaneError(RuntimeError):
+    """The API answered with an error; `status` is its HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"control plane answered {status}: {message}")
+        self.status = status
+
+
+class ControlPlane:
+    """Client of `/v2/listener-api` authenticated with a listener (or admin) API key."""
+
+    def __init__(self, base_url: str, api_key: str, tenant_id: str | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        headers = {"X-Api-Key": api_key}
+        if tenant_id:
+            headers["X-Tenant-Id"] = tenant_id
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/v2/listener-api", headers=headers,
+                                       timeout=30, transport=transport)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _send(self, method: str, path: str, body: dict | None = None) -> dict | None:
+        resp = await self._http.request(method, path, json=body)
+        if resp.status_code >= 400:
+            try:
+                detail = resp.json().get("detail", resp.text)
+            except ValueError:
+                detail = resp.text
+            raise ControlPlaneError(resp.status_code, str(detail)[:500])
+        return resp.json() if resp.content else None
+
+    async def register(self, compute_id: str, namespaces: list[str]) -> str:
+        """Registers (idempotently, by compute_id) and returns this listener's id."""
+        listener = await self._send("POST", "/register", {"compute_id": compute_id, "k8s_namespaces": namespaces})
+        return listener["id"]
+
+    async def desired_state(self, listener_id: str) -> DesiredState:
+        return DesiredState.model_validate(await self._send("GET", f"/listeners/{listener_id}/desired-state"))
+
+    async def revision_status(self, revision_id: str, status: str, message: str | None,
+                              events: list[dict] | None = None) -> None:
+        await self._send("POST", f"/revisions/{revision_id}/status",
+                         {"status": status, "message": message, "events": events or []})
+
+    async def deployment_status(self, deployment_id: str, status: str, message: str | None = None) -> None:
+        await self._send("POST", f"/deployments/{deployment_id}/status", {"status": status, "message": message})
+
+    async def deleted(self, deployment_id: str) -> None:
+        await self._send("POST", f"/deployments/{deployment_id}/deleted")

@@ -1,0 +1,155 @@
+"""The listener process: register, elect a leader, converge, follow notifications, resync."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .connections import ExternalConnections, SharedConnections
+from .control_plane import ControlPlane
+from .databases import SharedDatabases
+from .health import serve
+from .kube import Kube, connect
+from .leader import LeaderElection
+from . import metrics
+from .notifications import follow
+from .reconciler import Reconciler
+from .render import PlatformEnv, RenderContext, RouteConfig
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _secret(value) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def _connections(settings: Settings):
+    if settings.database_mode == "external":
+        return ExternalConnections(_secret(settings.external_database_uri_template),
+                                   _secret(settings.external_redis_uri_template))
+    return SharedConnections(SharedDatabases(
+        _secret(settings.postgres_admin_url), settings.agent_postgres_host, settings.agent_postgres_port,
+        _secret(settings.agent_redis_url), settings.agent_redis_databases))
+
+
+def render_context(settings: Settings) -> RenderContext:
+    """What rendering needs from the settings."""
+    return RenderContext(
+        compute_id=settings.compute_id,
+        route=RouteConfig(settings.langsmith_hostname, settings.base_path, settings.routing_mode,
+                          settings.ingress_class_name, settings.tls_secret_name,
+                          settings.gateway_name, settings.gateway_namespace),
+        platform=PlatformEnv(settings.langsmith_endpoint, _secret(settings.langsmith_api_key),
+                             _secret(settings.license_key)),
+    )
+
+
+class Listener:
+    """One listener replica; `run()` returns only when leadership is lost (then the process exits)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.kube: Kube | None = None
+        self.reconciler: Reconciler | None = None
+        self.listener_id: str | None = None
+        self._refetch = asyncio.Event()
+        self._ready = False
+
+    def ready(self) -> bool:
+        return self._ready
+
+    async def run(self) -> None:
+        s = self.settings
+        health = await serve(s.health_port, self.ready) if s.health_port else None
+        self.kube = Kube(await connect(s.kubeconfig))
+        control_plane = ControlPlane(s.api_url, s.api_key.get_secret_value(), s.tenant_id)
+        connections = _connections(s)
+        election = None
+        tasks: list[asyncio.Task] = []
+        try:
+            if s.leader_election:
+                election = LeaderElection(self.kube, s.lease_namespace, s.lease_name, s.pod_name,
+                                          s.lease_duration_seconds)
+                tasks.append(asyncio.create_task(election.run(), name="lease"))
+                log.info("waiting for the lease %s/%s", s.lease_namespace, s.lease_name)
+                await _first(election.is_leader.wait(), *tasks)
+                metrics.IS_LEADER.set(1)
+            self.listener_id = await _retry(lambda: control_plane.register(s.compute_id, s.namespaces), "register")
+            log.info("registered as listener %s (compute_id %s)", self.listener_id, s.compute_id)
+            self.reconciler = Reconciler(self.kube, control_plane, connections, render_context(s),
+                                         s.namespaces, s.database_retention, s.workers)
+            tasks += [asyncio.create_task(inf.run(), name=f"watch-{kind}-{ns}")
+                      for (kind, ns), inf in self.reconciler.informers.items()]
+            await _first(self.reconciler.wait_synced(), *tasks)
+            tasks.append(asyncio.create_task(self._resync_loop(control_plane), name="resync"))
+            tasks.append(asyncio.create_task(self.reconciler.run_workers(), name="workers"))
+            if s.redis_url is not None:
+                tasks.append(asyncio.create_task(
+                    follow(s.redis_url.get_secret_value(), self.listener_id, self._refetch.set), name="notifications"))
+            self._ready = True
+            watched = [election.lost.wait()] if election else []
+            await _first(*watched, *tasks)
+        finally:
+            self._ready = False
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if election is not None:
+                await election.release()
+            await control_plane.close()
+            if isinstance(connections, SharedConnections):
+                await connections.databases.close()
+            await self.kube.api.close()
+            if health is not None:
+                await health.cleanup()
+
+    async def _resync_loop(self, control_plane: ControlPlane) -> None:
+        """Fetches the desired state on every notification (coalesced) and every resync interval."""
+        self._refetch.set()
+        while True:
+            try:
+                await asyncio.wait_for(self._refetch.wait(), self.settings.resync_seconds)
+            except asyncio.TimeoutError:
+                pass
+            self._refetch.clear()
+            try:
+                state = await control_plane.desired_state(self.listener_id)
+            except Exception as exc:  # noqa: BLE001 - try again at the next wake-up
+                metrics.ERRORS.labels(kind="desired_state").inc()
+                log.warning("fetching the desired state failed: %s", exc)
+                continue
+            self.reconciler.set_desired(state.deployments)
+
+
+async def _first(*awaitables) -> None:
+    """Waits until the first of `awaitables` finishes and re-raises its error.
+
+    Tasks passed in keep running; waiters created here for plain coroutines are cancelled.
+    """
+    futures, created = [], []
+    for awaitable in awaitables:
+        if isinstance(awaitable, asyncio.Future):
+            futures.append(awaitable)
+        else:
+            created.append(asyncio.ensure_future(awaitable))
+            futures.append(created[-1])
+    done, _ = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+    for future in created:
+        if not future.done():
+            future.cancel()
+    for future in done:
+        future.result()
+
+
+async def _retry(call, what: str, attempts: int = 30):
+    delay = 0.5
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except Exception as exc:  # noqa: BLE001
+            if attempt == attempts - 1:
+                raise
+            log.warning("%s failed (%s); retrying in %.1fs", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)

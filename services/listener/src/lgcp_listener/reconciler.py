@@ -1,0 +1,318 @@
+"""Reconciles one deployment at a time into Kubernetes and reports its status to the control plane.
+
+Level-triggered: every pass starts from the latest desired state and the watched cluster state,
+so a pass interrupted anywhere (crash, error) is completed by the next one. Objects whose
+applied-hash already matches are not written; a resync of unchanged deployments writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from . import labels as L
+from . import metrics
+from .control_plane import ControlPlane, ControlPlaneError
+from .desired import DesiredDeployment
+from .hashing import applied_hash
+from .informer import Informer
+from .kube import Kube
+from .render import AgentConnections, Owner, RenderContext, env_secret_name, render
+from .rollout import derive
+from .workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+ROLLOUT_STATUS = {"complete": "DEPLOYED", "failed": "DEPLOY_FAILED", "progressing": "DEPLOYING"}
+FINAL = ("DEPLOYED", "DEPLOY_FAILED", "INTERRUPTED", "SKIPPED")
+OPTIONAL_KINDS = ("HorizontalPodAutoscaler", "PodDisruptionBudget")
+
+
+class NotYet(Exception):
+    """The pass must wait for the cluster (e.g. a deletion in progress); retried with backoff."""
+
+
+class Reconciler:
+    """Owns the caches of what this listener made and the per-deployment reconcile pass."""
+
+    def __init__(self, kube: Kube, control_plane: ControlPlane, connections, ctx: RenderContext,
+                 namespaces: list[str], retention: str = "delete", workers: int = 8) -> None:
+        self.kube, self.cp, self.conns, self.ctx = kube, control_plane, connections, ctx
+        self.namespaces, self.retention, self.workers = namespaces, retention, workers
+        self.queue: WorkQueue[None] = WorkQueue()
+        self.desired: dict[str, DesiredDeployment] = {}
+        self.route_kind = "HTTPRoute" if ctx.route.mode == "gateway" else "Ingress"
+        self.kinds = ("Deployment", "Service", self.route_kind, *OPTIONAL_KINDS, "Pod")
+        selector = L.owned_selector(ctx.compute_id)
+        self.informers = {(kind, ns): Informer(kube, kind, ns, selector, self._on_change)
+                          for kind in self.kinds for ns in namespaces}
+        self.located: dict[str, tuple[str, str]] = {}  # deployment id -> (namespace, name) of its Deployment
+        self.pods: dict[str, dict[str, dict]] = defaultdict(dict)  # deployment id -> pod name -> pod
+        self._connections: dict[str, AgentConnections] = {}
+        self._secret_hash: dict[str, str | None] = {}
+        # What our last write left, per object: a later change of it by anyone else is drift.
+        self._written: dict[tuple[str, str, str], str] = {}
+        self._reported: dict[str, tuple[str, str | None]] = {}
+        self._ready_reported: set[str] = set()
+
+    # --- cluster events ---------------------------------------------------------------------
+
+    def _on_change(self, kind: str, event: str, obj: dict) -> None:
+        meta = obj.get("metadata", {})
+        deployment_id = (meta.get("labels") or {}).get(L.DEPLOYMENT_ID)
+        if not deployment_id:
+            return
+        if kind == "Pod":
+            if event == "DELETED":
+                self.pods[deployment_id].pop(meta["name"], None)
+            else:
+                self.pods[deployment_id][meta["name"]] = obj
+        elif kind == "Deployment":
+            if event == "DELETED":
+                self.located.pop(deployment_id, None)
+            else:
+                self.located[deployment_id] = (meta["namespace"], meta["name"])
+        self.enqueue(deployment_id)
+
+    def enqueue(self, deployment_id: str) -> None:
+        self.queue.put(deployment_id, None)
+        metrics.QUEUE_DEPTH.set(len(self.queue))
+
+    def informer(self, kind: str, namespace: str) -> Informer:
+        return self.informers[(kind, namespace)]
+
+    async def wait_synced(self) -> None:
+        await asyncio.gather(*(inf.synced.wait() for inf in self.informers.values()))
+
+    # --- desired state ------------------------------------------------------------------------
+
+    def set_desired(self, deployments: list[DesiredDeployment]) -> None:
+        """Replaces the desired state and queues every deployment it names or no longer names."""
+        self.desired = {d.id: d for d in deployments}
+        for deployment_id in set(self.desired) | set(self.located):
+            self.enqueue(deployment_id)
+
+    # --- workers --------------------------------------------------------------------------------
+
+    async def run_workers(self) -> None:
+        await asyncio.gather(*(self._worker() for _ in range(self.workers)))
+
+    async def _worker(self) -> None:
+        while True:
+            deployment_id, _ = await self.queue.get()
+            metrics.QUEUE_DEPTH.set(len(self.queue))
+            started = time.perf_counter()
+            failed = False
+            try:
+                await self.reconcile(deployment_id)
+            except NotYet as exc:
+                failed = True
+                log.debug("deployment %s: %s", deployment_id, exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one deployment's failure must not stop the others
+                failed = True
+                metrics.ERRORS.labels(kind=_error_kind(exc)).inc()
+                log.warning("reconcile of deployment %s failed: %s", deployment_id, exc)
+            finally:
+                metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
+                self.queue.done(deployment_id, failed=failed)
+
+    # --- one pass ---------------------------------------------------------------------------------
+
+    async def reconcile(self, deployment_id: str) -> None:
+        """Brings one deployment to its desired state (or removes it) and reports its status."""
+        desired = self.desired.get(deployment_id)
+        if desired is None or desired.deleting:
+            await self._remove(deployment_id, desired)
+            return
+        if desired.revision is None:
+            return
+        if desired.namespace not in self.namespaces:
+            await self._report(desired, "DEPLOY_FAILED",
+                               f"namespace {desired.namespace!r} is not watched by this listener "
+                               f"(watched: {', '.join(self.namespaces)})")
+            return
+        live = self.informer("Deployment", desired.namespace).get(desired.name)
+        holder = ((live or {}).get("metadata", {}).get("labels") or {}).get(L.DEPLOYMENT_ID)
+        if live is not None and holder != desired.id:
+            await self._report(desired, "DEPLOY_FAILED",
+                               f"name {desired.name!r} is already used in namespace {desired.namespace!r} by another deployment")
+            return
+        conn = await self._agent_connections(desired, live)
+        owner = _owner(live)
+        objects = render(desired, conn, self.ctx, owner)
+        for obj in objects:
+            result = await self._apply_if_changed(desired, obj)
+            if result is not None and obj["kind"] == "Deployment" and owner is None:
+                owner = _owner(result)
+        if objects and "ownerReferences" not in objects[0]["metadata"] and owner is not None:
+            # First creation: children could only name their owner once it existed.
+            for obj in render(desired, conn, self.ctx, owner):
+                if obj["kind"] != "Deployment":
+                    await self._apply_if_changed(desired, obj)
+        wanted = {(obj["kind"], obj["metadata"]["name"]) for obj in objects}
+        for kind in OPTIONAL_KINDS:
+            if self.informer(kind, desired.namespace).get(desired.name) and (kind, desired.name) not in wanted:
+                await self.kube.delete(kind, desired.namespace, desired.name)
+                self.informer(kind, desired.namespace).forget(desired.name)
+        await self._report_rollout(desired)
+
+    async def _agent_connections(self, desired: DesiredDeployment, live: dict | None) -> AgentConnections:
+        conn = self._connections.get(desired.id)
+        if conn is not None:
+            return conn
+        # Once per deployment and process: read back the stored password, provision if needed.
+        secret = await self.kube.get("Secret", desired.namespace, env_secret_name(desired.name))
+        if secret and (secret["metadata"].get("labels") or {}).get(L.DEPLOYMENT_ID) != desired.id:
+            secret = None
+        self._secret_hash[desired.id] = applied_hash(secret)
+        conn = await self.conns.connections(desired, secret)
+        if self.conns.needs_provisioning:
+            if desired.status != "READY":
+                await self._deployment_status(desired, "AWAITING_DATABASE")
+            # The Secret (holding the password) is written before the role gets that password.
+            await self._apply_if_changed(desired, render(desired, conn, self.ctx, _owner(live))[0])
+            await self.conns.provision(desired, conn)
+        self._connections[desired.id] = conn
+        if desired.status != "READY":
+            await self._deployment_status(desired, "READY")
+        return conn
+
+    async def _apply_if_changed(self, desired: DesiredDeployment, obj: dict) -> dict | None:
+        kind, name = obj["kind"], obj["metadata"]["name"]
+        wanted = applied_hash(obj)
+        if kind == "Secret":
+            # Secrets are not watched (least privilege: no list/watch on Secrets); the hash of what
+            # was applied or read back is remembered instead.
+            if self._secret_hash.get(desired.id) == wanted:
+                return None
+            result = await self.kube.apply(obj)
+            self._secret_hash[desired.id] = wanted
+        else:
+            informer = self.informer(kind, desired.namespace)
+            live, key = informer.get(name), (kind, desired.namespace, name)
+            if applied_hash(live) == wanted and self._written.get(key, _version(live)) == _version(live):
+                return None
+            result = await self.kube.apply(obj)
+            informer.remember(result)
+            self._written[key] = _version(result)
+        return result
+
+    async def _remove(self, deployment_id: str, desired: DesiredDeployment | None) -> None:
+        location = self.located.get(deployment_id)
+        if desired is not None:
+            location = location or (desired.namespace, desired.name)
+        if location is not None:
+            namespace, name = location
+            if namespace in self.namespaces:
+                live = await self.kube.get("Deployment", namespace, name)
+                holder = ((live or {}).get("metadata", {}).get("labels") or {}).get(L.DEPLOYMENT_ID)
+                if live is not None and holder == deployment_id:
+                    if live["metadata"].get("deletionTimestamp") is None:
+                        # Foreground: the Deployment goes only after the children it owns.
+                        await self.kube.delete("Deployment", namespace, name, propagation="Foreground",
+                                               uid=live["metadata"]["uid"])
+                    raise NotYet(f"waiting for Deployment {namespace}/{name} to be deleted")
+                secret = await self.kube.get("Secret", namespace, env_secret_name(name))
+                if secret and (secret["metadata"].get("labels") or {}).get(L.DEPLOYMENT_ID) == deployment_id:
+                    await self.kube.delete("Secret", namespace, env_secret_name(name), uid=secret["metadata"]["uid"])
+        if self.retention == "delete":
+            await self.conns.release(deployment_id)
+        self._connections.pop(deployment_id, None)
+        self._secret_hash.pop(deployment_id, None)
+        if location is not None:
+            for kind in self.kinds:
+                self._written.pop((kind, location[0], location[1]), None)
+        self.pods.pop(deployment_id, None)
+        if desired is not None:
+            await self.cp.deleted(deployment_id)
+            self.desired.pop(deployment_id, None)
+        self.queue.forget(deployment_id)
+
+    # --- status --------------------------------------------------------------------------------------
+
+    async def _report_rollout(self, desired: DesiredDeployment) -> None:
+        revision = desired.revision
+        assert revision is not None
+        live = self.informer("Deployment", desired.namespace).get(desired.name)
+        rollout = derive(live, list(self.pods.get(desired.id, {}).values()), revision.id)
+        await self._report(desired, ROLLOUT_STATUS[rollout.state], rollout.message)
+
+    async def _report(self, desired: DesiredDeployment, status: str, message: str | None) -> None:
+        revision = desired.revision
+        assert revision is not None
+        last = self._reported.get(revision.id)
+        current = last[0] if last else revision.status
+        if current == status or (status == "DEPLOYING" and current in FINAL):
+            return
+        if status in FINAL and current != "DEPLOYING":
+            await self._post_revision(revision.id, "DEPLOYING", None, [])
+        events = await self._events(desired) if status in ("DEPLOYED", "DEPLOY_FAILED") else []
+        await self._post_revision(revision.id, status, message, events)
+        self._reported[revision.id] = (status, message)
+
+    async def _post_revision(self, revision_id: str, status: str, message: str | None, events: list[dict]) -> None:
+        try:
+            await self.cp.revision_status(revision_id, status, message, events)
+        except ControlPlaneError as exc:
+            if exc.status not in (404, 409):
+                raise
+            # 409: the API's state machine refused (e.g. a newer revision interrupted this one).
+            log.info("revision %s: status %s not accepted (%s)", revision_id, status, exc)
+
+    async def _deployment_status(self, desired: DesiredDeployment, status: str) -> None:
+        key = f"{desired.id}:{status}"
+        if key in self._ready_reported:
+            return
+        try:
+            await self.cp.deployment_status(desired.id, status)
+        except ControlPlaneError as exc:
+            if exc.status not in (404, 409):
+                raise
+        self._ready_reported.add(key)
+
+    async def _events(self, desired: DesiredDeployment, limit: int = 50) -> list[dict]:
+        """Kubernetes events of the agent's objects (Deployment, ReplicaSets, pods, ...), oldest first."""
+        try:
+            items, _ = await self.kube.list("Event", desired.namespace)
+        except ApiException as exc:
+            log.info("events of %s not readable: %s", desired.name, exc.status)
+            return []
+        prefix = desired.name + "-"
+        mine = [e for e in items
+                if (e.get("involvedObject") or {}).get("name", "") == desired.name
+                or (e.get("involvedObject") or {}).get("name", "").startswith(prefix)]
+        mine.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+        return [{
+            "type": e.get("type"), "reason": e.get("reason"), "message": e.get("message"),
+            "object": f"{e['involvedObject'].get('kind')}/{e['involvedObject'].get('name')}",
+            "timestamp": e.get("lastTimestamp") or e.get("eventTime"),
+        } for e in mine[-limit:]]
+
+
+def _version(obj: dict | None) -> str | None:
+    """Changes whenever anyone changes the object's spec: its generation, else its resourceVersion
+    (Services have no generation)."""
+    if obj is None:
+        return None
+    meta = obj.get("metadata", {})
+    return f"g{meta['generation']}" if "generation" in meta else f"rv{meta.get('resourceVersion')}"
+
+
+def _owner(live: dict | None) -> Owner | None:
+    if not live or not live.get("metadata", {}).get("uid"):
+        return None
+    return Owner(live["metadata"]["name"], live["metadata"]["uid"])
+
+
+def _error_kind(exc: Exception) -> str:
+    if isinstance(exc, ApiException):
+        return f"kubernetes_{exc.status}"
+    if isinstance(exc, ControlPlaneError):
+        return f"control_plane_{exc.status}"
+    return type(exc).__name__

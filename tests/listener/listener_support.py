@@ -1,0 +1,95 @@
+"""Helpers of the listener suite: a recorder of reported statuses, polling, and a running reconciler."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from lgcp_listener.connections import ExternalConnections
+from lgcp_listener.kube import Kube
+from lgcp_listener.reconciler import Reconciler
+from lgcp_listener.render import RenderContext, RouteConfig
+
+
+class RecordingControlPlane:
+    """Stands in for the API's listener endpoints where a test looks only at the cluster side:
+    records what the reconciler reports (the real API is used in test_with_api.py)."""
+
+    def __init__(self) -> None:
+        self.revision_statuses: list[tuple[str, str, str | None, list]] = []
+        self.deployment_statuses: list[tuple[str, str]] = []
+        self.deleted_ids: list[str] = []
+
+    async def revision_status(self, revision_id, status, message, events=None):
+        self.revision_statuses.append((revision_id, status, message, events or []))
+
+    async def deployment_status(self, deployment_id, status, message=None):
+        self.deployment_statuses.append((deployment_id, status))
+
+    async def deleted(self, deployment_id):
+        self.deleted_ids.append(deployment_id)
+
+    def statuses(self, revision_id: str) -> list[str]:
+        return [s for r, s, _, _ in self.revision_statuses if r == revision_id]
+
+
+async def eventually(check, timeout: float = 30, interval: float = 0.2):
+    """Polls `check()` (sync or async) until it returns a truthy value; returns it or fails."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return result
+        except AssertionError as exc:
+            last = exc
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s: {last or check}")
+
+
+def make_namespace(cluster, prefix: str = "lgcp-l") -> str:
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    cluster.apply(f"""
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {name}
+  labels:
+    pod-security.kubernetes.io/enforce: restricted
+    pod-security.kubernetes.io/enforce-version: latest
+""")
+    return name
+
+
+class Running:
+    """A reconciler with its watches and workers running as tasks of the test's loop."""
+
+    def __init__(self, reconciler: Reconciler, tasks: list[asyncio.Task]) -> None:
+        self.reconciler, self.tasks = reconciler, tasks
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def idle(self, timeout: float = 30) -> None:
+        """Waits until nothing is queued or being worked on."""
+        queue = self.reconciler.queue
+        await eventually(lambda: len(queue) == 0 and not queue._active, timeout)
+
+
+async def start_reconciler(kube: Kube, namespace: str, control_plane, connections=None,
+                           compute_id: str | None = None, **route) -> Running:
+    ctx = RenderContext(compute_id or f"c-{uuid.uuid4().hex[:8]}",
+                        RouteConfig(route.pop("hostname", "langsmith.test"), **route))
+    reconciler = Reconciler(kube, control_plane,
+                            connections or ExternalConnections("postgresql://u:p@pg:5432/{database}", "redis://r:6379/0"),
+                            ctx, [namespace], workers=4)
+    tasks = [asyncio.create_task(inf.run()) for inf in reconciler.informers.values()]
+    await asyncio.wait_for(reconciler.wait_synced(), 30)
+    tasks.append(asyncio.create_task(reconciler.run_workers()))
+    return Running(reconciler, tasks)

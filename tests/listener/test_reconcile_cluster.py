@@ -1,0 +1,207 @@
+"""The reconciler against the local cluster's real API server (Pod Security "restricted" namespace)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from lgcp_listener import labels as L
+from lgcp_listener.desired import DesiredDeployment
+
+from listener_support import RecordingControlPlane, eventually, start_reconciler
+
+pytestmark = pytest.mark.cluster
+
+
+def agent(namespace: str, image: str = "registry.test/agent:1", revision: str | None = None, **spec) -> DesiredDeployment:
+    return DesiredDeployment.model_validate({
+        "id": str(uuid.uuid4()), "name": f"agent-{uuid.uuid4().hex[:6]}", "namespace": namespace, "status": "READY",
+        "source_config": {"resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128, **spec}},
+        "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-test"}],
+        "revision": {"id": revision or str(uuid.uuid4()), "image_uri": image, "status": "QUEUED"},
+    })
+
+
+def with_revision(d: DesiredDeployment, image: str) -> DesiredDeployment:
+    data = d.model_dump()
+    data["secrets"] = [{"name": s.name, "value": s.value.get_secret_value()} for s in d.secrets]
+    data["revision"] = {"id": str(uuid.uuid4()), "image_uri": image, "status": "QUEUED"}
+    return DesiredDeployment.model_validate(data)
+
+
+def exists(cluster, kind: str, namespace: str, name: str) -> bool:
+    return cluster.kubectl("get", kind, name, "-n", namespace, check=False).returncode == 0
+
+
+async def test_create_makes_objects_admitted_under_restricted_and_reports_deployed(local_cluster, namespace, kube):
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        d = agent(namespace)
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        assert cp.statuses(d.revision.id) == ["DEPLOYING", "DEPLOYED"]
+        for kind in ("secret", "deployment", "service", "ingress"):
+            name = f"{d.name}-env" if kind == "secret" else d.name
+            assert exists(local_cluster, kind, namespace, name), kind
+        pods = local_cluster.get_json("pods", "-n", namespace, "-l", f"{L.DEPLOYMENT_ID}={d.id}")["items"]
+        assert len(pods) == 1 and pods[0]["status"]["phase"] == "Running"
+        service = local_cluster.get_json("service", d.name, "-n", namespace)
+        assert service["metadata"]["ownerReferences"][0]["name"] == d.name
+        secret = local_cluster.get_json("secret", f"{d.name}-env", "-n", namespace)
+        assert secret["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
+        managers = {m["manager"] for m in local_cluster.get_json("deployment", d.name, "-n", namespace, "--show-managed-fields")["metadata"]["managedFields"]}
+        assert "lgcp-listener" in managers
+        deployed_events = [e for r, s, _, e in cp.revision_statuses if s == "DEPLOYED"][0]
+        assert any(e["object"].startswith("Deployment/") or e["object"].startswith("Pod/") for e in deployed_events)
+    finally:
+        await running.stop()
+
+
+async def test_resync_of_unchanged_deployments_writes_nothing(namespace, kube):
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        ds = [agent(namespace) for _ in range(3)]
+        running.reconciler.set_desired(ds)
+        await eventually(lambda: all("DEPLOYED" in cp.statuses(d.revision.id) for d in ds), 60)
+        await running.idle()
+        before = kube.writes
+        running.reconciler.set_desired(ds)
+        await running.idle()
+        assert kube.writes == before
+    finally:
+        await running.stop()
+
+
+async def test_drift_is_repaired(local_cluster, namespace, kube):
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        d = agent(namespace)
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        local_cluster.kubectl("delete", "service", d.name, "-n", namespace)
+        await eventually(lambda: exists(local_cluster, "service", namespace, d.name), 15)
+        local_cluster.kubectl("set", "image", f"deployment/{d.name}", "langgraph-server=evil/image:1", "-n", namespace)
+        await eventually(lambda: local_cluster.get_json("deployment", d.name, "-n", namespace)
+                         ["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.test/agent:1", 15)
+    finally:
+        await running.stop()
+
+
+async def test_new_revision_rolls_the_pods(local_cluster, namespace, kube):
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        d = agent(namespace)
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        d2 = with_revision(d, "registry.test/agent:2")
+        running.reconciler.set_desired([d2])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(d2.revision.id), 60)
+
+        def rolled():
+            pods = local_cluster.get_json("pods", "-n", namespace, "-l", f"{L.DEPLOYMENT_ID}={d.id}")["items"]
+            live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+            return live and all(p["spec"]["containers"][0]["image"] == "registry.test/agent:2" for p in live)
+        await eventually(rolled, 30)
+    finally:
+        await running.stop()
+
+
+async def test_scale_range_adds_hpa_and_pdb_and_removes_them_again(local_cluster, namespace, kube):
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        d = agent(namespace, min_scale=2, max_scale=4)
+        running.reconciler.set_desired([d])
+        await eventually(lambda: exists(local_cluster, "hpa", namespace, d.name) and exists(local_cluster, "pdb", namespace, d.name), 30)
+        data = d.model_dump()
+        data["secrets"] = [{"name": "OPENAI_API_KEY", "value": "sk-test"}]
+        data["source_config"]["resource_spec"].update(min_scale=1, max_scale=1)
+        running.reconciler.set_desired([DesiredDeployment.model_validate(data)])
+        await eventually(lambda: not exists(local_cluster, "hpa", namespace, d.name) and not exists(local_cluster, "pdb", namespace, d.name), 30)
+    finally:
+        await running.stop()
+
+
+async def test_deleting_removes_everything_and_reports_deleted(local_cluster, namespace, kube):
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        d = agent(namespace)
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        running.reconciler.set_desired([d.model_copy(update={"deleting": True})])
+        await eventually(lambda: d.id in cp.deleted_ids, 60)
+        for kind, name in (("deployment", d.name), ("service", d.name), ("ingress", d.name), ("secret", f"{d.name}-env")):
+            assert not exists(local_cluster, kind, namespace, name), kind
+        assert local_cluster.get_json("pods", "-n", namespace, "-l", f"{L.DEPLOYMENT_ID}={d.id}")["items"] == []
+    finally:
+        await running.stop()
+
+
+async def test_orphans_left_while_listener_was_down_are_collected(local_cluster, namespace, kube):
+    cp = RecordingControlPlane()
+    compute_id = f"c-{uuid.uuid4().hex[:8]}"
+    running = await start_reconciler(kube, namespace, cp, compute_id=compute_id)
+    d = agent(namespace)
+    running.reconciler.set_desired([d])
+    await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+    await running.stop()
+    # Restarted; the API no longer names the deployment (e.g. moved elsewhere):
+    running = await start_reconciler(kube, namespace, RecordingControlPlane(), compute_id=compute_id)
+    try:
+        running.reconciler.set_desired([])
+        await eventually(lambda: not exists(local_cluster, "deployment", namespace, d.name)
+                         and not exists(local_cluster, "service", namespace, d.name), 60)
+    finally:
+        await running.stop()
+
+
+async def test_other_listeners_objects_are_left_alone(local_cluster, namespace, kube):
+    mine, theirs = RecordingControlPlane(), RecordingControlPlane()
+    other = await start_reconciler(kube, namespace, theirs)
+    d = agent(namespace)
+    other.reconciler.set_desired([d])
+    await eventually(lambda: "DEPLOYED" in theirs.statuses(d.revision.id), 60)
+    await other.stop()
+    running = await start_reconciler(kube, namespace, mine)
+    try:
+        running.reconciler.set_desired([])
+        await running.idle()
+        assert exists(local_cluster, "deployment", namespace, d.name)
+    finally:
+        await running.stop()
+
+
+@pytest.mark.parametrize("image, reason", [
+    ("registry.test/lgcp-fail-image-pull:1", "image pull failure"),
+    ("registry.test/lgcp-fail-crashloop:1", "crash loop"),
+])
+async def test_failing_image_ends_in_deploy_failed_with_reason(namespace, kube, image, reason):
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        d = agent(namespace, image=image)
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 60)
+        _, _, message, events = [r for r in cp.revision_statuses if r[1] == "DEPLOY_FAILED"][0]
+        assert reason in message
+        assert "DEPLOYED" not in cp.statuses(d.revision.id)
+    finally:
+        await running.stop()
+
+
+async def test_namespace_not_watched_is_reported(namespace, kube):
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        d = agent("elsewhere")
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 15)
+        assert "not watched" in cp.revision_statuses[-1][2]
+    finally:
+        await running.stop()
