@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 STREAM_MAXLEN = 1000
 # After a failure, skip Redis for a moment so an outage does not add a timeout to every write.
-_BACKOFF_SECONDS = 2.0
+BACKOFF_SECONDS = 2.0
 
 
 def stream_key(listener_id: uuid.UUID) -> str:
@@ -58,7 +58,7 @@ class Notifier:
                 approximate=True,
             )
         except (RedisError, OSError) as exc:
-            self._skip_until = time.monotonic() + _BACKOFF_SECONDS
+            self._skip_until = time.monotonic() + BACKOFF_SECONDS
             log.warning(
                 "notification not sent; the listener's resync will catch up",
                 extra={"listener_id": str(listener_id), "error": type(exc).__name__},

@@ -1,0 +1,129 @@
+"""/v2/listeners and the listener-facing /v2/listener-api."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from conftest import deployment_body
+
+
+async def test_listener_crud(admin):
+    created = await admin.post("/listeners", json={"compute_id": "c1", "compute_config": {"k8s_namespaces": ["a"]}})
+    assert created.status_code == 201
+    listener = created.json()
+    assert listener["compute_type"] == "k8s"
+    url = f"/listeners/{listener['id']}"
+    got = await admin.get(url)
+    assert got.json() == listener and got.headers["ETag"] == '"1"'
+    patched = await admin.patch(url, json={"compute_config": {"k8s_namespaces": ["a", "b"]}})
+    assert patched.status_code == 200
+    assert patched.json()["compute_config"]["k8s_namespaces"] == ["a", "b"]
+    assert [x["id"] for x in (await admin.get("/listeners")).json()["resources"]] == [listener["id"]]
+    assert (await admin.delete(url)).status_code == 204
+    assert (await admin.get(url)).status_code == 404
+
+
+async def test_compute_id_is_unique_per_tenant(admin):
+    assert (await admin.post("/listeners", json={"compute_id": "c1"})).status_code == 201
+    response = await admin.post("/listeners", json={"compute_id": "c1"})
+    assert response.status_code == 409
+    other = (await admin.post("/listeners", json={"compute_id": "c2"})).json()
+    response = await admin.patch(f"/listeners/{other['id']}", json={"compute_id": "c1"})
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"compute_id": ""}, ["body", "compute_id"]),
+        ({"compute_id": "c", "compute_type": "ecs"}, ["body", "compute_type"]),
+        ({"compute_id": "c", "compute_config": {"k8s_namespaces": ["Bad_NS"]}},
+         ["body", "compute_config", "k8s_namespaces", 0]),
+        ({"compute_id": "c", "compute_config": {"k8s_namespaces": ["a", "a"]}},
+         ["body", "compute_config", "k8s_namespaces"]),
+    ],
+)
+async def test_invalid_listener_is_422(admin, body, loc):
+    response = await admin.post("/listeners", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == loc
+    assert (await admin.get("/listeners")).json()["resources"] == []
+
+
+async def test_listener_with_deployments_cannot_be_deleted(admin, listener, deployment):
+    response = await admin.delete(f"/listeners/{listener['id']}")
+    assert response.status_code == 409
+
+
+async def test_register_is_idempotent_by_compute_id(role_client):
+    client = await role_client("listener")
+    first = await client.post("/listener-api/register", json={"compute_id": "c9", "k8s_namespaces": ["a"]})
+    again = await client.post("/listener-api/register", json={"compute_id": "c9", "k8s_namespaces": ["a"]})
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    changed = await client.post("/listener-api/register", json={"compute_id": "c9", "k8s_namespaces": ["a", "b"]})
+    assert changed.json()["id"] == first.json()["id"]
+    assert changed.json()["compute_config"]["k8s_namespaces"] == ["a", "b"]
+
+
+async def test_desired_state_has_decrypted_secrets_and_the_revision_to_run(role_client, admin, listener, deployment):
+    client = await role_client("listener")
+    response = await client.get(f"/listener-api/listeners/{listener['id']}/desired-state")
+    assert response.status_code == 200
+    state = response.json()
+    assert state["listener_id"] == listener["id"]
+    [item] = state["deployments"]
+    assert item["id"] == deployment["id"]
+    assert item["namespace"] == "agents"
+    assert item["secrets"] == [{"name": "OPENAI_API_KEY", "value": "sk-very-secret-value"}]
+    assert item["revision"]["id"] == deployment["latest_revision_id"]
+    assert item["revision"]["image_uri"] == "registry.example.com/team/agent:1.0.0"
+    assert item["revision"]["status"] == "QUEUED"
+    assert item["revision"]["resource_spec"]["max_scale"] == 2
+    assert item["deleting"] is False
+    await admin.delete(f"/deployments/{deployment['id']}")
+    state = (await client.get(f"/listener-api/listeners/{listener['id']}/desired-state")).json()
+    assert state["deployments"][0]["deleting"] is True
+
+
+async def test_namespace_defaults_to_the_listeners_first(role_client, admin, listener):
+    body = deployment_body(listener["id"], "no-ns")
+    del body["source_config"]["listener_config"]
+    assert (await admin.post("/deployments", json=body)).status_code == 201
+    client = await role_client("listener")
+    state = (await client.get(f"/listener-api/listeners/{listener['id']}/desired-state")).json()
+    assert state["deployments"][0]["namespace"] == "agents"
+
+
+async def test_deployment_status_reports(role_client, admin, deployment):
+    client = await role_client("listener")
+    url = f"/listener-api/deployments/{deployment['id']}/status"
+    response = await client.post(url, json={"status": "READY", "message": None})
+    assert response.status_code == 200 and response.json()["status"] == "READY"
+    assert (await admin.get(f"/deployments/{deployment['id']}")).json()["status"] == "READY"
+    response = await client.post(url, json={"status": "AWAITING_DELETE"})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "status"]
+    response = await client.post(url, json={"status": "BOGUS"})
+    assert response.status_code == 422
+    await admin.delete(f"/deployments/{deployment['id']}")
+    assert (await client.post(url, json={"status": "READY"})).status_code == 409
+
+
+async def test_deleted_report_forgets_only_deployments_being_deleted(role_client, admin, deployment):
+    client = await role_client("listener")
+    url = f"/listener-api/deployments/{deployment['id']}/deleted"
+    assert (await client.post(url)).status_code == 409
+    await admin.delete(f"/deployments/{deployment['id']}")
+    assert (await client.post(url)).status_code == 204
+    assert (await admin.get(f"/deployments/{deployment['id']}")).status_code == 404
+    assert (await client.post(url)).status_code == 404
+
+
+async def test_unknown_ids_on_listener_api_are_404(role_client):
+    client = await role_client("listener")
+    rid = uuid.uuid4()
+    assert (await client.get(f"/listener-api/listeners/{rid}/desired-state")).status_code == 404
+    assert (await client.post(f"/listener-api/revisions/{rid}/status", json={"status": "DEPLOYING"})).status_code == 404
+    assert (await client.post(f"/listener-api/deployments/{rid}/status", json={"status": "READY"})).status_code == 404
