@@ -1,0 +1,114 @@
+"""Shared database mode end to end: the cluster's Secrets hold working credentials of real databases."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+from lgcp_listener.connections import SharedConnections
+from lgcp_listener.databases import SharedDatabases
+from lgcp_listener.desired import DesiredDeployment
+from listener_support import RecordingControlPlane, eventually, start_reconciler
+
+pytestmark = pytest.mark.cluster
+
+
+def agent(namespace: str) -> DesiredDeployment:
+    return DesiredDeployment.model_validate({
+        "id": str(uuid.uuid4()), "name": f"db-{uuid.uuid4().hex[:6]}", "namespace": namespace,
+        "status": "AWAITING_DATABASE",
+        "source_config": {"resource_spec": {"cpu": 0.1, "memory_mb": 128}},
+        "revision": {"id": str(uuid.uuid4()), "image_uri": "registry.test/agent:1", "status": "QUEUED"},
+    })
+
+
+class CrashOnceBeforeProvisioning(SharedConnections):
+    """Fails right after the Secret was written, as a killed listener would."""
+
+    crashed = False
+
+    async def provision(self, desired, conn):
+        if not self.crashed:
+            self.crashed = True
+            raise RuntimeError("simulated crash between storing the password and creating the role")
+        await super().provision(desired, conn)
+
+
+@pytest.fixture
+async def shared(postgres_dsn, redis_url):
+    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, redis_url, 16)
+    yield dbs
+    await dbs.close()
+
+
+def secret_env(cluster, namespace: str, name: str) -> dict[str, str]:
+    data = cluster.get_json("secret", f"{name}-env", "-n", namespace)["data"]
+    return {k: base64.b64decode(v).decode() for k, v in data.items()}
+
+
+async def test_each_agent_gets_working_credentials_of_its_own(local_cluster, namespace, kube, shared):
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp, SharedConnections(shared))
+    try:
+        a, b = agent(namespace), agent(namespace)
+        running.reconciler.set_desired([a, b])
+        await eventually(lambda: all("DEPLOYED" in cp.statuses(d.revision.id) for d in (a, b)), 60)
+        env_a, env_b = secret_env(local_cluster, namespace, a.name), secret_env(local_cluster, namespace, b.name)
+        assert env_a["DATABASE_URI"] != env_b["DATABASE_URI"]
+        assert urlsplit(env_a["REDIS_URI"]).path != urlsplit(env_b["REDIS_URI"]).path
+        for env in (env_a, env_b):
+            conn = await asyncpg.connect(env["DATABASE_URI"])
+            await conn.close()
+        statuses = [s for i, s in cp.deployment_statuses if i == a.id]
+        assert statuses == ["AWAITING_DATABASE", "READY"]
+    finally:
+        await running.stop()
+
+
+async def test_password_survives_restart_and_a_crash_between_steps(local_cluster, namespace, kube, shared):
+    cp = RecordingControlPlane()
+    compute_id = f"c-{uuid.uuid4().hex[:8]}"
+    crashing = CrashOnceBeforeProvisioning(shared)
+    running = await start_reconciler(kube, namespace, cp, crashing, compute_id=compute_id)
+    d = agent(namespace)
+    try:
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        assert crashing.crashed
+        stored = secret_env(local_cluster, namespace, d.name)["DATABASE_URI"]
+        conn = await asyncpg.connect(stored)  # the role got the password stored before the crash
+        await conn.close()
+    finally:
+        await running.stop()
+    # A new process reads the password back instead of inventing another one.
+    running = await start_reconciler(kube, namespace, RecordingControlPlane(), SharedConnections(shared),
+                                     compute_id=compute_id)
+    try:
+        writes = kube.writes
+        running.reconciler.set_desired([d])
+        await running.idle()
+        assert secret_env(local_cluster, namespace, d.name)["DATABASE_URI"] == stored
+        assert kube.writes == writes
+        conn = await asyncpg.connect(stored)
+        await conn.close()
+    finally:
+        await running.stop()
+
+
+async def test_deletion_drops_the_database_with_retention_delete(namespace, kube, shared):
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp, SharedConnections(shared))
+    try:
+        d = agent(namespace)
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        assert d.id in await shared.provisioned()
+        running.reconciler.set_desired([d.model_copy(update={"deleting": True})])
+        await eventually(lambda: d.id in cp.deleted_ids, 60)
+        assert d.id not in await shared.provisioned()
+    finally:
+        await running.stop()
