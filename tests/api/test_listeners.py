@@ -97,6 +97,17 @@ async def test_namespace_defaults_to_the_listeners_first(role_client, admin, lis
     assert state["deployments"][0]["namespace"] == "agents"
 
 
+async def test_namespace_is_required_when_the_listener_declares_none(admin):
+    bare = (await admin.post("/listeners", json={"compute_id": "bare"})).json()
+    body = deployment_body(bare["id"], "no-ns")
+    del body["source_config"]["listener_config"]
+    response = await admin.post("/deployments", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "source_config", "listener_config", "k8s_namespace"]
+    body["source_config"]["listener_config"] = {"k8s_namespace": "anywhere"}
+    assert (await admin.post("/deployments", json=body)).status_code == 201
+
+
 async def test_deployment_status_reports(role_client, admin, deployment):
     client = await role_client("listener")
     url = f"/listener-api/deployments/{deployment['id']}/status"

@@ -67,6 +67,11 @@ async def _check_listener(
     )
     if namespaces is None:
         raise field_error(("body", "source_config", "listener_id"), "no such listener in this tenant")
+    if namespace is None and not namespaces:
+        raise field_error(
+            ("body", "source_config", "listener_config", "k8s_namespace"),
+            "required: the listener declares no namespaces to default to",
+        )
     if namespace is not None and namespaces and namespace not in namespaces:
         raise field_error(
             ("body", "source_config", "listener_config", "k8s_namespace"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..deployments.schemas import (
     ResourceSpec,
@@ -59,12 +59,20 @@ class RevisionEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(max_length=64, description="e.g. Normal, Warning, Listener")
+    type: str = Field("Normal", max_length=64, description="e.g. Normal, Warning, Listener")
     reason: str | None = Field(None, max_length=256)
     message: str | None = Field(None, max_length=8192)
     object: str | None = Field(None, max_length=512, description="e.g. Deployment/agents/my-agent")
-    timestamp: dt.datetime
+    timestamp: dt.datetime | None = Field(None, description="when it happened; default: when received")
+
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _none_is_normal(cls, value: object) -> object:
+        # Kubernetes events may lack a type; they are informational then.
+        return "Normal" if value is None else value
 
 
 class RevisionEventOut(RevisionEvent):
     id: int
+    timestamp: dt.datetime

@@ -171,7 +171,7 @@ async def report_status(
     if events:
         await conn.executemany(
             "INSERT INTO revision_events (revision_id, type, reason, message, object, timestamp) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
+            "VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))",
             [(revision_id, e.type, e.reason, e.message, e.object, e.timestamp) for e in events],
         )
     if status == RevisionStatus.DEPLOYED and current != RevisionStatus.DEPLOYED:

@@ -1,0 +1,99 @@
+"""Idempotency-Key on POST and ETag / If-Match on PATCH and DELETE."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import deployment_body
+
+
+async def test_same_key_and_body_returns_the_first_answer_and_creates_once(admin, listener):
+    headers = {"Idempotency-Key": "create-1"}
+    body = deployment_body(listener["id"])
+    first = await admin.post("/deployments", json=body, headers=headers)
+    again = await admin.post("/deployments", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len((await admin.get("/deployments")).json()["resources"]) == 1
+
+
+async def test_same_key_with_another_body_is_rejected(admin, listener):
+    headers = {"Idempotency-Key": "create-2"}
+    assert (await admin.post("/deployments", json=deployment_body(listener["id"], "a"), headers=headers)).status_code == 201
+    response = await admin.post("/deployments", json=deployment_body(listener["id"], "b"), headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert [d["name"] for d in (await admin.get("/deployments")).json()["resources"]] == ["a"]
+
+
+async def test_concurrent_retries_with_one_key_create_one_deployment(admin, listener):
+    headers = {"Idempotency-Key": "create-3"}
+    body = deployment_body(listener["id"])
+    answers = await asyncio.gather(*(admin.post("/deployments", json=body, headers=headers) for _ in range(8)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert len((await admin.get("/deployments")).json()["resources"]) == 1
+
+
+async def test_a_failed_request_does_not_burn_its_key(admin, listener):
+    headers = {"Idempotency-Key": "create-4"}
+    body = deployment_body(listener["id"])
+    body["source_config"]["listener_config"]["k8s_namespace"] = "not-allowed"
+    assert (await admin.post("/deployments", json=body, headers=headers)).status_code == 422
+    body["source_config"]["listener_config"]["k8s_namespace"] = "agents"
+    response = await admin.post("/deployments", json=body, headers=headers)
+    assert response.status_code == 201
+
+
+async def test_keys_belong_to_the_api_key_that_sent_them(admin, role_client, listener):
+    other = await role_client("deployer")
+    headers = {"Idempotency-Key": "shared"}
+    a = await admin.post("/deployments", json=deployment_body(listener["id"], "a"), headers=headers)
+    b = await other.post("/deployments", json=deployment_body(listener["id"], "b"), headers=headers)
+    assert a.status_code == b.status_code == 201 and a.json()["id"] != b.json()["id"]
+
+
+async def test_idempotent_revision_create(admin, deployment):
+    url = f"/deployments/{deployment['id']}/revisions"
+    body = {"source_revision_config": {"image_uri": "r.io/a:2"}}
+    headers = {"Idempotency-Key": "rev-1"}
+    first = await admin.post(url, json=body, headers=headers)
+    again = await admin.post(url, json=body, headers=headers)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert len((await admin.get(url)).json()["resources"]) == 2
+
+
+async def test_if_match_mismatch_is_412_and_changes_nothing(admin, deployment):
+    url = f"/deployments/{deployment['id']}"
+    etag = (await admin.get(url)).headers["ETag"]
+    changed = await admin.patch(url, json={"source_config": {"custom_url": "https://a.example.com"}}, headers={"If-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != etag
+    stale = await admin.patch(url, json={"source_config": {"custom_url": "https://b.example.com"}}, headers={"If-Match": etag})
+    assert stale.status_code == 412
+    assert (await admin.get(url)).json()["source_config"]["custom_url"] == "https://a.example.com"
+    assert (await admin.delete(url, headers={"If-Match": etag})).status_code == 412
+    assert (await admin.delete(url, headers={"If-Match": changed.headers["ETag"]})).status_code == 204
+
+
+async def test_concurrent_patches_with_the_same_if_match_exactly_one_wins(admin, deployment):
+    url = f"/deployments/{deployment['id']}"
+    etag = (await admin.get(url)).headers["ETag"]
+    answers = await asyncio.gather(*(
+        admin.patch(url, json={"source_revision_config": {"image_uri": f"r.io/a:{i}"}}, headers={"If-Match": etag})
+        for i in range(6)
+    ))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] + [412] * 5
+    winner = next(a for a in answers if a.status_code == 200).json()
+    assert (await admin.get(url)).json()["image_version"] == winner["image_version"]
+    assert len((await admin.get(f"{url}/revisions")).json()["resources"]) == 2
+
+
+async def test_listener_etag_and_if_match(admin, listener):
+    url = f"/listeners/{listener['id']}"
+    response = await admin.patch(url, json={"compute_config": {"k8s_namespaces": ["x"]}}, headers={"If-Match": '"999"'})
+    assert response.status_code == 412
+    response = await admin.patch(url, json={"compute_config": {"k8s_namespaces": ["x"]}}, headers={"If-Match": '"1"'})
+    assert response.status_code == 200 and response.headers["ETag"] == '"2"'
