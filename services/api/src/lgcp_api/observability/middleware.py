@@ -14,6 +14,18 @@ log = logging.getLogger("lgcp_api.access")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def route_template(scope) -> str:
+    """The matched route as a template (`/api-host/v2/deployments/{deployment_id}`), so metric
+    labels stay few. Rebuilt from the path because routes of included routers keep only their
+    own relative path; requests that matched no route share one label."""
+    if scope.get("route") is None:
+        return "unmatched"
+    by_value = {str(v): k for k, v in scope.get("path_params", {}).items()}
+    return "/".join(
+        f"{{{by_value[part]}}}" if part in by_value else part for part in scope["path"].split("/")
+    )
+
+
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) to keep the per-request overhead small."""
 
@@ -41,8 +53,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             method = scope["method"]
             REQUEST_SECONDS.labels(method, template).observe(elapsed)
             RESPONSES.labels(method, template, str(status_code)).inc()

@@ -1,0 +1,5 @@
+"""`python -m lgcp_api` is the `lgcp-api` command."""
+
+from .cli import main
+
+main()

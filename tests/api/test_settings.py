@@ -1,0 +1,54 @@
+"""Settings: defaults refused outside local mode, with the variable named."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import ValidationError
+
+from lgcp_api.settings import Settings
+
+DB = "postgresql://u:p@localhost/db"
+GOOD = {"secret_key": "k" * 40, "encryption_keys": Fernet.generate_key().decode()}
+
+
+def build(**values) -> Settings:
+    return Settings(_env_file=None, database_url=DB, **values)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"encryption_keys": GOOD["encryption_keys"]}, "LGCP_SECRET_KEY is required"),
+        ({"secret_key": GOOD["secret_key"]}, "LGCP_ENCRYPTION_KEYS is required"),
+        ({**GOOD, "secret_key": "changeme"}, "LGCP_SECRET_KEY is a default"),
+        ({**GOOD, "admin_api_key": "admin"}, "LGCP_ADMIN_API_KEY is a default"),
+        ({**GOOD, "encryption_keys": "not-a-key"}, "LGCP_ENCRYPTION_KEYS entry 1"),
+        ({**GOOD, "base_path": "langsmith"}, "LGCP_BASE_PATH"),
+        ({**GOOD, "database_url": "mysql://x"}, "LGCP_DATABASE_URL"),
+    ],
+)
+def test_bad_settings_name_the_variable(values, message):
+    values = {"database_url": DB, **values}
+    with pytest.raises(ValidationError) as info:
+        Settings(_env_file=None, **values)
+    assert message in str(info.value)
+
+
+def test_local_mode_generates_missing_secrets():
+    settings = build(environment="local").with_local_defaults()
+    assert len(settings.secret_key.get_secret_value()) >= 32
+    Fernet(settings.encryption_key_list[0])
+
+
+def test_base_path_sets_the_api_prefix():
+    assert build(**GOOD).api_prefix == "/api-host"
+    assert build(**GOOD, base_path="/langsmith/").api_prefix == "/langsmith/api-host"
+
+
+def test_rotation_keeps_old_ciphertexts_readable():
+    from lgcp_api.secret_box import SecretBox
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    sealed = SecretBox([old]).seal([{"name": "A", "value": "1"}])
+    assert SecretBox([new, old]).open(sealed) == [{"name": "A", "value": "1"}]
