@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from lgcp_listener.kube import Kube, connect
@@ -20,3 +22,15 @@ async def kube(local_cluster):
     client = Kube(await connect(str(local_cluster.kubeconfig)))
     yield client
     await client.api.close()
+
+
+@pytest.fixture(scope="session")
+async def api(postgres_server, redis_server):
+    """The real control-plane API, served by `lgcp-api serve` for the whole session."""
+    from processes_support import start_api
+
+    database_url = await postgres_server.create_database(f"lgcp_api_{uuid.uuid4().hex[:8]}")
+    # db 0 holds the notification streams; agents get numbers from 1 (see redis_numbers.py).
+    process = start_api(database_url, redis_server.url(0))
+    yield process
+    process.stop()

@@ -1,0 +1,231 @@
+"""The listener process against the real API process, Postgres, Redis and the local cluster."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+from harness.redis import start_redis
+from lgcp_listener import labels as L
+from lgcp_listener.databases import identifier
+from listener_support import eventually, make_namespace
+from processes_support import ListenerProcess, start_listener
+
+pytestmark = pytest.mark.cluster
+
+
+class Stack:
+    """One test's namespace, listener key and configuration, on the shared API."""
+
+    def __init__(self, api, cluster, postgres_server, redis_server, admin, namespace: str, key: str, admin_db: str):
+        self.api, self.cluster, self.admin, self.namespace = api, cluster, admin, namespace
+        self.compute_id = f"cluster-{uuid.uuid4().hex[:8]}"
+        self.listener_id: str | None = None
+        self.admin_db = admin_db
+        self.env = {
+            "LGCP_LISTENER_API_URL": api.url, "LGCP_LISTENER_API_KEY": key,
+            "LGCP_LISTENER_COMPUTE_ID": self.compute_id, "LGCP_LISTENER_NAMESPACES": namespace,
+            "LGCP_LISTENER_REDIS_URL": redis_server.url(0),
+            "LGCP_LISTENER_POSTGRES_ADMIN_URL": admin_db,
+            "LGCP_LISTENER_AGENT_POSTGRES_HOST": "127.0.0.1",
+            "LGCP_LISTENER_AGENT_POSTGRES_PORT": str(postgres_server.port),
+            "LGCP_LISTENER_AGENT_REDIS_URL": redis_server.url(0),
+            "LGCP_LISTENER_AGENT_REDIS_DATABASES": "64",
+            "LGCP_LISTENER_KUBECONFIG": str(cluster.kubeconfig),
+            "LGCP_LISTENER_LEASE_NAME": f"lgcp-listener-{self.compute_id}",
+            "LGCP_LISTENER_LEASE_DURATION_SECONDS": "3",
+            "LGCP_LISTENER_RESYNC_SECONDS": "30",
+            "LGCP_LISTENER_LANGSMITH_HOSTNAME": "langsmith.test",
+        }
+        self.listeners: list[ListenerProcess] = []
+
+    def start(self, **overrides: str) -> ListenerProcess:
+        listener = start_listener({**self.env, "LGCP_LISTENER_POD_NAME": f"replica-{len(self.listeners)}", **overrides})
+        self.listeners.append(listener)
+        return listener
+
+    async def registered(self) -> str:
+        async def find():
+            page = (await self.admin.get("/listeners", params={"limit": 100})).json()["resources"]
+            return next((item["id"] for item in page if item["compute_id"] == self.compute_id), None)
+        self.listener_id = await eventually(find, 30)
+        return self.listener_id
+
+    async def create(self, image: str = "registry.test/agent:1", **spec) -> dict:
+        body = {
+            "name": f"agent-{uuid.uuid4().hex[:6]}", "source": "external_docker",
+            "source_config": {"listener_id": self.listener_id, "listener_config": {"k8s_namespace": self.namespace},
+                              "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128, **spec}},
+            "source_revision_config": {"image_uri": image},
+            "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-" + uuid.uuid4().hex}],
+        }
+        response = await self.admin.post("/deployments", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def revision(self, deployment: dict, revision_id: str | None = None) -> dict:
+        rid = revision_id or (await self.admin.get(f"/deployments/{deployment['id']}")).json()["latest_revision_id"]
+        return (await self.admin.get(f"/deployments/{deployment['id']}/revisions/{rid}")).json()
+
+    async def wait_revision(self, deployment: dict, status: str, revision_id: str | None = None, timeout: float = 60) -> dict:
+        async def check():
+            revision = await self.revision(deployment, revision_id)
+            return revision if revision["status"] == status else None
+        return await eventually(check, timeout, interval=0.3)
+
+    def pods(self, deployment: dict) -> list[dict]:
+        items = self.cluster.get_json("pods", "-n", self.namespace, "-l", f"{L.DEPLOYMENT_ID}={deployment['id']}")["items"]
+        return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+    def exists(self, kind: str, name: str) -> bool:
+        return self.cluster.kubectl("get", kind, name, "-n", self.namespace, check=False).returncode == 0
+
+    def stop(self) -> None:
+        for listener in self.listeners:
+            listener.stop()
+
+
+@pytest.fixture
+async def stack(api, local_cluster, postgres_server, redis_server):
+    admin = api.admin()
+    key = (await admin.post("/api-keys", json={"name": "listener", "role": "listener"})).json()["key"]
+    admin_db = await postgres_server.create_database(f"dp_{uuid.uuid4().hex[:8]}")
+    namespace = make_namespace(local_cluster)
+    s = Stack(api, local_cluster, postgres_server, redis_server, admin, namespace, key, admin_db)
+    yield s
+    s.stop()
+    await admin.aclose()
+    local_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+async def test_create_update_rollback_delete(stack):
+    stack.start()
+    await stack.registered()
+    deployment = await stack.create()
+    first = await stack.wait_revision(deployment, "DEPLOYED")
+    assert stack.exists("deployment", deployment["name"]) and stack.exists("ingress", deployment["name"])
+    pods = stack.pods(deployment)
+    assert len(pods) == 1 and pods[0]["spec"]["containers"][0]["image"] == "registry.test/agent:1"
+    assert (await stack.admin.get(f"/deployments/{deployment['id']}")).json()["active_revision_id"] == first["id"]
+    logs = (await stack.admin.get(f"/deployments/{deployment['id']}/revisions/{first['id']}/logs")).json()["resources"]
+    assert logs, "the revision's logs carry the Kubernetes events"
+
+    # Update: a new image is a new revision, and the pods roll to it.
+    response = await stack.admin.patch(f"/deployments/{deployment['id']}",
+                                       json={"source_revision_config": {"image_uri": "registry.test/agent:2"}})
+    assert response.status_code == 200, response.text
+    second = await stack.wait_revision(deployment, "DEPLOYED")
+    assert second["id"] != first["id"]
+    await eventually(lambda: [p["spec"]["containers"][0]["image"] for p in stack.pods(deployment)] == ["registry.test/agent:2"], 30)
+
+    # Rollback: redeploying the first revision runs its image again.
+    response = await stack.admin.post(f"/deployments/{deployment['id']}/revisions/{first['id']}/redeploy")
+    assert response.status_code == 201, response.text
+    await stack.wait_revision(deployment, "DEPLOYED", response.json()["id"])
+    await eventually(lambda: [p["spec"]["containers"][0]["image"] for p in stack.pods(deployment)] == ["registry.test/agent:1"], 30)
+
+    # Delete: the API forgets it once the listener removed everything.
+    assert (await stack.admin.delete(f"/deployments/{deployment['id']}")).status_code == 204
+    async def forgotten():
+        return (await stack.admin.get(f"/deployments/{deployment['id']}")).status_code == 404
+    await eventually(forgotten, 60)
+    for kind, name in (("deployment", deployment["name"]), ("service", deployment["name"]),
+                       ("ingress", deployment["name"]), ("secret", deployment["name"] + "-env")):
+        assert not stack.exists(kind, name), kind
+    assert stack.pods(deployment) == []
+    conn = await asyncpg.connect(stack.admin_db)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1", identifier(deployment["id"])) == 0
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("image, reason", [
+    ("registry.test/lgcp-fail-image-pull:1", "image pull failure"),
+    ("registry.test/lgcp-fail-crashloop:1", "crash loop"),
+])
+async def test_failing_image_ends_in_deploy_failed_with_reason(stack, image, reason):
+    stack.start()
+    await stack.registered()
+    deployment = await stack.create(image=image)
+    revision = await stack.wait_revision(deployment, "DEPLOY_FAILED")
+    assert reason in revision["status_message"]
+
+
+async def test_killed_mid_reconcile_converges_after_restart_without_duplicates_or_orphans(stack):
+    first = stack.start()
+    await stack.registered()
+    deployments = [await stack.create() for _ in range(4)]
+    # Kill it as soon as it started writing, before everything converged.
+    await eventually(lambda: any(stack.exists("deployment", d["name"]) for d in deployments), 30, interval=0.05)
+    first.kill()
+    stack.start()
+    for d in deployments:
+        await stack.wait_revision(d, "DEPLOYED")
+    listed = stack.cluster.get_json("deployments", "-n", stack.namespace, "-l", L.owned_selector(stack.compute_id))["items"]
+    assert sorted(item["metadata"]["name"] for item in listed) == sorted(d["name"] for d in deployments)
+    conn = await asyncpg.connect(stack.admin_db)
+    try:
+        numbers = await conn.fetch("SELECT deployment_id, db_number FROM lgcp_listener_redis_databases")
+        assert sorted(r["deployment_id"] for r in numbers) == sorted(d["id"] for d in deployments)
+        assert len({r["db_number"] for r in numbers}) == len(deployments)
+        names = [identifier(d["id"]) for d in deployments]
+        assert await conn.fetchval("SELECT count(*) FROM pg_database WHERE datname = ANY($1)", names) == len(deployments)
+    finally:
+        await conn.close()
+
+
+async def test_two_listeners_only_the_leader_writes_and_the_standby_takes_over(stack):
+    leader = stack.start()
+    await stack.registered()
+    standby = stack.start()
+    deployment = await stack.create()
+    await stack.wait_revision(deployment, "DEPLOYED")
+    assert leader.ready() and not standby.ready()
+    assert standby.metric("lgcp_listener_kubernetes_writes_total") == 0
+    leader.kill()
+    await eventually(standby.ready, 30)
+    second = await stack.create()
+    await stack.wait_revision(second, "DEPLOYED")
+    assert standby.metric("lgcp_listener_kubernetes_writes_total") > 0
+
+
+async def test_changes_converge_through_resync_while_redis_is_down(stack, redis_server):
+    own = start_redis()
+    try:
+        stack.start(LGCP_LISTENER_REDIS_URL=own.url(0), LGCP_LISTENER_RESYNC_SECONDS="2")
+        await stack.registered()
+        own.stop()
+        deployment = await stack.create()
+        await stack.wait_revision(deployment, "DEPLOYED", timeout=60)
+    finally:
+        own.stop()
+
+
+async def test_drift_is_put_back(stack):
+    stack.start()
+    await stack.registered()
+    deployment = await stack.create()
+    await stack.wait_revision(deployment, "DEPLOYED")
+    stack.cluster.kubectl("delete", "service", deployment["name"], "-n", stack.namespace)
+    await eventually(lambda: stack.exists("service", deployment["name"]), 15)
+    stack.cluster.kubectl("scale", f"deployment/{deployment['name']}", "--replicas=3", "-n", stack.namespace)
+    await eventually(lambda: stack.cluster.get_json("deployment", deployment["name"], "-n", stack.namespace)["spec"]["replicas"] == 1, 15)
+
+
+async def test_two_agents_never_share_a_database_or_redis_number(stack):
+    stack.start()
+    await stack.registered()
+    a, b = await stack.create(), await stack.create()
+    await stack.wait_revision(a, "DEPLOYED")
+    await stack.wait_revision(b, "DEPLOYED")
+    uris = []
+    for d in (a, b):
+        data = stack.cluster.get_json("secret", d["name"] + "-env", "-n", stack.namespace)["data"]
+        uris.append({k: base64.b64decode(data[k]).decode() for k in ("DATABASE_URI", "REDIS_URI")})
+    assert urlsplit(uris[0]["DATABASE_URI"]).path != urlsplit(uris[1]["DATABASE_URI"]).path
+    assert urlsplit(uris[0]["REDIS_URI"]).path != urlsplit(uris[1]["REDIS_URI"]).path
