@@ -1,0 +1,105 @@
+{{/*
+Names, labels and images shared by every template. Every define carries the `lgcp.` prefix:
+defines are global across the umbrella chart and its subcharts.
+*/}}
+
+{{- define "lgcp.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The release-wide prefix; the release name alone when it already contains the chart name. */}}
+{{- define "lgcp.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A component's name: the prefix cut so that "-<component>" always fits in 63 characters, so two
+components never collide after truncation. Call with (dict "root" $ "component" "api").
+*/}}
+{{- define "lgcp.componentName" -}}
+{{- $suffix := printf "-%s" .component -}}
+{{- $prefix := include "lgcp.fullname" .root | trunc (int (sub 63 (len $suffix))) | trimSuffix "-" -}}
+{{- printf "%s%s" $prefix $suffix -}}
+{{- end -}}
+
+{{- define "lgcp.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels: stable for the life of a release (a Deployment's selector is immutable). */}}
+{{- define "lgcp.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "lgcp.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "lgcp.labels" -}}
+{{ include "lgcp.selectorLabels" . }}
+helm.sh/chart: {{ include "lgcp.chart" .root }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: langgraph-controlplane
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* registry/repository:tag@digest; call with (dict "root" $ "image" .Values.api.image). */}}
+{{- define "lgcp.image" -}}
+{{- $registry := .image.registry | default .root.Values.global.imageRegistry -}}
+{{- $ref := .image.repository -}}
+{{- if $registry -}}{{- $ref = printf "%s/%s" $registry $ref -}}{{- end -}}
+{{- if .image.digest -}}
+{{- printf "%s@%s" $ref .image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $ref (.image.tag | default .root.Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The pod's imagePullSecrets field, or nothing. */}}
+{{- define "lgcp.imagePullSecrets" -}}
+{{- with .Values.global.imagePullSecrets -}}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* "" for "/", else "/prefix" without a trailing slash. */}}
+{{- define "lgcp.basePath" -}}
+{{- $trimmed := trimAll "/" .Values.langsmith.basePath -}}
+{{- if $trimmed -}}{{- printf "/%s" $trimmed -}}{{- end -}}
+{{- end -}}
+
+{{/* The in-cluster URL of the API's REST root, as the listener and `helm test` call it. */}}
+{{- define "lgcp.api.internalUrl" -}}
+{{- printf "http://%s.%s.svc:%d%s/api-host" (include "lgcp.componentName" (dict "root" . "component" "api")) .Release.Namespace (int .Values.api.port) (include "lgcp.basePath" .) -}}
+{{- end -}}
+
+{{/* Namespaces the listener writes to; the release namespace by default. */}}
+{{- define "lgcp.listener.namespaces" -}}
+{{- $namespaces := .Values.listener.namespaces | default (list .Release.Namespace) -}}
+{{- join "," (uniq $namespaces) -}}
+{{- end -}}
+
+{{/*
+Names of the subcharts' objects, computed exactly as the subcharts compute them (their
+fullname); tests/names_test.yaml checks that the two agree.
+*/}}
+{{- define "lgcp.postgres.fullname" -}}
+{{- .Values.postgres.fullnameOverride | default (printf "%s-postgres" .Release.Name) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "lgcp.redis.fullname" -}}
+{{- .Values.redis.fullnameOverride | default (printf "%s-redis" .Release.Name) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}

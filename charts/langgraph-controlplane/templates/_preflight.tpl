@@ -1,0 +1,47 @@
+{{/*
+Fail-fast checks of combinations that values.schema.json cannot express. Each message names the
+value and the fix. Rendered by templates/preflight.yaml, before anything is applied.
+*/}}
+{{- define "lgcp.preflight" -}}
+{{- $v := .Values -}}
+{{- if not $v.langsmith.hostname -}}
+{{- fail "langsmith.hostname is required: set it to the host of your LangSmith installation (e.g. --set langsmith.hostname=langsmith.example.com)" -}}
+{{- end -}}
+{{- if and $v.langsmith.ingress.enabled $v.langsmith.gateway.enabled -}}
+{{- fail "langsmith.ingress.enabled and langsmith.gateway.enabled are both true: choose one routing mode and set the other to false" -}}
+{{- end -}}
+{{- if not (or $v.langsmith.ingress.enabled $v.langsmith.gateway.enabled) -}}
+{{- fail "no routing mode: set langsmith.ingress.enabled=true or langsmith.gateway.enabled=true" -}}
+{{- end -}}
+{{- if and $v.langsmith.gateway.enabled (not $v.langsmith.gateway.name) -}}
+{{- fail "langsmith.gateway.enabled needs langsmith.gateway.name: the Gateway the routes attach to" -}}
+{{- end -}}
+{{- if and $v.langsmith.ingress.enabled $v.langsmith.ingress.tls.enabled (not $v.langsmith.ingress.tls.secretName) -}}
+{{- fail "langsmith.ingress.tls.enabled needs langsmith.ingress.tls.secretName: the kubernetes.io/tls Secret of the host" -}}
+{{- end -}}
+{{- if and (not $v.postgres.enabled) (not $v.externalPostgres.existingSecret) -}}
+{{- fail "postgres.enabled=false needs externalPostgres.existingSecret: a Secret with the key database-url (and admin-url for the listener's shared databases)" -}}
+{{- end -}}
+{{- if and (not $v.redis.enabled) (not $v.externalRedis.existingSecret) -}}
+{{- fail "redis.enabled=false needs externalRedis.existingSecret: a Secret with the keys url and agent-url" -}}
+{{- end -}}
+{{- if $v.listener.enabled -}}
+{{- if and (gt (int $v.listener.replicas) 1) (not $v.listener.leaderElection.enabled) -}}
+{{- fail "listener.replicas > 1 needs listener.leaderElection.enabled=true: two listeners without a lease would both write" -}}
+{{- end -}}
+{{- $mode := $v.listener.database.mode -}}
+{{- if and (eq $mode "shared") (not $v.postgres.enabled) (not $v.externalPostgres.agentHost) -}}
+{{- fail "listener.database.mode=shared with an external Postgres needs externalPostgres.agentHost: the host agent pods connect to" -}}
+{{- end -}}
+{{- if and (eq $mode "external") (not $v.listener.database.externalTemplatesSecret) -}}
+{{- fail "listener.database.mode=external needs listener.database.externalTemplatesSecret: a Secret with the key database-uri-template" -}}
+{{- end -}}
+{{- $namespaces := splitList "," (include "lgcp.listener.namespaces" .) -}}
+{{- if and $v.listener.defaultNamespace (not (has $v.listener.defaultNamespace $namespaces)) -}}
+{{- fail (printf "listener.defaultNamespace %q is not one of listener.namespaces (%s): add it there or pick one of them" $v.listener.defaultNamespace (join ", " $namespaces)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.api.autoscaling.enabled (gt (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) -}}
+{{- fail "api.autoscaling.minReplicas is greater than api.autoscaling.maxReplicas: lower the first or raise the second" -}}
+{{- end -}}
+{{- end -}}

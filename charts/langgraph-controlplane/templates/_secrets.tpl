@@ -1,0 +1,46 @@
+{{/*
+The chart's generated secrets. Each value is read back from the live Secret when it exists
+(`lookup`), so upgrades keep it; only a missing value is generated. The result is memoised for
+the render so that the Secret and the checksum annotations see the same values.
+*/}}
+
+{{- define "lgcp.secrets.name" -}}
+{{- .Values.secrets.existingSecret | default (include "lgcp.componentName" (dict "root" . "component" "secrets")) -}}
+{{- end -}}
+
+{{/* The Secret's `data` (base64 values) as YAML; only when the chart owns the Secret. */}}
+{{- define "lgcp.secrets.data" -}}
+{{- if not (hasKey .Values "__lgcpGeneratedSecrets") -}}
+{{- $live := lookup "v1" "Secret" .Release.Namespace (include "lgcp.secrets.name" .) | default dict -}}
+{{- $old := get $live "data" | default dict -}}
+{{- /* A Fernet key is 32 random bytes in URL-safe base64. */ -}}
+{{- $fernet := randBytes 32 | replace "+" "-" | replace "/" "_" -}}
+{{- $data := dict
+    "secret-key" (get $old "secret-key" | default (randAlphaNum 64 | b64enc))
+    "encryption-keys" (get $old "encryption-keys" | default ($fernet | b64enc))
+    "admin-api-key" (get $old "admin-api-key" | default (printf "lgcp_%s" (randAlphaNum 48) | b64enc)) -}}
+{{- $_ := set .Values "__lgcpGeneratedSecrets" $data -}}
+{{- end -}}
+{{- toYaml (get .Values "__lgcpGeneratedSecrets") -}}
+{{- end -}}
+
+{{/* What a pod's checksum annotation covers for one key of the chart's Secret. */}}
+{{- define "lgcp.secrets.checksum" -}}
+{{- if .root.Values.secrets.existingSecret -}}
+{{- printf "existing:%s" .root.Values.secrets.existingSecret | sha256sum -}}
+{{- else -}}
+{{- $data := include "lgcp.secrets.data" .root | fromYaml -}}
+{{- $picked := list -}}
+{{- range .keys }}{{ $picked = append $picked (get $data .) }}{{ end -}}
+{{- join "," $picked | sha256sum -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "lgcp.langsmith.secretName" -}}
+{{- .Values.langsmith.existingSecret | default (include "lgcp.componentName" (dict "root" . "component" "langsmith")) -}}
+{{- end -}}
+
+{{/* True when agents get a LangSmith key or license from the chart at all. */}}
+{{- define "lgcp.langsmith.hasSecret" -}}
+{{- if or .Values.langsmith.existingSecret .Values.langsmith.apiKey .Values.langsmith.licenseKey -}}true{{- end -}}
+{{- end -}}
