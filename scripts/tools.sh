@@ -13,7 +13,7 @@ source "$root/tools/versions.env"
 cache=${LGCP_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lgcp-tools}
 bin=$root/.tools/bin
 plugins=$root/.tools/helm-plugins
-ALL_TOOLS=(helm3 kwok etcd kube helm4 ct helm-unittest)
+ALL_TOOLS=(helm3 kwok etcd kube helm4 ct helm-unittest helm-docs)
 
 export CGO_ENABLED=0 GOFLAGS=-trimpath
 export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
@@ -90,6 +90,10 @@ build_ct() {
   chmod u+w "$out/etc"/*
 }
 
+build_helm-docs() {
+  GOBIN=$1 go install -ldflags "-s -w" "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS_VERSION"
+}
+
 build_etcd() {
   local out=$1
   (wrapper_module "$out/.src" &&
@@ -140,7 +144,7 @@ build_kwok() {
 version_of() {
   case $1 in
     helm3) echo "$HELM3_VERSION" ;; helm4) echo "$HELM4_VERSION" ;;
-    helm-unittest) echo "$HELM_UNITTEST_VERSION" ;; ct) echo "$CT_VERSION" ;;
+    helm-unittest) echo "$HELM_UNITTEST_VERSION" ;; ct) echo "$CT_VERSION" ;; helm-docs) echo "$HELM_DOCS_VERSION" ;;
     etcd) echo "$ETCD_VERSION" ;; kube) echo "$KUBE_VERSION" ;; kwok) echo "$KWOK_VERSION" ;;
     *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
   esac
@@ -148,7 +152,7 @@ version_of() {
 
 outputs_of() {
   case $1 in
-    helm3 | helm4) echo helm ;; helm-unittest) echo "untt plugin.yaml" ;; ct) echo "ct etc/lintconf.yaml" ;;
+    helm3 | helm4) echo helm ;; helm-unittest) echo "untt plugin.yaml" ;; ct) echo "ct etc/lintconf.yaml" ;; helm-docs) echo helm-docs ;;
     etcd) echo etcd ;; kube) echo "kube-apiserver kube-controller-manager kube-scheduler kubectl" ;;
     kwok) echo "kwok kwokctl stages/pod-ready.yaml" ;;
   esac
@@ -188,6 +192,7 @@ link() {
     helm-unittest) mkdir -p "$plugins" && ln -sfn "$dir" "$plugins/unittest" ;;
     ct) ln -sfn "$dir/ct" "$bin/ct" && ln -sfn "$dir/etc" "$root/.tools/ct-etc" ;;
     etcd) ln -sfn "$dir/etcd" "$bin/etcd" ;;
+    helm-docs) ln -sfn "$dir/helm-docs" "$bin/helm-docs" ;;
     kube) for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sfn "$dir/$b" "$bin/$b"; done ;;
     kwok) ln -sfn "$dir/kwok" "$bin/kwok" && ln -sfn "$dir/kwokctl" "$bin/kwokctl" && ln -sfn "$dir/stages" "$root/.tools/kwok-stages" ;;
   esac
