@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import APIRouter, FastAPI
 
 from . import __version__, bootstrap, health
+from .auth.cache import TtlCache
 from .database import open_pool
 from .deployments.router import router as deployments_router
 from .listener_api.router import router as listener_api_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.secret_key = settings.secret_key.get_secret_value()
     app.state.secret_box = SecretBox(settings.encryption_key_list)
+    app.state.principal_cache = TtlCache(settings.auth_cache_seconds)
     v2 = APIRouter(prefix=f"{prefix}/v2")
     for router in (deployments_router, revisions_router, listeners_router, listener_api_router,
                    tenants_router):

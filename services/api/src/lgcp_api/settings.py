@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     db_pool_min_size: int = Field(default=2, ge=1, le=100)
     db_pool_max_size: int = Field(default=20, ge=1, le=500)
     redis_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
+    auth_cache_seconds: float = Field(
+        default=5, ge=0, le=300, description="how long a checked key is trusted; 0 disables"
+    )
 
     @field_validator("base_path")
     @classmethod

@@ -51,6 +51,15 @@ async def authenticate(
             ) from None
     state = request.app.state
     digest = key_hmac(state.secret_key, x_api_key)
+    cached = state.principal_cache.get((digest, tenant_header))
+    if cached is not None:
+        return cached
+    principal = await _resolve(state, digest, tenant_header)
+    state.principal_cache.put((digest, tenant_header), principal)
+    return principal
+
+
+async def _resolve(state, digest: bytes, tenant_header: uuid.UUID | None) -> Principal:
     async with state.pool.acquire() as conn:
         row = await conn.fetchrow(
             """

@@ -15,6 +15,9 @@ IdempotencyKey = Annotated[
 ]
 
 
-def app_state(request: Request):
-    """The objects opened in the lifespan: pool, secret box, notifier, settings."""
+async def app_state(request: Request):
+    """The objects opened in the lifespan: pool, secret box, notifier, settings.
+
+    Async on purpose: FastAPI runs plain `def` dependencies in a thread pool, a costly hop
+    for a dependency that does no I/O."""
     return request.app.state

@@ -17,11 +17,11 @@ class Page:
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=100, description="page size")] = 20,
     offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
 ) -> Page:
-    """The paging query parameters, validated."""
+    """The paging query parameters, validated (async: no thread-pool hop, see app_state)."""
     return Page(limit, offset)
 
 

@@ -64,6 +64,8 @@ async def list_api_keys(
 async def revoke_api_key(key_id: uuid.UUID, principal: Admin, state=Depends(app_state)) -> Response:
     async with state.pool.acquire() as conn, conn.transaction():
         await service.revoke_key(conn, principal, key_id)
+    # Forget every cached key here; other replicas forget within LGCP_AUTH_CACHE_SECONDS.
+    state.principal_cache.clear()
     return Response(status_code=204)
 
 
