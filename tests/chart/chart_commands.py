@@ -46,5 +46,11 @@ def pod_specs(documents: list[dict]) -> list[tuple[str, dict, dict]]:
             pods.append((name, doc["metadata"], doc["spec"]))
         elif kind in ("Deployment", "StatefulSet", "Job", "DaemonSet"):
             template = doc["spec"]["template"]
-            pods.append((f"{kind.lower()}-{name}", template.get("metadata", {}), template["spec"]))
+            spec = dict(template["spec"])
+            # A StatefulSet's pods get their claims' volumes from the controller: add them here.
+            claims = [{"name": c["metadata"]["name"], "persistentVolumeClaim": {"claimName": f"{c['metadata']['name']}-{name}-0"}}
+                      for c in doc["spec"].get("volumeClaimTemplates", [])]
+            if claims:
+                spec["volumes"] = [*spec.get("volumes", []), *claims]
+            pods.append((f"{kind.lower()}-{name}", template.get("metadata", {}), spec))
     return pods
