@@ -79,6 +79,13 @@ ever sits in a rendered manifest or a ConfigMap.
       key: admin-api-key
 - name: LGCP_BASE_PATH
   value: {{ include "lgcp.basePath" . | default "/" | quote }}
+- name: LGCP_UI_PATH
+  value: {{ .Values.api.uiPath | quote }}
+- name: LGCP_LANGSMITH_HOSTNAME
+  value: {{ .Values.langsmith.hostname | quote }}
+# The UI's session cookie is Secure only when the host is served over TLS.
+- name: LGCP_UI_COOKIE_SECURE
+  value: {{ and .Values.langsmith.ingress.enabled .Values.langsmith.ingress.tls.enabled | ternary "true" "false" | quote }}
 - name: LGCP_ENVIRONMENT
   value: {{ .Values.environment | quote }}
 - name: LGCP_LOG_LEVEL
