@@ -1,0 +1,80 @@
+"""The environment the chart gives each container is accepted by the real settings classes of
+`lgcp-api` and `lgcp-listener`, for every values/*.yaml: the chart and the services agree on
+variable names and formats (docs/interfaces.md), not only on paper."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from cryptography.fernet import Fernet
+
+from chart_commands import ENVIRONMENTS, VALUES_DIR, render
+
+FERNET_KEY = Fernet.generate_key().decode()
+
+
+def secret_value(key: str) -> str:
+    """A plausible value for a Secret key the chart reads (what an operator would store)."""
+    return {
+        "encryption-keys": FERNET_KEY,
+        "database-url": "postgresql://lgcp:pw@db.example.internal:5432/lgcp",
+        "admin-url": "postgresql://lgcp_admin:pw@db.example.internal:5432/lgcp_listener",
+        "url": "redis://:pw@redis.example.internal:6379/0",
+        "agent-url": "redis://:pw@redis.example.internal:6379",
+        "database-uri-template": "postgresql://{name}:pw@db.example.internal:5432/{name}",
+    }.get(key, f"{key}-" + "x" * 40)
+
+
+def container_env(container: dict, pod_name: str) -> dict[str, str]:
+    """The container's environment as Kubernetes would build it, `$(VAR)` expansion included."""
+    env: dict[str, str] = {}
+    for item in container.get("env", []):
+        if "value" in item:
+            value = re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), item["value"])
+        elif "secretKeyRef" in item.get("valueFrom", {}):
+            value = secret_value(item["valueFrom"]["secretKeyRef"]["key"])
+        else:
+            value = pod_name  # the downward API's metadata.name
+        env[item["name"]] = value
+    return env
+
+
+def containers(environment: str, component: str) -> list[dict]:
+    documents = render("helm", "-f", str(VALUES_DIR / f"{environment}.yaml"))
+    found = [c for d in documents if d["kind"] in ("Deployment", "Job")
+             and d["metadata"]["labels"]["app.kubernetes.io/component"] == component
+             for c in d["spec"]["template"]["spec"].get("initContainers", []) + d["spec"]["template"]["spec"]["containers"]]
+    assert found, f"no {component} containers in {environment}"
+    return found
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("component", ["api", "migrate"])
+def test_api_settings_accept_the_chart_environment(environment: str, component: str, monkeypatch) -> None:
+    from lgcp_api.settings import Settings
+
+    for container in containers(environment, component):
+        env = container_env(container, "pod-0")
+        assert not any("$(" in value for value in env.values()), env
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        settings = Settings()
+        assert settings.database_url.startswith("postgresql://")
+        assert settings.secret_key is not None and settings.encryption_key_list == [FERNET_KEY]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_listener_settings_accept_the_chart_environment(environment: str, monkeypatch) -> None:
+    from lgcp_listener.settings import Settings
+
+    (container,) = containers(environment, "listener")
+    env = container_env(container, "lgcp-listener-abc")
+    assert not any("$(" in value for value in env.values()), env
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert settings.api_url.endswith("/api-host")
+    assert settings.pod_name == "lgcp-listener-abc"
+    assert settings.database_mode == "shared" and settings.agent_redis_url is not None
+    assert settings.leader_election is True
