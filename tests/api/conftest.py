@@ -1,10 +1,9 @@
-"""Fixtures of the API suite: a migrated template database cloned per test, the app running
-against it (real Postgres and Redis), and clients with keys of each role."""
+"""Fixtures of the API suite: a database migrated once and emptied before each test, the app
+running against it (real Postgres and Redis), and clients with keys of each role."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -18,27 +17,30 @@ from lgcp_api.settings import Settings
 
 ADMIN_KEY = "lgcp_test_admin_" + "a" * 40
 SECRET_KEY = "s" * 48
-TEMPLATE = "lgcp_api_template"
+DATABASE = "lgcp_api_tests"
 
 
 @pytest.fixture(scope="session")
-async def migrated_template(postgres_server) -> str:
-    """A database migrated once per session; each test clones it (fast CREATE ... TEMPLATE)."""
-    dsn = await postgres_server.create_database(TEMPLATE)
+async def migrated_database(postgres_server) -> str:
+    """One database migrated once per session; tests empty it instead of making their own."""
+    dsn = await postgres_server.create_database(DATABASE)
     await asyncio.to_thread(apply_migrations, dsn)
-    return TEMPLATE
+    return dsn
 
 
 @pytest.fixture
-async def api_dsn(postgres_server, migrated_template) -> AsyncIterator[str]:
-    name = f"api_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(postgres_server.dsn())
+async def api_dsn(migrated_database: str) -> str:
+    """The migrated database, emptied of every row (TRUNCATE is far cheaper than a new one)."""
+    conn = await asyncpg.connect(migrated_database)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+        tables = await conn.fetch(
+            "SELECT quote_ident(tablename) AS name FROM pg_tables "
+            "WHERE schemaname = 'public' AND tablename NOT LIKE '\\_yoyo%' AND tablename NOT LIKE 'yoyo%'"
+        )
+        await conn.execute(f"TRUNCATE {', '.join(t['name'] for t in tables)} CASCADE")
     finally:
         await conn.close()
-    yield postgres_server.dsn(name)
-    await postgres_server.drop_database(name)
+    return migrated_database
 
 
 @pytest.fixture
@@ -52,6 +54,8 @@ def settings(api_dsn: str, redis_url: str, encryption_key: str) -> Settings:
         database_url=api_dsn, redis_url=redis_url, secret_key=SECRET_KEY,
         encryption_keys=encryption_key, admin_api_key=ADMIN_KEY, environment="test",
         db_pool_min_size=1, db_pool_max_size=10,
+        # Generous, so a loaded CI machine cannot turn a slow XADD into a missed notification.
+        redis_timeout_seconds=5,
     )
 
 
