@@ -41,6 +41,9 @@ value and the fix. Rendered by templates/preflight.yaml, before anything is appl
 {{- fail (printf "listener.defaultNamespace %q is not one of listener.namespaces (%s): add it there or pick one of them" $v.listener.defaultNamespace (join ", " $namespaces)) -}}
 {{- end -}}
 {{- end -}}
+{{- if and $v.metrics.serviceMonitor.enabled (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor")) -}}
+{{- fail "metrics.serviceMonitor.enabled needs the Prometheus Operator's monitoring.coreos.com/v1 CRDs: install them first or set metrics.serviceMonitor.enabled=false" -}}
+{{- end -}}
 {{- if and $v.api.autoscaling.enabled (gt (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) -}}
 {{- fail "api.autoscaling.minReplicas is greater than api.autoscaling.maxReplicas: lower the first or raise the second" -}}
 {{- end -}}
