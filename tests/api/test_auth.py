@@ -140,3 +140,10 @@ async def test_audit_log_records_changes_without_bodies(admin, deployment):
     assert ("create", "deployment", deployment["id"]) in {
         (e["action"], e["object_type"], e["object_id"]) for e in entries
     }
+
+
+async def test_platform_key_with_an_unknown_tenant_is_404(app):
+    async with client_for(app, ADMIN_KEY, str(uuid.uuid4())) as client:
+        response = await client.get("/deployments")
+        assert response.status_code == 404
+        assert response.json() == {"detail": "tenant not found"}

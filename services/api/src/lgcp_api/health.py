@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -27,7 +28,7 @@ async def readyz(request: Request) -> JSONResponse:
             async with state.pool.acquire() as conn:
                 await conn.fetchval("SELECT 1")
         postgres = "ok"
-    except (OSError, asyncio.TimeoutError, Exception):  # any failure means "not reachable"
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         postgres = "unavailable"
     if not state.notifier.configured:
         redis = "not configured"
