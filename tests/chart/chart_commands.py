@@ -22,10 +22,12 @@ def tool_env() -> dict[str, str]:
     return {**os.environ, "PATH": path, "HELM_PLUGINS": str(REPO / ".tools" / "helm-plugins")}
 
 
-def run(*args: str | Path, cwd: Path = REPO, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
+def run(*args: str | Path, cwd: Path = REPO, timeout: float = 300, check: bool = True,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Runs a tool from .tools/bin; raises with its output when `check` and it fails."""
     command = [str(TOOLS_BIN / str(args[0])) if (TOOLS_BIN / str(args[0])).exists() else str(args[0]), *map(str, args[1:])]
-    proc = subprocess.run(command, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(command, cwd=cwd, env={**tool_env(), **(env or {})}, capture_output=True, text=True,
+                          timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
