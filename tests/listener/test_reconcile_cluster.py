@@ -205,3 +205,22 @@ async def test_namespace_not_watched_is_reported(namespace, kube):
         assert "not watched" in cp.revision_statuses[-1][2]
     finally:
         await running.stop()
+
+
+async def test_restart_deletes_nothing_before_the_desired_state_arrives(local_cluster, namespace, kube):
+    cp = RecordingControlPlane()
+    compute_id = f"c-{uuid.uuid4().hex[:8]}"
+    running = await start_reconciler(kube, namespace, cp, compute_id=compute_id)
+    d = agent(namespace)
+    running.reconciler.set_desired([d])
+    await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+    await running.stop()
+    # Restarted: its watches list the Deployment at once, the API has not answered yet.
+    running = await start_reconciler(kube, namespace, RecordingControlPlane(), compute_id=compute_id)
+    try:
+        assert d.id in running.reconciler.located
+        await running.idle()
+        live = local_cluster.get_json("deployment", d.name, "-n", namespace)
+        assert "deletionTimestamp" not in live["metadata"]
+    finally:
+        await running.stop()

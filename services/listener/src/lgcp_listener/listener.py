@@ -82,6 +82,8 @@ class Listener:
             tasks += [asyncio.create_task(inf.run(), name=f"watch-{kind}-{ns}")
                       for (kind, ns), inf in self.reconciler.informers.items()]
             await _first(self.reconciler.wait_synced(), *tasks)
+            state = await _retry(lambda: control_plane.desired_state(self.listener_id), "desired state")
+            self.reconciler.set_desired(state.deployments)
             tasks.append(asyncio.create_task(self._resync_loop(control_plane), name="resync"))
             tasks.append(asyncio.create_task(self.reconciler.run_workers(), name="workers"))
             if s.redis_url is not None:

@@ -45,6 +45,9 @@ class Reconciler:
         self.namespaces, self.retention, self.workers = namespaces, retention, workers
         self.queue: WorkQueue[None] = WorkQueue()
         self.desired: dict[str, DesiredDeployment] = {}
+        # Until the first desired state arrives, nothing may be judged an orphan: a restart would
+        # otherwise delete everything its watches list before the API has answered.
+        self.loaded = False
         self.route_kind = "HTTPRoute" if ctx.route.mode == "gateway" else "Ingress"
         self.kinds = ("Deployment", "Service", self.route_kind, *OPTIONAL_KINDS, "Pod")
         selector = L.owned_selector(ctx.compute_id)
@@ -93,6 +96,7 @@ class Reconciler:
     def set_desired(self, deployments: list[DesiredDeployment]) -> None:
         """Replaces the desired state and queues every deployment it names or no longer names."""
         self.desired = {d.id: d for d in deployments}
+        self.loaded = True
         for deployment_id in set(self.desired) | set(self.located):
             self.enqueue(deployment_id)
 
@@ -126,6 +130,8 @@ class Reconciler:
 
     async def reconcile(self, deployment_id: str) -> None:
         """Brings one deployment to its desired state (or removes it) and reports its status."""
+        if not self.loaded:
+            return  # set_desired queues every known deployment again
         desired = self.desired.get(deployment_id)
         if desired is None or desired.deleting:
             await self._remove(deployment_id, desired)
@@ -143,6 +149,8 @@ class Reconciler:
             await self._report(desired, "DEPLOY_FAILED",
                                f"name {desired.name!r} is already used in namespace {desired.namespace!r} by another deployment")
             return
+        if live is not None and live["metadata"].get("deletionTimestamp"):
+            raise NotYet(f"waiting for the deletion of Deployment {desired.namespace}/{desired.name} to finish")
         conn = await self._agent_connections(desired, live)
         owner = _owner(live)
         objects = render(desired, conn, self.ctx, owner)
