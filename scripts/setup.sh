@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time machine and workspace set-up: Debian packages the tests need (PostgreSQL and Redis
-# servers), uv, and the locked virtual environment with both services installed editable.
+# servers, Chromium for the UI tests), uv, and the locked virtual environment with both
+# services installed editable.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -9,6 +10,8 @@ need_pkgs=()
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
 { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || need_pkgs+=(postgresql)
 command -v git >/dev/null || need_pkgs+=(git)
+# The web UI's browser tests drive Debian's Chromium (never a browser Playwright downloads).
+[[ -x /usr/bin/chromium ]] || need_pkgs+=(chromium)
 if [[ ${#need_pkgs[@]} -gt 0 ]]; then
   echo "setup: installing Debian packages: ${need_pkgs[*]}"
   sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo

@@ -20,6 +20,7 @@ from .revisions.router import router as revisions_router
 from .secret_box import SecretBox
 from .settings import Settings
 from .tenants.router import router as tenants_router
+from .ui import mount_ui
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         v2.include_router(router)
     app.include_router(v2)
     app.include_router(health.router)
-    # The web UI (issue 7) mounts its own router under settings.base_path here.
+    mount_ui(app)  # the web UI, under settings.ui_prefix (lgcp_api.ui)
     app.add_middleware(RequestContextMiddleware)
     return app

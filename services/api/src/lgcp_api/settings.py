@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     )
     admin_api_key: SecretStr | None = Field(default=None, description="bootstrap admin key")
     base_path: str = Field(default="/", description="prefix in front of /api-host")
+    # The web UI (lgcp_api.ui).
+    ui_path: str = Field(default="/ui", description="where the web UI is served, under base_path")
+    ui_cookie_secure: bool = Field(
+        default=True, description="mark the UI's session cookie Secure (HTTPS only)"
+    )
+    langsmith_hostname: str | None = Field(
+        default=None, max_length=253, pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+        description="host the agents are served on; the UI shows https://<host><base>/lgp/<name>",
+    )
     environment: str = Field(default="production", description="`local` allows generated secrets")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     db_pool_min_size: int = Field(default=2, ge=1, le=100)
@@ -43,6 +52,14 @@ class Settings(BaseSettings):
         if not value.startswith("/"):
             raise ValueError("LGCP_BASE_PATH must start with '/' (e.g. '/' or '/langsmith')")
         return value.rstrip("/")
+
+    @field_validator("ui_path")
+    @classmethod
+    def _normalise_ui_path(cls, value: str) -> str:
+        value = value.rstrip("/")
+        if not value.startswith("/") or value in ("", "/api-host") or "//" in value:
+            raise ValueError("LGCP_UI_PATH must be a path like '/ui', other than '/' and '/api-host'")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +117,11 @@ class Settings(BaseSettings):
     def api_prefix(self) -> str:
         """Where the LangSmith-compatible API is served, e.g. `/langsmith/api-host`."""
         return f"{self.base_path}/api-host"
+
+    @property
+    def ui_prefix(self) -> str:
+        """Where the web UI is served, e.g. `/langsmith/ui`."""
+        return f"{self.base_path}{self.ui_path}"
 
     def with_local_defaults(self) -> Settings:
         """In local mode, fills missing secrets with random ones (they last one process only)."""

@@ -1,0 +1,80 @@
+"""The web UI: server-rendered pages under `<LGCP_BASE_PATH><LGCP_UI_PATH>` that call the v2 API
+in-process as the signed-in API key. Mounted by `mount_ui`; nothing else in the app knows it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from . import api_keys, deployments, listeners, sign_in
+from .api_client import ApiError
+from .context import (
+    FormRefused,
+    SignInRequired,
+    Ui,
+    anonymous_page,
+    ensure_cookie_key,
+    sign_in_location,
+)
+from .session import load_session
+
+__all__ = ["mount_ui"]
+
+
+def _ui_of(request: Request) -> Ui:
+    ui = getattr(request.state, "ui", None)
+    return ui if ui is not None else Ui(request, load_session(request, request.app.state.ui_cookie_fernet))
+
+
+async def _sign_in_required(request: Request, exc: SignInRequired):
+    ui = _ui_of(request)
+    return ui.finish(RedirectResponse(sign_in_location(ui.prefix, request), status_code=303))
+
+
+async def _form_refused(request: Request, exc: FormRefused):
+    return _ui_of(request).render("error.html", 403, title="Form refused", message=(
+        "This form was sent from another site, or its page is too old. Nothing was changed. "
+        "Go back, reload the page and try again."
+    ))
+
+
+async def _api_error(request: Request, exc: ApiError):
+    ui = _ui_of(request)
+    if exc.status in (404, 422):
+        # A malformed id is as unknown as a missing one (or another tenant's).
+        return ui.render("error.html", 404, title="Not found", message=(
+            "There is nothing here, or it belongs to another tenant."
+        ))
+    if exc.status == 403:
+        return ui.render("error.html", 403, title="Not allowed", message=str(exc.detail))
+    return ui.render("error.html", exc.status, title="Something went wrong", message=str(exc.detail))
+
+
+def mount_ui(app: FastAPI) -> None:
+    """Adds the UI's pages, its static files and its error pages to `app`."""
+    prefix = app.state.settings.ui_prefix
+    ensure_cookie_key(app)
+    router = APIRouter(prefix=prefix, include_in_schema=False)
+    for module in (sign_in, deployments, listeners, api_keys):
+        router.include_router(module.router)
+
+    @router.get("")
+    @router.get("/")
+    async def home() -> RedirectResponse:
+        return RedirectResponse(f"{prefix}/deployments", status_code=303)
+
+    @router.get("/{unknown:path}")
+    async def not_found(ui: Annotated[Ui, Depends(anonymous_page)]) -> None:
+        raise ApiError(404, "not found")
+
+    # Static files first: the router's catch-all would otherwise answer for them.
+    app.mount(f"{prefix}/static", StaticFiles(directory=Path(__file__).parent / "static"),
+              name="ui-static")
+    app.include_router(router)
+    app.add_exception_handler(SignInRequired, _sign_in_required)
+    app.add_exception_handler(FormRefused, _form_refused)
+    app.add_exception_handler(ApiError, _api_error)

@@ -1,0 +1,266 @@
+"""Deployment pages: list, create, detail with live status, revision logs, new revision
+(update), redeploy (rollback) and delete."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+
+from . import forms
+from .agent_url import agent_url
+from .api_client import ApiError
+from .context import Ui, new_idempotency_key, signed_in_form, signed_in_page
+
+router = APIRouter(prefix="/deployments")
+PageUi = Annotated[Ui, Depends(signed_in_page)]
+FormUi = Annotated[Ui, Depends(signed_in_form)]
+PAGE_SIZE = 20
+LOG_PAGE_SIZE = 100
+REVISIONS_SHOWN = 50
+# Blank rows offered below the filled ones, so a form works without JavaScript too.
+SPARE_ROWS = 2
+CREATE_DEFAULTS = {"min_scale": "1", "max_scale": "1", "cpu": "1", "memory_mb": "1024"}
+
+
+def _id(value: str) -> str:
+    """A path id, checked before it goes into an API path (anything else is simply unknown)."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ApiError(404, "not found") from None
+
+
+def _offset(value: str | None) -> int:
+    try:
+        return max(int(value or 0), 0)
+    except ValueError:
+        return 0
+
+
+def _url(ui: Ui, deployment: dict) -> str | None:
+    settings = ui.request.app.state.settings
+    return agent_url(deployment, settings.langsmith_hostname, settings.base_path)
+
+
+def _fields_of_form(values: dict[str, Any]) -> set[str]:
+    """Every field key the deployment forms render, for placing API errors."""
+    keys = {"name", "image_uri", "listener_id", "k8s_namespace", "custom_url", "resource_spec",
+            "secrets", "secret_references", *forms.RESOURCE_FIELDS}
+    for group, columns in (("secrets", forms.SECRET_COLUMNS),
+                           ("secret_references", forms.REFERENCE_COLUMNS)):
+        for index in range(len(values.get(group, [])) + SPARE_ROWS):
+            keys.update(f"{group}.{index}.{column}" for column in columns)
+    return keys
+
+
+@router.get("")
+async def list_page(ui: PageUi, name: str = "", offset: str | None = None) -> Response:
+    start = _offset(offset)
+    errors: dict[str, list[str]] = {}
+    try:
+        page = await ui.api.get("/deployments", name_contains=name.strip() or None,
+                                limit=PAGE_SIZE, offset=start)
+        rows = page["resources"]
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        errors, rows = {"name": ["Too long: a deployment name has at most 63 characters."]}, []
+
+    async def in_flight(deployment: dict) -> dict | None:
+        # The active revision is deployed; only a newer one needs its own status shown.
+        latest = deployment["latest_revision_id"]
+        if latest is None or latest == deployment["active_revision_id"]:
+            return None
+        return await ui.api.get(f"/deployments/{deployment['id']}/revisions/{latest}")
+
+    latest = await asyncio.gather(*(in_flight(d) for d in rows))
+    items = [{"d": d, "latest": r, "url": _url(ui, d)} for d, r in zip(rows, latest, strict=True)]
+    return ui.render(
+        "deployments.html", title="Deployments", items=items, name=name, errors=errors,
+        offset=start, previous=max(start - PAGE_SIZE, 0) if start else None,
+        next=start + PAGE_SIZE if len(rows) == PAGE_SIZE else None,
+    )
+
+
+async def _listeners(ui: Ui) -> list[dict]:
+    return await ui.api.all_pages("/listeners")
+
+
+def _create_form(ui: Ui, listeners: list[dict], values: dict, errors: dict, key: str,
+                 status_code: int = 200) -> Response:
+    return ui.render(
+        "deployment_new.html", status_code, title="New deployment", listeners=listeners,
+        values=values, errors=errors, idempotency_key=key, spare_rows=SPARE_ROWS,
+        general_errors=forms.unplaced(errors, _fields_of_form(values)),
+    )
+
+
+@router.get("/new")
+async def new_page(ui: PageUi) -> Response:
+    listeners = await _listeners(ui)
+    values = {**CREATE_DEFAULTS, "secrets": [], "secret_references": []}
+    if len(listeners) == 1:
+        values["listener_id"] = listeners[0]["id"]
+    return _create_form(ui, listeners, values, {}, new_idempotency_key())
+
+
+@router.post("")
+async def create(ui: FormUi) -> Response:
+    values = forms.deployment_values(ui.form)
+    key = ui.form.get("idempotency_key") or new_idempotency_key()
+    try:
+        created = await ui.api.call("POST", "/deployments", json=forms.create_body(values),
+                                    headers={"Idempotency-Key": key})
+    except ApiError as exc:
+        if exc.status == 422:
+            errors = forms.field_errors(exc.detail)
+        elif exc.status == 409:
+            errors = {"name": [str(exc.detail)]}
+        else:
+            raise
+        return _create_form(ui, await _listeners(ui), values, errors, key, exc.status)
+    return ui.redirect(f"/deployments/{created['id']}",
+                       flash=f"Deployment {created['name']} created; its first revision is queued.")
+
+
+@router.get("/{deployment_id}")
+async def detail_page(ui: PageUi, deployment_id: str) -> Response:
+    deployment_id = _id(deployment_id)
+    deployment = await ui.api.get(f"/deployments/{deployment_id}")
+    revisions = (await ui.api.get(f"/deployments/{deployment_id}/revisions",
+                                  limit=REVISIONS_SHOWN))["resources"]
+    try:
+        listener = await ui.api.get(f"/listeners/{deployment['source_config']['listener_id']}")
+    except ApiError:
+        listener = None
+    return ui.render(
+        "deployment.html", title=deployment["name"], d=deployment, revisions=revisions,
+        listener=listener, url=_url(ui, deployment), idempotency_key=new_idempotency_key(),
+    )
+
+
+@router.get("/{deployment_id}/status.json")
+async def live_status(ui: PageUi, deployment_id: str) -> JSONResponse:
+    """What the detail page polls: the deployment's and its recent revisions' status."""
+    deployment_id = _id(deployment_id)
+    deployment = await ui.api.get(f"/deployments/{deployment_id}")
+    revisions = (await ui.api.get(f"/deployments/{deployment_id}/revisions",
+                                  limit=REVISIONS_SHOWN))["resources"]
+    return JSONResponse({
+        "status": deployment["status"],
+        "active_revision_id": deployment["active_revision_id"],
+        "latest_revision_id": deployment["latest_revision_id"],
+        "revisions": [
+            {"id": r["id"], "status": r["status"], "status_message": r["status_message"]}
+            for r in revisions
+        ],
+    }, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/{deployment_id}/revisions/{revision_id}")
+async def revision_page(ui: PageUi, deployment_id: str, revision_id: str,
+                        offset: str | None = None) -> Response:
+    deployment_id, revision_id = _id(deployment_id), _id(revision_id)
+    start = _offset(offset)
+    deployment = await ui.api.get(f"/deployments/{deployment_id}")
+    base = f"/deployments/{deployment_id}/revisions/{revision_id}"
+    revision = await ui.api.get(base)
+    logs = (await ui.api.get(f"{base}/logs", limit=LOG_PAGE_SIZE, offset=start))["resources"]
+    return ui.render(
+        "revision.html", title=f"Revision {revision_id[:8]} of {deployment['name']}",
+        d=deployment, r=revision, logs=logs, offset=start,
+        previous=max(start - LOG_PAGE_SIZE, 0) if start else None,
+        next=start + LOG_PAGE_SIZE if len(logs) == LOG_PAGE_SIZE else None,
+        idempotency_key=new_idempotency_key(),
+    )
+
+
+@router.post("/{deployment_id}/revisions/{revision_id}/redeploy")
+async def redeploy(ui: FormUi, deployment_id: str, revision_id: str) -> Response:
+    deployment_id, revision_id = _id(deployment_id), _id(revision_id)
+    key = ui.form.get("idempotency_key") or new_idempotency_key()
+    try:
+        revision = await ui.api.call(
+            "POST", f"/deployments/{deployment_id}/revisions/{revision_id}/redeploy",
+            headers={"Idempotency-Key": key},
+        )
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+        return ui.redirect(f"/deployments/{deployment_id}", flash=f"Not redeployed: {exc.detail}")
+    return ui.redirect(
+        f"/deployments/{deployment_id}",
+        flash=f"Redeploying revision {revision_id[:8]} as new revision {revision['id'][:8]}.",
+    )
+
+
+def _edit_form(ui: Ui, deployment: dict, etag: str | None, values: dict, errors: dict,
+               status_code: int = 200) -> Response:
+    return ui.render(
+        "deployment_edit.html", status_code, title=f"Update {deployment['name']}", d=deployment,
+        etag=etag or "", values=values, errors=errors, spare_rows=SPARE_ROWS,
+        general_errors=forms.unplaced(errors, _fields_of_form(values)),
+    )
+
+
+@router.get("/{deployment_id}/edit")
+async def edit_page(ui: PageUi, deployment_id: str) -> Response:
+    deployment, etag = await ui.api.get_with_etag(f"/deployments/{_id(deployment_id)}")
+    return _edit_form(ui, deployment, etag, forms.values_of_deployment(deployment), {})
+
+
+@router.post("/{deployment_id}/edit")
+async def update(ui: FormUi, deployment_id: str) -> Response:
+    deployment_id = _id(deployment_id)
+    values = forms.deployment_values(ui.form)
+    deployment, current_etag = await ui.api.get_with_etag(f"/deployments/{deployment_id}")
+    etag = ui.form.get("etag") or current_etag
+    body = forms.update_body(values, deployment)
+    if not body:
+        errors = {forms.FORM_LEVEL: [
+            "Nothing changed: change the image, resources, secrets or secret references."
+        ]}
+        return _edit_form(ui, deployment, etag, values, errors, 422)
+    try:
+        await ui.api.call("PATCH", f"/deployments/{deployment_id}", json=body,
+                          headers={"If-Match": etag} if etag else None)
+    except ApiError as exc:
+        if exc.status == 412:
+            # Someone else changed it meanwhile: show the fresh state, keep what was typed.
+            errors = {forms.FORM_LEVEL: [
+                "The deployment changed since this page was opened. Check the values and "
+                "submit again to apply them over the new state."
+            ]}
+            return _edit_form(ui, deployment, current_etag, values, errors, 412)
+        if exc.status == 409:
+            return _edit_form(ui, deployment, etag, values, {forms.FORM_LEVEL: [str(exc.detail)]}, 409)
+        if exc.status != 422:
+            raise
+        return _edit_form(ui, deployment, etag, values, forms.field_errors(exc.detail), 422)
+    return ui.redirect(f"/deployments/{deployment_id}", flash="New revision created.")
+
+
+@router.get("/{deployment_id}/delete")
+async def delete_page(ui: PageUi, deployment_id: str) -> Response:
+    deployment = await ui.api.get(f"/deployments/{_id(deployment_id)}")
+    return ui.render("deployment_delete.html", title=f"Delete {deployment['name']}",
+                     d=deployment, values={}, errors={})
+
+
+@router.post("/{deployment_id}/delete")
+async def delete(ui: FormUi, deployment_id: str) -> Response:
+    deployment_id = _id(deployment_id)
+    deployment = await ui.api.get(f"/deployments/{deployment_id}")
+    typed = ui.form.get("confirm_name", "").strip()
+    if typed != deployment["name"]:
+        errors = {"confirm_name": [f"Type {deployment['name']} exactly to confirm."]}
+        return ui.render("deployment_delete.html", 422, title=f"Delete {deployment['name']}",
+                         d=deployment, values={"confirm_name": typed}, errors=errors)
+    await ui.api.call("DELETE", f"/deployments/{deployment_id}")
+    return ui.redirect("/deployments", flash=(
+        f"Deployment {deployment['name']} is being deleted: the listener removes its objects."
+    ))

@@ -1,0 +1,18 @@
+"""The listeners page: the data planes of this tenant and the namespaces each may deploy to."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from .context import Ui, signed_in_page
+
+router = APIRouter()
+
+
+@router.get("/listeners")
+async def listeners_page(ui: Annotated[Ui, Depends(signed_in_page)]) -> Response:
+    listeners = await ui.api.all_pages("/listeners")
+    return ui.render("listeners.html", title="Listeners", listeners=listeners)

@@ -1,0 +1,75 @@
+"""Fixtures of the UI suite: the real API app (uvicorn on a free loopback port, in a thread)
+against a fresh migrated database and the session's Redis, and one headless Debian Chromium
+for the whole session driven by Playwright (a new browser context, so new cookies, per test)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from lgcp_api.migrate import apply_migrations
+from ui_harness import CHROMIUM, CHROMIUM_ARGS, TEMPLATE, UiServer, start_server, ui_settings
+
+
+@pytest.fixture(scope="session")
+async def ui_template(postgres_server) -> str:
+    """Migrated once; each test's database is a copy (CREATE DATABASE ... TEMPLATE)."""
+    dsn = await postgres_server.create_database(TEMPLATE)
+    await asyncio.to_thread(apply_migrations, dsn)
+    return TEMPLATE
+
+
+@pytest.fixture
+async def ui_dsn(postgres_server, ui_template) -> AsyncIterator[str]:
+    name = f"ui_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(postgres_server.dsn())
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{ui_template}"')
+    finally:
+        await conn.close()
+    yield postgres_server.dsn(name)
+    await postgres_server.drop_database(name)
+
+
+@pytest.fixture
+async def ui_server(ui_dsn: str, redis_url: str) -> AsyncIterator[UiServer]:
+    server = await asyncio.to_thread(start_server, ui_settings(ui_dsn, redis_url))
+    yield server
+    await asyncio.to_thread(server.stop)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium (never a browser downloaded by Playwright), once per session."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make setup` (it installs Debian's chromium)")
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        await instance.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = await context.new_page()
+    yield tab
+    await context.close()
+
+
+@pytest.fixture
+async def listener(ui_server: UiServer) -> dict:
+    """A listener registered in the default tenant, as the chart's listener would be."""
+    async with ui_server.admin() as admin:
+        response = await admin.post("/listeners", json={
+            "compute_id": "cluster-1", "compute_config": {"k8s_namespaces": ["agents", "team-b"]},
+        })
+    assert response.status_code == 201, response.text
+    return response.json()

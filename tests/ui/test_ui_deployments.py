@@ -1,0 +1,243 @@
+"""Deployments through the UI in a real browser against the real API, Postgres and Redis:
+create (and its validation errors), detail with live status, new revision, rollback, delete."""
+
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+from ui_harness import screenshot, sign_in
+
+IMAGE_1 = "registry.example.com/team/agent:1.0.0"
+IMAGE_2 = "registry.example.com/team/agent:2.0.0"
+
+
+async def create_through_form(page, server, name="my-agent", image=IMAGE_1) -> str:
+    """Fills and sends the create form; returns the new deployment's id (from its page URL)."""
+    await page.goto(f"{server.ui}/deployments/new")
+    await page.get_by_label("Name (required)").fill(name)
+    await page.get_by_label("Image (required)").fill(image)
+    await page.get_by_label("Namespace").fill("agents")
+    await page.get_by_label("Secret variable name 1").fill("OPENAI_API_KEY")
+    await page.get_by_label("Secret value 1").fill("sk-typed-in-the-browser")
+    await page.get_by_role("button", name="Create deployment").click()
+    await expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    return page.url.rsplit("/", 1)[1]
+
+
+async def test_create_a_deployment_and_see_it_listed(page, ui_server, listener):
+    await sign_in(page, ui_server)
+    await page.goto(f"{ui_server.ui}/deployments/new")
+    # The only listener is preselected.
+    await expect(page.get_by_label("Listener (required)")).to_have_value(listener["id"])
+    await screenshot(page, "deployment-new")
+    deployment_id = await create_through_form(page, ui_server)
+    await expect(page.get_by_role("status")).to_contain_text("Deployment my-agent created")
+    await expect(page.get_by_text("https://langsmith.example.com/lgp/my-agent")).to_be_visible()
+
+    async with ui_server.admin() as admin:
+        stored = (await admin.get(f"/deployments/{deployment_id}")).json()
+        revisions = (await admin.get(f"/deployments/{deployment_id}/revisions")).json()["resources"]
+    assert stored["name"] == "my-agent"
+    assert stored["source_config"]["listener_config"]["k8s_namespace"] == "agents"
+    assert stored["source_revision_config"]["image_uri"] == IMAGE_1
+    assert stored["secrets"] == [{"name": "OPENAI_API_KEY"}]
+    assert [r["status"] for r in revisions] == ["QUEUED"]
+    # The secret's value is write-only: the page never shows it.
+    assert "sk-typed-in-the-browser" not in await page.content()
+
+    await page.get_by_role("link", name="Deployments", exact=True).click()
+    row = page.get_by_role("row", name="my-agent")
+    await expect(row).to_contain_text("AWAITING_DATABASE")
+    await expect(row).to_contain_text(IMAGE_1)
+    await expect(row).to_contain_text("https://langsmith.example.com/lgp/my-agent")
+    await screenshot(page, "deployments")
+
+
+async def test_name_filter_narrows_the_list(page, ui_server, listener):
+    async with ui_server.admin() as admin:
+        for name in ("billing-agent", "search-agent"):
+            response = await admin.post("/deployments", json={
+                "name": name, "source_config": {"listener_id": listener["id"]},
+                "source_revision_config": {"image_uri": IMAGE_1},
+            })
+            assert response.status_code == 201, response.text
+    await sign_in(page, ui_server)
+    await page.get_by_label("Name contains").fill("bill")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.get_by_role("link", name="billing-agent", exact=True)).to_be_visible()
+    await expect(page.get_by_role("link", name="search-agent", exact=True)).to_have_count(0)
+
+
+async def test_validation_errors_are_shown_next_to_their_fields_and_input_is_kept(
+    page, ui_server, listener
+):
+    await sign_in(page, ui_server)
+    await page.goto(f"{ui_server.ui}/deployments/new")
+    await page.get_by_label("Name (required)").fill("My_Agent!")
+    await page.get_by_label("Image (required)").fill(IMAGE_1)
+    await page.get_by_label("Namespace").fill("agents")
+    await page.get_by_label("CPU request (cores)").fill("2")
+    await page.get_by_label("CPU limit (cores)").fill("1")
+    await page.get_by_label("Secret variable name 1").fill("DATABASE_URI")
+    await page.get_by_label("Secret value 1").fill("postgres://typed")
+    await page.get_by_role("button", name="Create deployment").click()
+
+    await expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+    name = page.get_by_label("Name (required)")
+    await expect(name).to_have_attribute("aria-invalid", "true")
+    await expect(name).to_have_value("My_Agent!")
+    name_error = page.locator("#" + (await name.get_attribute("aria-describedby")).split()[-1])
+    await expect(name_error).to_contain_text("Error:")
+    # The secret's name error sits next to that row's field; what was typed stays.
+    secret_name = page.get_by_label("Secret variable name 1")
+    await expect(secret_name).to_have_attribute("aria-invalid", "true")
+    await expect(secret_name).to_have_value("DATABASE_URI")
+    await expect(page.get_by_text("DATABASE_URI is set by the platform")).to_be_visible()
+    await expect(page.get_by_label("Secret value 1")).to_have_value("postgres://typed")
+    await expect(page.get_by_label("Image (required)")).to_have_value(IMAGE_1)
+    await expect(page.get_by_label("CPU limit (cores)")).to_have_value("1")
+    await screenshot(page, "deployment-new-errors")
+
+    async with ui_server.admin() as admin:
+        assert (await admin.get("/deployments")).json()["resources"] == []
+
+    # Until the resources rule is met, it stays named next to its fieldset.
+    await name.fill("my-agent")
+    await secret_name.fill("OPENAI_API_KEY")
+    await page.get_by_role("button", name="Create deployment").click()
+    await expect(page.get_by_text("cpu_limit must be at least cpu")).to_be_visible()
+    await expect(page.get_by_label("CPU request (cores)")).to_have_value("2")
+    await page.get_by_label("CPU limit (cores)").fill("2")
+    await page.get_by_role("button", name="Create deployment").click()
+    await expect(page.get_by_role("heading", name="my-agent", exact=True)).to_be_visible()
+
+
+async def test_duplicate_name_is_refused_at_the_name_field(page, ui_server, listener):
+    await sign_in(page, ui_server)
+    await create_through_form(page, ui_server)
+    await page.goto(f"{ui_server.ui}/deployments/new")
+    await page.get_by_label("Name (required)").fill("my-agent")
+    await page.get_by_label("Image (required)").fill(IMAGE_2)
+    await page.get_by_role("button", name="Create deployment").click()
+    await expect(page.get_by_label("Name (required)")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_text("a deployment named 'my-agent' already exists")).to_be_visible()
+    await expect(page.get_by_label("Image (required)")).to_have_value(IMAGE_2)
+
+
+async def report(admin, revision_id: str, status: str) -> None:
+    """What the listener does as it rolls a revision out (the real listener-facing endpoint)."""
+    response = await admin.post(f"/listener-api/revisions/{revision_id}/status", json={
+        "status": status, "message": None,
+        "events": [{"type": "Normal", "reason": "Listener", "message": f"now {status}",
+                    "object": "Deployment/agents/my-agent"}],
+    })
+    assert response.status_code == 200, response.text
+
+
+async def test_detail_page_follows_the_rollout_without_reloading(page, ui_server, listener):
+    await sign_in(page, ui_server)
+    deployment_id = await create_through_form(page, ui_server)
+    async with ui_server.admin() as admin:
+        (revision,) = (await admin.get(f"/deployments/{deployment_id}/revisions")).json()["resources"]
+        cell = page.locator(f'[data-live-revision="{revision["id"]}"]')
+        await expect(cell).to_contain_text("QUEUED")
+        # A marker that a reload would lose: the poll must update the page in place.
+        await page.evaluate("window.notReloaded = true")
+        await report(admin, revision["id"], "DEPLOYING")
+        await expect(cell).to_contain_text("DEPLOYING", timeout=10_000)
+        await report(admin, revision["id"], "DEPLOYED")
+        await expect(cell).to_contain_text("DEPLOYED", timeout=10_000)
+    await expect(page.locator("[data-live-active]")).to_contain_text(revision["id"][:8])
+    await expect(page.locator("[data-active-tag]")).to_be_visible()
+    assert await page.evaluate("window.notReloaded") is True
+    await screenshot(page, "deployment-detail")
+
+    await page.get_by_role("link", name=f"Logs of revision {revision['id'][:8]}").click()
+    await expect(page.get_by_role("cell", name="now DEPLOYED")).to_be_visible()
+    await expect(page.get_by_role("cell", name="now DEPLOYING")).to_be_visible()
+    await screenshot(page, "revision-logs")
+
+
+async def roll_out(admin, revision_id: str) -> None:
+    await report(admin, revision_id, "DEPLOYING")
+    await report(admin, revision_id, "DEPLOYED")
+
+
+async def test_update_image_then_roll_back_to_the_first_revision(page, ui_server, listener):
+    await sign_in(page, ui_server)
+    deployment_id = await create_through_form(page, ui_server)
+    async with ui_server.admin() as admin:
+        (first,) = (await admin.get(f"/deployments/{deployment_id}/revisions")).json()["resources"]
+        await roll_out(admin, first["id"])
+    await page.get_by_role("link", name="Update (new revision)").click()
+    await expect(page.get_by_label("Image (required)")).to_have_value(IMAGE_1)
+    await page.get_by_label("Image (required)").fill(IMAGE_2)
+    await page.get_by_label("Memory request (MiB)").fill("2048")
+    await screenshot(page, "deployment-edit")
+    await page.get_by_role("button", name="Create new revision").click()
+    await expect(page.get_by_role("status")).to_contain_text("New revision created")
+
+    async with ui_server.admin() as admin:
+        second = (await admin.get(f"/deployments/{deployment_id}/revisions")).json()["resources"][0]
+        await roll_out(admin, second["id"])
+    assert second["source_revision_config"]["image_uri"] == IMAGE_2
+    assert second["resource_spec"]["memory_mb"] == 2048
+    # Secrets were not replaced: the new revision keeps the first one's.
+    assert second["secrets"] == [{"name": "OPENAI_API_KEY"}]
+
+    await page.reload()
+    await page.get_by_role("button", name=f"Redeploy revision {first['id'][:8]}").click()
+    await expect(page.get_by_role("status")).to_contain_text(f"Redeploying revision {first['id'][:8]}")
+    async with ui_server.admin() as admin:
+        deployment = (await admin.get(f"/deployments/{deployment_id}")).json()
+        newest = (await admin.get(f"/deployments/{deployment_id}/revisions")).json()["resources"][0]
+        assert newest["redeployed_from_revision_id"] == first["id"]
+        assert newest["source_revision_config"]["image_uri"] == IMAGE_1
+        assert newest["resource_spec"]["memory_mb"] == first["resource_spec"]["memory_mb"]
+        assert deployment["latest_revision_id"] == newest["id"]
+        # The second revision serves until the rollback is deployed.
+        assert deployment["active_revision_id"] == second["id"]
+        await expect(page.get_by_text(f"redeploys {first['id'][:8]}")).to_be_visible()
+        await roll_out(admin, newest["id"])
+    await expect(page.locator("[data-live-active]")).to_contain_text(newest["id"][:8], timeout=10_000)
+    await expect(page.locator(f'[data-live-revision="{newest["id"]}"]')).to_contain_text("DEPLOYED")
+    await screenshot(page, "deployment-history")
+
+
+async def test_update_errors_keep_the_input_and_change_nothing(page, ui_server, listener):
+    await sign_in(page, ui_server)
+    deployment_id = await create_through_form(page, ui_server)
+    await page.goto(f"{ui_server.ui}/deployments/{deployment_id}/edit")
+    await page.get_by_label("Minimum replicas").fill("5")
+    await page.get_by_label("Maximum replicas").fill("2")
+    await page.get_by_label("Image (required)").fill("not an image")
+    await page.get_by_role("button", name="Create new revision").click()
+    await expect(page.get_by_label("Image (required)")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_label("Image (required)")).to_have_value("not an image")
+    await expect(page.get_by_label("Minimum replicas")).to_have_value("5")
+    async with ui_server.admin() as admin:
+        revisions = (await admin.get(f"/deployments/{deployment_id}/revisions")).json()["resources"]
+    assert len(revisions) == 1
+
+    # Submitting the form unchanged is refused too: it would make an identical revision.
+    await page.goto(f"{ui_server.ui}/deployments/{deployment_id}/edit")
+    await page.get_by_role("button", name="Create new revision").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Nothing changed")
+
+
+async def test_delete_asks_for_the_name_then_deletes(page, ui_server, listener):
+    await sign_in(page, ui_server)
+    deployment_id = await create_through_form(page, ui_server)
+    await page.get_by_role("link", name="Delete").click()
+    await page.get_by_label("Type the deployment’s name to confirm").fill("other-name")
+    await page.get_by_role("button", name="Delete deployment").click()
+    await expect(page.get_by_text("Type my-agent exactly to confirm.")).to_be_visible()
+    await screenshot(page, "deployment-delete")
+    async with ui_server.admin() as admin:
+        assert (await admin.get(f"/deployments/{deployment_id}")).json()["status"] != "AWAITING_DELETE"
+
+    await page.get_by_label("Type the deployment’s name to confirm").fill("my-agent")
+    await page.get_by_role("button", name="Delete deployment").click()
+    await expect(page.get_by_role("status")).to_contain_text("my-agent is being deleted")
+    async with ui_server.admin() as admin:
+        assert (await admin.get(f"/deployments/{deployment_id}")).json()["status"] == "AWAITING_DELETE"
