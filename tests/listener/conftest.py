@@ -8,6 +8,7 @@ import pytest
 
 from lgcp_listener.kube import Kube, connect
 from listener_support import make_namespace
+from processes_support import Stack
 
 
 @pytest.fixture
@@ -34,3 +35,16 @@ async def api(postgres_server, redis_server):
     process = start_api(database_url, redis_server.url(0))
     yield process
     process.stop()
+
+
+@pytest.fixture
+async def stack(api, local_cluster, postgres_server, redis_server):
+    admin = api.admin()
+    key = (await admin.post("/api-keys", json={"name": "listener", "role": "listener"})).json()["key"]
+    admin_db = await postgres_server.create_database(f"dp_{uuid.uuid4().hex[:8]}")
+    namespace = make_namespace(local_cluster)
+    s = Stack(api, local_cluster, postgres_server, redis_server, admin, namespace, key, admin_db)
+    yield s
+    s.stop()
+    await admin.aclose()
+    local_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)

@@ -14,6 +14,8 @@ import httpx
 from cryptography.fernet import Fernet
 
 from harness import processes
+from lgcp_listener import labels as L
+from listener_support import eventually
 
 BIN = Path(sys.executable).parent
 
@@ -89,3 +91,74 @@ def start_listener(env: dict[str, str]) -> ListenerProcess:
     processes.wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
                          "lgcp-listener", proc=proc, log=log)
     return listener
+
+
+class Stack:
+    """One test's namespace, listener key and configuration, on the shared API."""
+
+    def __init__(self, api, cluster, postgres_server, redis_server, admin, namespace: str, key: str, admin_db: str):
+        self.api, self.cluster, self.admin, self.namespace = api, cluster, admin, namespace
+        self.compute_id = f"cluster-{uuid.uuid4().hex[:8]}"
+        self.listener_id: str | None = None
+        self.admin_db = admin_db
+        self.env = {
+            "LGCP_LISTENER_API_URL": api.url, "LGCP_LISTENER_API_KEY": key,
+            "LGCP_LISTENER_COMPUTE_ID": self.compute_id, "LGCP_LISTENER_NAMESPACES": namespace,
+            "LGCP_LISTENER_REDIS_URL": redis_server.url(0),
+            "LGCP_LISTENER_POSTGRES_ADMIN_URL": admin_db,
+            "LGCP_LISTENER_AGENT_POSTGRES_HOST": "127.0.0.1",
+            "LGCP_LISTENER_AGENT_POSTGRES_PORT": str(postgres_server.port),
+            "LGCP_LISTENER_AGENT_REDIS_URL": redis_server.url(0),
+            "LGCP_LISTENER_AGENT_REDIS_DATABASES": "64",
+            "LGCP_LISTENER_KUBECONFIG": str(cluster.kubeconfig),
+            "LGCP_LISTENER_LEASE_NAME": f"lgcp-listener-{self.compute_id}",
+            "LGCP_LISTENER_LEASE_DURATION_SECONDS": "3",
+            "LGCP_LISTENER_RESYNC_SECONDS": "30",
+            "LGCP_LISTENER_LANGSMITH_HOSTNAME": "langsmith.test",
+        }
+        self.listeners: list[ListenerProcess] = []
+
+    def start(self, **overrides: str) -> ListenerProcess:
+        listener = start_listener({**self.env, "LGCP_LISTENER_POD_NAME": f"replica-{len(self.listeners)}", **overrides})
+        self.listeners.append(listener)
+        return listener
+
+    async def registered(self) -> str:
+        async def find():
+            page = (await self.admin.get("/listeners", params={"limit": 100})).json()["resources"]
+            return next((item["id"] for item in page if item["compute_id"] == self.compute_id), None)
+        self.listener_id = await eventually(find, 30)
+        return self.listener_id
+
+    async def create(self, image: str = "registry.test/agent:1", **spec) -> dict:
+        body = {
+            "name": f"agent-{uuid.uuid4().hex[:6]}", "source": "external_docker",
+            "source_config": {"listener_id": self.listener_id, "listener_config": {"k8s_namespace": self.namespace},
+                              "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128, **spec}},
+            "source_revision_config": {"image_uri": image},
+            "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-" + uuid.uuid4().hex}],
+        }
+        response = await self.admin.post("/deployments", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def revision(self, deployment: dict, revision_id: str | None = None) -> dict:
+        rid = revision_id or (await self.admin.get(f"/deployments/{deployment['id']}")).json()["latest_revision_id"]
+        return (await self.admin.get(f"/deployments/{deployment['id']}/revisions/{rid}")).json()
+
+    async def wait_revision(self, deployment: dict, status: str, revision_id: str | None = None, timeout: float = 60) -> dict:
+        async def check():
+            revision = await self.revision(deployment, revision_id)
+            return revision if revision["status"] == status else None
+        return await eventually(check, timeout, interval=0.3)
+
+    def pods(self, deployment: dict) -> list[dict]:
+        items = self.cluster.get_json("pods", "-n", self.namespace, "-l", f"{L.DEPLOYMENT_ID}={deployment['id']}")["items"]
+        return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+    def exists(self, kind: str, name: str) -> bool:
+        return self.cluster.kubectl("get", kind, name, "-n", self.namespace, check=False).returncode == 0
+
+    def stop(self) -> None:
+        for listener in self.listeners:
+            listener.stop()

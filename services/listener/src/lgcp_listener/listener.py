@@ -73,7 +73,9 @@ class Listener:
                                           s.lease_duration_seconds)
                 tasks.append(asyncio.create_task(election.run(), name="lease"))
                 log.info("waiting for the lease %s/%s", s.lease_namespace, s.lease_name)
+                self._ready = True  # a healthy standby is ready: it must not stall a rollout
                 await _first(election.is_leader.wait(), *tasks)
+                self._ready = False  # until registered and synced
                 metrics.IS_LEADER.set(1)
             self.listener_id = await _retry(lambda: control_plane.register(s.compute_id, s.namespaces), "register")
             log.info("registered as listener %s (compute_id %s)", self.listener_id, s.compute_id)
