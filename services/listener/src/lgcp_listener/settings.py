@@ -32,8 +32,6 @@ class Settings(BaseSettings):
     agent_redis_databases: int = Field(default=16, ge=2)
     external_database_uri_template: SecretStr | None = None
     external_redis_uri_template: SecretStr | None = None
-    dedicated_postgres_image: str = "postgres:16"
-    dedicated_redis_image: str = "redis:7"
 
     langsmith_hostname: str = "langsmith.local"
     base_path: str = ""
