@@ -200,3 +200,10 @@ def _csrf(html: str) -> str:
     marker = 'name="csrf_token" value="'
     start = html.index(marker) + len(marker)
     return html[start: html.index('"', start)]
+
+
+async def test_oversized_form_is_refused_before_it_is_read(ui_server):
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{ui_server.ui}/sign-in", data={"api_key": "x" * (2 << 20)},
+                                     headers={"Origin": ui_server.url})
+    assert response.status_code == 413

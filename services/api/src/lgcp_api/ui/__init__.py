@@ -23,6 +23,8 @@ from .context import (
 from .session import load_session
 
 __all__ = ["mount_ui"]
+# A form becomes one API body, so it gets the same bound as the API (app.MAX_BODY_BYTES).
+MAX_FORM_BYTES = 1024 * 1024
 
 
 def _ui_of(request: Request) -> Ui:
@@ -58,7 +60,7 @@ def mount_ui(app: FastAPI) -> None:
     """Adds the UI's pages, its static files and its error pages to `app`."""
     prefix = app.state.settings.ui_prefix
     ensure_cookie_key(app)
-    router = APIRouter(prefix=prefix, include_in_schema=False)
+    router = APIRouter(prefix=prefix, include_in_schema=False, max_body_size=MAX_FORM_BYTES)
     for module in (sign_in, deployments, listeners, api_keys):
         router.include_router(module.router)
 
