@@ -15,8 +15,8 @@ from lgcp_api.app import create_app
 from lgcp_api.migrate import apply_migrations
 from lgcp_api.settings import Settings
 
-ADMIN_KEY = "lgcp_test_admin_" + "a" * 40
-SECRET_KEY = "s" * 48
+from api_support import ADMIN_KEY, SECRET_KEY, client_for, deployment_body
+
 DATABASE = "lgcp_api_tests"
 
 
@@ -66,19 +66,6 @@ async def app(settings: Settings):
         yield application
 
 
-def client_for(app, key: str | None, tenant_id: str | None = None) -> httpx.AsyncClient:
-    """A client of the v2 API authenticated with `key` (and a tenant header when given)."""
-    headers = {}
-    if key is not None:
-        headers["X-Api-Key"] = key
-    if tenant_id is not None:
-        headers["X-Tenant-Id"] = tenant_id
-    prefix = app.state.settings.api_prefix
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=f"http://api{prefix}/v2", headers=headers
-    )
-
-
 @pytest.fixture
 async def admin(app) -> AsyncIterator[httpx.AsyncClient]:
     """The bootstrap platform admin, acting in the `default` tenant."""
@@ -110,22 +97,6 @@ async def listener(admin) -> dict:
     )
     assert response.status_code == 201, response.text
     return response.json()
-
-
-def deployment_body(listener_id: str, name: str = "my-agent", **overrides) -> dict:
-    body = {
-        "name": name,
-        "source": "external_docker",
-        "source_config": {
-            "listener_id": listener_id,
-            "listener_config": {"k8s_namespace": "agents"},
-            "resource_spec": {"min_scale": 1, "max_scale": 2, "cpu": 0.5, "memory_mb": 512},
-        },
-        "source_revision_config": {"image_uri": "registry.example.com/team/agent:1.0.0"},
-        "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-very-secret-value"}],
-    }
-    body.update(overrides)
-    return body
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 import pytest
 
-from conftest import ADMIN_KEY, client_for, deployment_body
+from api_support import ADMIN_KEY, client_for, deployment_body
 
 
 async def test_missing_and_wrong_keys_are_401(app):

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from conftest import deployment_body
+from api_support import deployment_body
 
 
 async def test_create_answers_201_with_the_contract_fields_and_a_first_revision(admin, listener):
@@ -214,3 +214,11 @@ async def test_bulk_delete_answers_207_on_partial_failure(admin, listener):
     results = {r["id"]: r["status"] for r in response.json()["resources"]}
     assert results == {c["id"]: 204, missing: 404}
     assert (await admin.get(f"/deployments/{c['id']}")).json()["status"] == "AWAITING_DELETE"
+
+
+async def test_oversized_body_is_413_and_stores_nothing(admin, listener):
+    body = deployment_body(listener["id"])
+    body["secrets"] = [{"name": f"S{i}", "value": "x" * 60_000} for i in range(20)]
+    response = await admin.post("/deployments", json=body)
+    assert response.status_code == 413
+    assert (await admin.get("/deployments")).json()["resources"] == []

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from conftest import deployment_body
+from api_support import deployment_body
 
 
 async def test_listener_crud(admin):

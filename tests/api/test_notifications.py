@@ -10,7 +10,7 @@ from harness.redis import start_redis
 from lgcp_api.app import create_app
 from lgcp_api.notifications import BACKOFF_SECONDS
 
-from conftest import ADMIN_KEY, client_for, deployment_body
+from api_support import ADMIN_KEY, client_for, deployment_body
 
 
 async def entries(redis_url: str, listener_id: str) -> list[dict]:

@@ -11,7 +11,7 @@ import pytest
 
 from lgcp_api.observability.json_logs import JsonFormatter
 
-from conftest import deployment_body
+from api_support import deployment_body
 
 SECRET = "sk-very-secret-value"
 

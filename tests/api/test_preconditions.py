@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import deployment_body
+from api_support import deployment_body
 
 
 async def test_same_key_and_body_returns_the_first_answer_and_creates_once(admin, listener):

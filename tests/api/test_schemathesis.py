@@ -13,7 +13,7 @@ import httpx
 
 from harness import processes
 
-from conftest import ADMIN_KEY, SECRET_KEY
+from api_support import ADMIN_KEY, SECRET_KEY
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 

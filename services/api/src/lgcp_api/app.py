@@ -23,6 +23,9 @@ from .tenants.router import router as tenants_router
 from .ui import mount_ui
 
 log = logging.getLogger(__name__)
+# Larger bodies get 413 before any parsing. A Kubernetes Secret holds at most 1 MiB, so no
+# deployment with more secret data than this could run anyway.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 @contextlib.asynccontextmanager
@@ -66,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = settings.secret_key.get_secret_value()
     app.state.secret_box = SecretBox(settings.encryption_key_list)
     app.state.principal_cache = TtlCache(settings.auth_cache_seconds)
-    v2 = APIRouter(prefix=f"{prefix}/v2")
+    v2 = APIRouter(prefix=f"{prefix}/v2", max_body_size=MAX_BODY_BYTES)
     for router in (deployments_router, revisions_router, listeners_router, listener_api_router,
                    tenants_router):
         v2.include_router(router)
