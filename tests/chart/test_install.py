@@ -96,3 +96,31 @@ def test_install_upgrade_test_and_reinstall(helm: str, local_cluster, restricted
     after = release.secrets()
     assert after["lgcp-langgraph-controlplane-secrets"] == secrets["lgcp-langgraph-controlplane-secrets"]
     assert after["lgcp-postgres"] == secrets["lgcp-postgres"]
+
+
+def test_the_listener_service_account_can_do_exactly_what_the_listener_does(local_cluster, restricted_namespaces) -> None:
+    """RBAC as the API server evaluates it (`kubectl auth can-i` as the listener's account)."""
+    release_ns, agents_ns, other_ns = (restricted_namespaces(p) for p in ("lgcp-rbac", "agents", "other"))
+    release = Release("helm", local_cluster, release_ns)
+    release.deploy("install", f"listener.namespaces={{{release_ns},{agents_ns}}}")
+    account = f"system:serviceaccount:{release_ns}:lgcp-langgraph-controlplane-listener"
+
+    def can(verb: str, resource: str, namespace: str) -> bool:
+        proc = local_cluster.kubectl("auth", "can-i", verb, resource, "--as", account, "-n", namespace, check=False)
+        return proc.stdout.strip() == "yes"
+
+    for namespace in (release_ns, agents_ns):
+        assert can("patch", "deployments.apps", namespace)
+        assert can("delete", "services", namespace)
+        assert can("create", "ingresses.networking.k8s.io", namespace)
+        assert can("get", "secrets/some-agent-env", namespace)
+        assert can("watch", "pods", namespace)
+        assert not can("list", "secrets", namespace)
+        assert not can("watch", "secrets", namespace)
+        assert not can("delete", "pods", namespace)
+        assert not can("create", "httproutes.gateway.networking.k8s.io", namespace)
+    assert not can("get", "deployments.apps", other_ns)
+    assert not can("list", "namespaces", release_ns)
+    assert can("update", "leases.coordination.k8s.io/lgcp-langgraph-controlplane-listener", release_ns)
+    assert not can("update", "leases.coordination.k8s.io/someone-elses-lease", release_ns)
+    assert not can("update", "leases.coordination.k8s.io/lgcp-langgraph-controlplane-listener", agents_ns)
