@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from chart_commands import ENVIRONMENTS, VALUES_DIR, pod_specs, render
+from chart_commands import ENVIRONMENTS, HELMS, VALUES_DIR, pod_specs, render
 
 pytestmark = pytest.mark.cluster
 
@@ -17,12 +17,13 @@ def _namespaces_the_release_writes_to(documents: list[dict]) -> set[str]:
     return {d["metadata"]["namespace"] for d in documents if d["metadata"].get("namespace")}
 
 
+@pytest.mark.parametrize("helm", HELMS)
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_environment_is_accepted_by_the_api_server_with_restricted_enforced(
-    environment: str, local_cluster, restricted_namespaces
+    helm: str, environment: str, local_cluster, restricted_namespaces
 ) -> None:
     release_ns = restricted_namespaces("lgcp-dry")
-    documents = render("helm", "-f", str(VALUES_DIR / f"{environment}.yaml"), namespace=release_ns)
+    documents = render(helm, "-f", str(VALUES_DIR / f"{environment}.yaml"), namespace=release_ns)
     # The listener's Roles live in the namespaces it watches: those must exist, restricted too.
     renames = {}
     for namespace in _namespaces_the_release_writes_to(documents) - {release_ns}:
