@@ -97,3 +97,30 @@ async def test_listener_etag_and_if_match(admin, listener):
     assert response.status_code == 412
     response = await admin.patch(url, json={"compute_config": {"k8s_namespaces": ["x"]}}, headers={"If-Match": '"1"'})
     assert response.status_code == 200 and response.headers["ETag"] == '"2"'
+
+
+async def test_expired_keys_are_purged_and_may_be_reused(admin, listener, settings):
+    import asyncpg
+
+    from lgcp_api.http.idempotency import RETENTION_HOURS, purge_expired
+
+    headers = {"Idempotency-Key": "old"}
+    first = await admin.post("/deployments", json=deployment_body(listener["id"], "a"), headers=headers)
+    assert first.status_code == 201
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(
+            "UPDATE idempotency_keys SET created_at = now() - make_interval(hours => $1 + 1)",
+            RETENTION_HOURS,
+        )
+        # Past retention, the same key is a new request (another body is no longer rejected).
+        reused = await admin.post("/deployments", json=deployment_body(listener["id"], "b"), headers=headers)
+        assert reused.status_code == 201 and reused.json()["id"] != first.json()["id"]
+        await conn.execute(
+            "UPDATE idempotency_keys SET created_at = now() - make_interval(hours => $1 + 1)",
+            RETENTION_HOURS,
+        )
+        assert await purge_expired(conn) == 1
+        assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == 0
+    finally:
+        await conn.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from . import __version__, bootstrap, health
 from .auth.cache import TtlCache
 from .database import open_pool
+from .housekeeping import purge_idempotency_keys_forever
 from .deployments.router import router as deployments_router
 from .listener_api.router import router as listener_api_router
 from .listeners.router import router as listeners_router
@@ -45,8 +47,14 @@ async def lifespan(app: FastAPI):
                 )
             except asyncpg.UndefinedTableError:
                 raise RuntimeError("the database has no schema: run `lgcp-api migrate` first") from None
+        housekeeping_task = asyncio.create_task(purge_idempotency_keys_forever(state.pool))
         log.info("API ready", extra={"api_prefix": settings.api_prefix})
-        yield
+        try:
+            yield
+        finally:
+            housekeeping_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping_task
     finally:
         await state.notifier.close()
         await state.pool.close()

@@ -18,6 +18,8 @@ from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
 
 MAX_KEY_LENGTH = 255
+# How long an answer is kept for replay; retries come within minutes, not days.
+RETENTION_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ async def claim(
     Must run inside the transaction that does the work.
     """
     check_key(key)
+    await conn.execute(
+        "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND idempotency_key = $2 "
+        "AND created_at < now() - make_interval(hours => $3)",
+        api_key_id, key, RETENTION_HOURS,
+    )
     inserted = await conn.fetchval(
         """
         INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, status_code)
@@ -87,3 +94,12 @@ async def record(
 def replay(stored: StoredAnswer) -> JSONResponse:
     """The stored answer, marked so a client can tell it is a replay."""
     return JSONResponse(stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"})
+
+
+async def purge_expired(conn: asyncpg.Connection) -> int:
+    """Deletes keys older than RETENTION_HOURS; returns how many. Run periodically by the app."""
+    status_line = await conn.execute(
+        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
+        RETENTION_HOURS,
+    )
+    return int(status_line.split()[-1])
