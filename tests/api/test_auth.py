@@ -147,3 +147,20 @@ async def test_platform_key_with_an_unknown_tenant_is_404(app):
         response = await client.get("/deployments")
         assert response.status_code == 404
         assert response.json() == {"detail": "tenant not found"}
+
+
+async def test_tenant_get_and_key_errors(app, admin, role_client):
+    tenant = (await admin.post("/tenants", json={"name": "team-c"})).json()
+    got = await admin.get(f"/tenants/{tenant['id']}")
+    assert got.status_code == 200 and got.json() == tenant
+    tenant_admin = await role_client("admin")
+    # A tenant's own admin cannot see other tenants.
+    assert (await tenant_admin.get(f"/tenants/{tenant['id']}")).status_code == 404
+    assert (await admin.get(f"/tenants/{uuid.uuid4()}")).status_code == 404
+    assert (await admin.delete(f"/api-keys/{uuid.uuid4()}")).status_code == 404
+    response = await admin.post("/api-keys", json={"name": "x", "role": "superuser"})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "role"]
+    # Keys of another tenant cannot be revoked from here.
+    async with client_for(app, ADMIN_KEY, tenant["id"]) as other:
+        foreign = (await other.post("/api-keys", json={"name": "c", "role": "viewer"})).json()
+    assert (await tenant_admin.delete(f"/api-keys/{foreign['id']}")).status_code == 404

@@ -138,3 +138,14 @@ async def test_unknown_ids_on_listener_api_are_404(role_client):
     assert (await client.get(f"/listener-api/listeners/{rid}/desired-state")).status_code == 404
     assert (await client.post(f"/listener-api/revisions/{rid}/status", json={"status": "DEPLOYING"})).status_code == 404
     assert (await client.post(f"/listener-api/deployments/{rid}/status", json={"status": "READY"})).status_code == 404
+
+
+async def test_listener_errors(admin, role_client):
+    missing = f"/listeners/{uuid.uuid4()}"
+    assert (await admin.get(missing)).status_code == 404
+    assert (await admin.patch(missing, json={"compute_id": "x"})).status_code == 404
+    assert (await admin.delete(missing)).status_code == 404
+    listener = await role_client("listener")
+    response = await listener.post("/listener-api/register", json={"compute_id": "c", "k8s_namespaces": ["Not_Valid"]})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "k8s_namespaces", 0]
