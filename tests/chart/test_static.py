@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -73,3 +74,26 @@ def test_inline_secret_values_appear_only_in_secrets() -> None:
     assert leaking == []
     secrets = [d for d in documents if d["kind"] == "Secret" and d["metadata"]["name"].endswith("-langsmith")]
     assert len(secrets) == 1 and set(secrets[0]["data"]) == {"langsmith-api-key", "license-key"}
+
+
+# Kubernetes structures whose schema admits standard fields the defaults leave out.
+KUBERNETES_SHAPES = {"podSecurityContext", "securityContext", "resources", "seccompProfile", "capabilities",
+                     "requests", "limits"}
+
+
+def _undocumented_schema_keys(schema: dict, values: dict, path: str = "") -> list[str]:
+    missing = []
+    for key, sub in schema.get("properties", {}).items():
+        if key not in values:
+            missing.append(f"{path}{key}")
+        elif isinstance(values[key], dict) and key not in KUBERNETES_SHAPES:
+            missing += _undocumented_schema_keys(sub, values[key], f"{path}{key}.")
+    return missing
+
+
+@pytest.mark.parametrize("chart", [".", "charts/postgres", "charts/redis"])
+def test_schema_accepts_only_values_that_values_yaml_documents(chart: str) -> None:
+    schema = json.loads((CHART / chart / "values.schema.json").read_text())
+    values = yaml.safe_load((CHART / chart / "values.yaml").read_text())
+    assert schema.get("additionalProperties") is False
+    assert _undocumented_schema_keys(schema, values) == []
