@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 export HELM_PLUGINS := $(CURDIR)/.tools/helm-plugins
 export KUBECONFIG_LOCAL := $(CURDIR)/.cache/local-cluster/kubeconfig
 
-.PHONY: help setup tools cluster-up cluster-down test test-python lock
+.PHONY: help setup tools cluster-up cluster-down test lock images images-save
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -25,5 +25,12 @@ cluster-down: ## stop the local cluster; leaves no process behind
 test: setup tools ## every suite: pytest (api, listener, chart, e2e, harness)
 	@scripts/test.sh
 
-lock: ## re-resolve uv.lock after changing a pyproject.toml
+lock: ## re-resolve uv.lock after changing a pyproject.toml, and re-export the images' requirements
 	@uv lock --python python3
+	@for s in api listener; do uv export --package lgcp-$$s --frozen --no-emit-workspace --no-dev --quiet -o services/$$s/requirements.txt; done
+
+images: setup ## build both service images offline with podman, tagged with the chart's appVersion
+	@scripts/images.sh build
+
+images-save: images ## write both images as OCI archives under dist/images/ (podman load / docker load)
+	@scripts/images.sh save
