@@ -154,13 +154,18 @@ class Reconciler:
         conn = await self._agent_connections(desired, live)
         owner = _owner(live)
         objects = render(desired, conn, self.ctx, owner)
+        rendered_with_owner = owner is not None
         for obj in objects:
+            if not rendered_with_owner and obj["kind"] not in ("Secret", "Deployment"):
+                break  # written below, naming their owner
             result = await self._apply_if_changed(desired, obj)
             if result is not None and obj["kind"] == "Deployment" and owner is None:
                 owner = _owner(result)
-        if objects and "ownerReferences" not in objects[0]["metadata"] and owner is not None:
-            # First creation: children could only name their owner once it existed.
-            for obj in render(desired, conn, self.ctx, owner):
+        if "ownerReferences" not in objects[0]["metadata"] and owner is not None:
+            # First creation: the others can name their owner only now that it exists (the
+            # Secret had to be written first, before the database role got its password).
+            objects = render(desired, conn, self.ctx, owner)
+            for obj in objects:
                 if obj["kind"] != "Deployment":
                     await self._apply_if_changed(desired, obj)
         wanted = {(obj["kind"], obj["metadata"]["name"]) for obj in objects}
@@ -285,22 +290,26 @@ class Reconciler:
         self._ready_reported.add(key)
 
     async def _events(self, desired: DesiredDeployment, limit: int = 50) -> list[dict]:
-        """Kubernetes events of the agent's objects (Deployment, ReplicaSets, pods, ...), oldest first."""
-        try:
-            items, _ = await self.kube.list("Event", desired.namespace)
-        except ApiException as exc:
-            log.info("events of %s not readable: %s", desired.name, exc.status)
-            return []
-        prefix = desired.name + "-"
-        mine = [e for e in items
-                if (e.get("involvedObject") or {}).get("name", "") == desired.name
-                or (e.get("involvedObject") or {}).get("name", "").startswith(prefix)]
-        mine.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+        """Kubernetes events of the agent's Deployment and pods, oldest first.
+
+        One field-selected list per object keeps this independent of how many agents share
+        the namespace.
+        """
+        names = [desired.name, *self.pods.get(desired.id, {})]
+        found: list[dict] = []
+        for name in names[:10]:
+            try:
+                items, _ = await self.kube.list("Event", desired.namespace, field_selector=f"involvedObject.name={name}")
+            except ApiException as exc:
+                log.info("events of %s not readable: %s", name, exc.status)
+                return []
+            found += items
+        found.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
         return [{
             "type": e.get("type"), "reason": e.get("reason"), "message": e.get("message"),
             "object": f"{e['involvedObject'].get('kind')}/{e['involvedObject'].get('name')}",
             "timestamp": e.get("lastTimestamp") or e.get("eventTime"),
-        } for e in mine[-limit:]]
+        } for e in found[-limit:]]
 
 
 def _version(obj: dict | None) -> str | None:

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Listener benchmark: N deployments created through the real API, reconciled into the local cluster.
+
+Prints, per N: time from the API's 201 to the Deployment existing in the cluster and to the
+revision being DEPLOYED (p50, p99), the time and Kubernetes writes of a resync when nothing
+changed, the listener's peak memory, and as the floor `kubectl apply --server-side` of the same
+objects. Uses the test harness' servers (a throwaway Postgres and Redis, the local kwok cluster).
+
+    .venv/bin/python bench/reconcile.py --n 10 100 1000
+
+The local cluster has 220 pod slots (two simulated nodes of 110), so DEPLOYED is measured only
+when every agent's pod fits; above that only "applied" and the resync are meaningful.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "listener")]
+
+import httpx  # noqa: E402
+import redis.asyncio as aioredis  # noqa: E402
+import yaml  # noqa: E402
+
+from harness.cluster import ensure_cluster  # noqa: E402
+from harness.postgres import start_postgres  # noqa: E402
+from harness.redis import start_redis  # noqa: E402
+from lgcp_listener.desired import DesiredDeployment  # noqa: E402
+from lgcp_listener.kube import Kube, connect  # noqa: E402
+from lgcp_listener.notifications import stream_key  # noqa: E402
+from lgcp_listener.render import AgentConnections, RenderContext, RouteConfig, render  # noqa: E402
+from listener_support import make_namespace  # noqa: E402
+from processes_support import start_api, start_listener  # noqa: E402
+
+POD_SLOTS = 220
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+async def watch_added(kube: Kube, namespace: str, seen: dict[str, float], stop: asyncio.Event) -> None:
+    _, version = await kube.list("Deployment", namespace)
+    while not stop.is_set():
+        async for event in kube.watch("Deployment", namespace, version, timeout_seconds=60):
+            version = event["object"]["metadata"]["resourceVersion"]
+            if event["type"] == "ADDED":
+                seen.setdefault(event["object"]["metadata"]["name"], time.time())
+
+
+def parse_time(value: str) -> float:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+async def until(check, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = await check()
+        if result:
+            return result
+        await asyncio.sleep(interval)
+    raise TimeoutError(f"{what} not reached within {timeout:.0f}s")
+
+
+def floor_apply(cluster, n: int) -> tuple[float, int]:
+    """`kubectl apply --server-side` of the same objects for n agents in a fresh namespace."""
+    namespace = make_namespace(cluster, "lgcp-floor")
+    ctx = RenderContext("bench-floor", RouteConfig("langsmith.bench"))
+    docs = []
+    for _ in range(n):
+        desired = DesiredDeployment.model_validate({
+            "id": str(uuid.uuid4()), "name": f"agent-{uuid.uuid4().hex[:8]}", "namespace": namespace,
+            "source_config": {"resource_spec": {"cpu": 0.1, "memory_mb": 128}},
+            "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-bench"}],
+            "revision": {"id": str(uuid.uuid4()), "image_uri": "registry.bench/agent:1", "status": "QUEUED"},
+        })
+        docs += render(desired, AgentConnections("postgresql://u:p@pg:5432/db", "redis://r:6379/1"), ctx)
+    path = Path(tempfile.mkdtemp(prefix="lgcp-bench-")) / "objects.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    started = time.perf_counter()
+    cluster.kubectl("apply", "--server-side", "--field-manager=bench", "-f", str(path))
+    elapsed = time.perf_counter() - started
+    cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    return elapsed, len(docs)
+
+
+async def bench(n: int, api, cluster, redis_server) -> None:
+    namespace = make_namespace(cluster, "lgcp-bench")
+    admin = api.admin()
+    key = (await admin.post("/api-keys", json={"name": "bench listener", "role": "listener"})).json()["key"]
+    compute_id = f"bench-{uuid.uuid4().hex[:8]}"
+    listener = start_listener({
+        "LGCP_LISTENER_API_URL": api.url, "LGCP_LISTENER_API_KEY": key, "LGCP_LISTENER_COMPUTE_ID": compute_id,
+        "LGCP_LISTENER_NAMESPACES": namespace, "LGCP_LISTENER_REDIS_URL": redis_server.url(0),
+        "LGCP_LISTENER_DATABASE_MODE": "external",
+        "LGCP_LISTENER_EXTERNAL_DATABASE_URI_TEMPLATE": "postgresql://agent:pw@pg:5432/{database}",
+        "LGCP_LISTENER_EXTERNAL_REDIS_URI_TEMPLATE": "redis://redis:6379/0",
+        "LGCP_LISTENER_KUBECONFIG": str(cluster.kubeconfig), "LGCP_LISTENER_LEADER_ELECTION": "false",
+        "LGCP_LISTENER_RESYNC_SECONDS": "3600", "LGCP_LISTENER_LOG_LEVEL": "WARNING",
+    })
+    kube = Kube(await connect(str(cluster.kubeconfig)))
+    seen: dict[str, float] = {}
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(watch_added(kube, namespace, seen, stop))
+    try:
+        async def registered():
+            page = (await admin.get("/listeners", params={"limit": 100})).json()["resources"]
+            return next((item["id"] for item in page if item["compute_id"] == compute_id), None)
+        listener_id = await until(registered, 30, "registration")
+        await asyncio.sleep(0.5)  # let the listener's first desired state and watches settle
+
+        created: dict[str, tuple[float, dict]] = {}
+        gate = asyncio.Semaphore(4)
+
+        async def create() -> None:
+            body = {
+                "name": f"a-{uuid.uuid4().hex[:10]}", "source": "external_docker",
+                "source_config": {"listener_id": listener_id, "listener_config": {"k8s_namespace": namespace},
+                                  "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128}},
+                "source_revision_config": {"image_uri": "registry.bench/agent:1"},
+                "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-bench"}],
+            }
+            async with gate:
+                response = await admin.post("/deployments", json=body)
+                at = time.time()
+            response.raise_for_status()
+            created[body["name"]] = (at, response.json())
+
+        started = time.perf_counter()
+        await asyncio.gather(*(create() for _ in range(n)))
+        create_seconds = time.perf_counter() - started
+        await until(lambda: asyncio.sleep(0, len(seen) >= n), 120 + n, "all Deployments applied", 0.2)
+        applied = [seen[name] - at for name, (at, _) in created.items()]
+        print(f"N={n}: created through the API in {create_seconds:.1f}s ({n / create_seconds:.0f}/s, 4 in flight)")
+        print(f"  201 -> Deployment in the cluster: p50 {ms(pct(applied, 0.5))}, p99 {ms(pct(applied, 0.99))}, max {ms(max(applied))}")
+
+        if n <= POD_SLOTS - 20:
+            pending = {name: body for name, (_, body) in created.items()}
+            deployed: dict[str, float] = {}
+
+            async def poll() -> bool:
+                async def one(name: str, body: dict) -> None:
+                    r = (await admin.get(f"/deployments/{body['id']}/revisions/{body['latest_revision_id']}")).json()
+                    if r["status"] == "DEPLOYED":
+                        deployed[name] = parse_time(r["updated_at"])
+                        pending.pop(name, None)
+                await asyncio.gather(*(one(k, v) for k, v in list(pending.items())[:50]))
+                return not pending
+            await until(poll, 300 + n, "all DEPLOYED", 0.5)
+            to_deployed = [deployed[name] - at for name, (at, _) in created.items()]
+            print(f"  201 -> DEPLOYED: p50 {ms(pct(to_deployed, 0.5))}, p99 {ms(pct(to_deployed, 0.99))}")
+        else:
+            print(f"  201 -> DEPLOYED: not measured (more pods than the local cluster's {POD_SLOTS} slots)")
+
+        # A resync with nothing changed: wake the listener through its stream and count.
+        await asyncio.sleep(2)
+        count_name = "lgcp_listener_reconcile_duration_seconds_count"
+        writes0, count0 = listener.metric("lgcp_listener_kubernetes_writes_total"), listener.metric(count_name)
+        client = aioredis.Redis.from_url(redis_server.url(0))
+        started = time.perf_counter()
+        await client.xadd(stream_key(listener_id), {"deployment_id": "", "change": "bench-resync"})
+        await client.aclose()
+
+        async def drained() -> bool:
+            return (listener.metric(count_name) >= count0 + n and listener.metric("lgcp_listener_queue_depth") == 0)
+        await until(drained, 120, "resync", 0.02)
+        resync_seconds = time.perf_counter() - started
+        writes = listener.metric("lgcp_listener_kubernetes_writes_total") - writes0
+        print(f"  resync of {n} unchanged deployments: {resync_seconds:.2f}s, {writes:.0f} Kubernetes writes")
+        status = Path(f"/proc/{listener.proc.pid}/status").read_text()
+        peak_kb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+        print(f"  listener peak memory (VmHWM): {peak_kb / 1024:.0f} MB")
+
+        floor_seconds, objects = floor_apply(cluster, n)
+        print(f"  floor, kubectl apply --server-side of the same {objects} objects: {floor_seconds:.1f}s "
+              f"({ms(floor_seconds / n)} per agent)")
+    finally:
+        stop.set()
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        listener.stop()
+        await kube.api.close()
+        await admin.aclose()
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+async def run_all(sizes: list[int], api, cluster, redis_server) -> None:
+    print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
+    for n in sizes:
+        await bench(n, api, cluster, redis_server)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[10, 100, 1000])
+    args = parser.parse_args()
+    cluster, started_here = ensure_cluster()
+    # The harness starts its servers synchronously (outside any event loop).
+    postgres, redis_server = start_postgres(), start_redis()
+    try:
+        database_url = asyncio.run(postgres.create_database("lgcp_bench"))
+        api = start_api(database_url, redis_server.url(0))
+        try:
+            asyncio.run(run_all(args.n, api, cluster, redis_server))
+        finally:
+            api.stop()
+    finally:
+        redis_server.stop()
+        postgres.stop()
+        if started_here:
+            cluster.down()
+
+
+if __name__ == "__main__":
+    main()
