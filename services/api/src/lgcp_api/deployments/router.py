@@ -58,16 +58,17 @@ async def create_deployment(
     idempotency_key: IdempotencyKey = None,
     state=Depends(app_state),
 ) -> JSONResponse:
-    async with state.pool.acquire() as conn, conn.transaction():
-        if idempotency_key is not None:
-            digest = idempotency.request_hash("POST", request.url.path, body.model_dump(mode="json"))
-            stored = await idempotency.claim(conn, principal.api_key_id, idempotency_key, digest)
-            if stored is not None:
-                return idempotency.replay(stored)
+    async def work(conn):
         row = await service.create(conn, state.secret_box, principal, body)
-        answer = service.to_out(row).model_dump(mode="json")
-        if idempotency_key is not None:
-            await idempotency.record(conn, principal.api_key_id, idempotency_key, 201, answer)
+        return service.to_out(row).model_dump(mode="json"), row
+
+    replayed, outcome = await idempotency.run_once(
+        state.pool, principal.api_key_id, idempotency_key, request.url.path,
+        body.model_dump(mode="json"), work,
+    )
+    if replayed is not None:
+        return replayed
+    answer, row = outcome
     await state.notifier.notify(row["listener_id"], row["id"], "created")
     return JSONResponse(answer, status_code=201, headers={"ETag": etag(row["version"])})
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import asyncpg
 from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
 
+T = TypeVar("T")
 MAX_KEY_LENGTH = 255
 # How long an answer is kept for replay; retries come within minutes, not days.
 RETENTION_HOURS = 24
@@ -103,3 +106,21 @@ async def purge_expired(conn: asyncpg.Connection) -> int:
         RETENTION_HOURS,
     )
     return int(status_line.split()[-1])
+
+
+async def run_once(
+    pool: asyncpg.Pool, api_key_id: uuid.UUID, key: str | None, path: str, body: object,
+    work: Callable[[asyncpg.Connection], Awaitable[tuple[object, T]]], status_code: int = 201,
+) -> tuple[JSONResponse | None, tuple[object, T] | None]:
+    """Runs `work(conn)` (returning the JSON answer and anything else the caller needs) in one
+    transaction, at most once per Idempotency-Key. Returns (replayed response, None) for a retry,
+    else (None, work's result)."""
+    async with pool.acquire() as conn, conn.transaction():
+        if key is not None:
+            stored = await claim(conn, api_key_id, key, request_hash("POST", path, body))
+            if stored is not None:
+                return replay(stored), None
+        answer, extra = await work(conn)
+        if key is not None:
+            await record(conn, api_key_id, key, status_code, answer)
+    return None, (answer, extra)

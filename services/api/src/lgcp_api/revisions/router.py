@@ -21,16 +21,17 @@ router = APIRouter(prefix="/deployments/{deployment_id}/revisions", tags=["revis
 
 async def _idempotent_create(request, principal, key, body_json, state, work) -> JSONResponse:
     """Runs `work(conn)` (which returns (revision, deployment)) once per Idempotency-Key."""
-    async with state.pool.acquire() as conn, conn.transaction():
-        if key is not None:
-            digest = idempotency.request_hash("POST", request.url.path, body_json)
-            stored = await idempotency.claim(conn, principal.api_key_id, key, digest)
-            if stored is not None:
-                return idempotency.replay(stored)
+
+    async def run(conn):
         revision, deployment = await work(conn)
-        answer = service.to_out(revision).model_dump(mode="json")
-        if key is not None:
-            await idempotency.record(conn, principal.api_key_id, key, 201, answer)
+        return service.to_out(revision).model_dump(mode="json"), deployment
+
+    replayed, outcome = await idempotency.run_once(
+        state.pool, principal.api_key_id, key, request.url.path, body_json, run
+    )
+    if replayed is not None:
+        return replayed
+    answer, deployment = outcome
     await state.notifier.notify(deployment["listener_id"], deployment["id"], "revision")
     return JSONResponse(answer, status_code=201)
 
