@@ -222,3 +222,13 @@ async def test_oversized_body_is_413_and_stores_nothing(admin, listener):
     response = await admin.post("/deployments", json=body)
     assert response.status_code == 413
     assert (await admin.get("/deployments")).json()["resources"] == []
+
+
+async def test_forced_delete_forgets_at_once_and_is_admin_only(admin, role_client, deployment):
+    url = f"/deployments/{deployment['id']}"
+    deployer = await role_client("deployer")
+    assert (await deployer.delete(url, params={"force": "true"})).status_code == 403
+    assert (await admin.get(url)).json()["status"] == "AWAITING_DATABASE"
+    assert (await admin.delete(url, params={"force": "true"})).status_code == 204
+    assert (await admin.get(url)).status_code == 404
+    assert (await admin.get(f"{url}/revisions")).status_code == 404

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.responses import JSONResponse
 
 from ..auth.principal import Principal, require
-from ..auth.roles import DEPLOY, READ
+from ..auth.roles import DEPLOY, READ, Role
 from ..http import idempotency
 from ..http.dependencies import IdempotencyKey, IfMatch, app_state
 from ..http.errors import field_error
@@ -134,10 +134,20 @@ async def delete_deployment(
     deployment_id: uuid.UUID,
     principal: Annotated[Principal, Depends(require(DEPLOY))],
     if_match: IfMatch = None,
+    force: Annotated[
+        bool,
+        Query(description="admin only: forget the deployment now, without waiting for its "
+                          "listener (for a listener that is gone; a running listener then "
+                          "collects the orphaned objects)"),
+    ] = False,
     state=Depends(app_state),
 ) -> Response:
+    if force and principal.role != Role.admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin may force a deletion")
     async with state.pool.acquire() as conn, conn.transaction():
         row = await service.request_delete(conn, principal, deployment_id, if_match)
+        if force:
+            await service.forget(conn, principal, deployment_id)
     await state.notifier.notify(row["listener_id"], row["id"], "deleted")
     return Response(status_code=204)
 

@@ -333,3 +333,10 @@ async def request_delete(
     )
     await audit.record(conn, principal, "delete", "deployment", deployment_id)
     return row
+
+
+async def forget(conn: asyncpg.Connection, principal: Principal, deployment_id: uuid.UUID) -> None:
+    """Removes a deployment in AWAITING_DELETE and its revisions; used when the listener reports
+    it removed everything, or when an admin forces a deletion."""
+    await conn.execute("DELETE FROM deployments WHERE id = $1", deployment_id)
+    await audit.record(conn, principal, "forget", "deployment", deployment_id)

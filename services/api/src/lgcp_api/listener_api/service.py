@@ -84,4 +84,4 @@ async def forget_deleted(
     current = await deployments.get(conn, principal.tenant_id, deployment_id, lock=True)
     if current["status"] != DeploymentStatus.AWAITING_DELETE:
         raise conflict("the deployment was not deleted; refusing to forget it")
-    await conn.execute("DELETE FROM deployments WHERE id = $1", deployment_id)
+    await deployments.forget(conn, principal, deployment_id)
