@@ -60,3 +60,23 @@ async def test_sign_out_ends_the_session(page, ui_server):
     await expect(page.get_by_text("You are signed out.")).to_be_visible()
     await page.goto(f"{ui_server.ui}/listeners")
     await expect(page).to_have_url(f"{ui_server.ui}/sign-in?next=%2Fui%2Flisteners")
+
+
+async def test_keyboard_alone_signs_in_and_reaches_every_section(page, ui_server):
+    await page.goto(f"{ui_server.ui}/sign-in")
+    # The first Tab stop is the skip link, which jumps over the header to the form.
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("API key")).to_be_focused()
+    await page.keyboard.type(ADMIN_KEY)
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(f"{ui_server.ui}/deployments")
+    for _ in range(3):  # skip link, brand, then the first section of the navigation
+        await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Deployments", exact=True)).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Listeners")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Listeners")).to_be_visible()

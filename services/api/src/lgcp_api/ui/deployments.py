@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse, Response
 
+from ..revisions import service as revisions_service
 from . import forms
 from .agent_url import agent_url
 from .api_client import ApiError
@@ -70,20 +70,37 @@ async def list_page(ui: PageUi, name: str = "", offset: str | None = None) -> Re
             raise
         errors, rows = {"name": ["Too long: a deployment name has at most 63 characters."]}, []
 
-    async def in_flight(deployment: dict) -> dict | None:
-        # The active revision is deployed; only a newer one needs its own status shown.
-        latest = deployment["latest_revision_id"]
-        if latest is None or latest == deployment["active_revision_id"]:
-            return None
-        return await ui.api.get(f"/deployments/{deployment['id']}/revisions/{latest}")
-
-    latest = await asyncio.gather(*(in_flight(d) for d in rows))
+    latest = await _rollouts_in_flight(ui, rows)
     items = [{"d": d, "latest": r, "url": _url(ui, d)} for d, r in zip(rows, latest, strict=True)]
     return ui.render(
         "deployments.html", title="Deployments", items=items, name=name, errors=errors,
         offset=start, previous=max(start - PAGE_SIZE, 0) if start else None,
         next=start + PAGE_SIZE if len(rows) == PAGE_SIZE else None,
     )
+
+
+async def _rollouts_in_flight(ui: Ui, deployments: list[dict]) -> list[dict | None]:
+    """Each row's newest revision when it is not the active (deployed) one, else None.
+
+    Read through the revisions service on one pooled connection rather than with one in-process
+    API call per row: 20 such calls made the page 25 times slower than the API's own list
+    (bench/ui.py). It is a read within the signed-in tenant, which every UI role may do."""
+    found: list[dict | None] = []
+    async with ui.request.app.state.pool.acquire() as conn:
+        for deployment in deployments:
+            latest = deployment["latest_revision_id"]
+            if latest is None or latest == deployment["active_revision_id"]:
+                found.append(None)
+                continue
+            try:
+                row = await revisions_service.get(
+                    conn, ui.principal.tenant_id, uuid.UUID(deployment["id"]), uuid.UUID(latest)
+                )
+            except HTTPException:  # deleted since the list was read
+                found.append(None)
+                continue
+            found.append(revisions_service.to_out(row).model_dump(mode="json"))
+    return found
 
 
 async def _listeners(ui: Ui) -> list[dict]:
