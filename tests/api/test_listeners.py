@@ -91,7 +91,11 @@ async def test_desired_state_has_decrypted_secrets_and_the_revision_to_run(role_
 async def test_namespace_defaults_to_the_listeners_first(role_client, admin, listener):
     body = deployment_body(listener["id"], "no-ns")
     del body["source_config"]["listener_config"]
-    assert (await admin.post("/deployments", json=body)).status_code == 201
+    created = await admin.post("/deployments", json=body)
+    assert created.status_code == 201
+    # Resolved once, at creation: reordering the listener's namespaces later moves nothing.
+    assert created.json()["source_config"]["listener_config"]["k8s_namespace"] == "agents"
+    await admin.patch(f"/listeners/{listener['id']}", json={"compute_config": {"k8s_namespaces": ["team-b", "agents"]}})
     client = await role_client("listener")
     state = (await client.get(f"/listener-api/listeners/{listener['id']}/desired-state")).json()
     assert state["deployments"][0]["namespace"] == "agents"
@@ -149,3 +153,13 @@ async def test_listener_errors(admin, role_client):
     response = await listener.post("/listener-api/register", json={"compute_id": "c", "k8s_namespaces": ["Not_Valid"]})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "k8s_namespaces", 0]
+
+
+async def test_removing_a_namespace_in_use_is_409(admin, listener, deployment):
+    url = f"/listeners/{listener['id']}"
+    response = await admin.patch(url, json={"compute_config": {"k8s_namespaces": ["team-b"]}})
+    assert response.status_code == 409
+    assert "my-agent" in response.json()["detail"]
+    assert (await admin.get(url)).json()["compute_config"]["k8s_namespaces"] == ["agents", "team-b"]
+    response = await admin.patch(url, json={"compute_config": {"k8s_namespaces": ["agents"]}})
+    assert response.status_code == 200

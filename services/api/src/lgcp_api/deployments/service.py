@@ -58,9 +58,12 @@ def seal_secrets(box: SecretBox, secrets: list[SecretIn]) -> tuple[list[str], by
     return [s.name for s in secrets], box.seal([s.model_dump() for s in secrets])
 
 
-async def _check_listener(
+async def _resolve_namespace(
     conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id: uuid.UUID, namespace: str | None
-) -> None:
+) -> str:
+    """The namespace the deployment goes to: the one asked for (which must be one of the
+    listener's, when it lists any), else the listener's first. Fixed at creation, so a later
+    change of the listener's list never moves a deployment silently."""
     namespaces = await conn.fetchval(
         "SELECT compute_config -> 'k8s_namespaces' FROM listeners WHERE id = $1 AND tenant_id = $2",
         listener_id, tenant_id,
@@ -77,6 +80,7 @@ async def _check_listener(
             ("body", "source_config", "listener_config", "k8s_namespace"),
             f"not a namespace of the listener (one of: {', '.join(namespaces)})",
         )
+    return namespace or namespaces[0]
 
 
 async def create(
@@ -84,12 +88,13 @@ async def create(
 ) -> asyncpg.Record:
     """Inserts the deployment and its first revision (QUEUED)."""
     config = body.source_config
-    await _check_listener(
+    namespace = await _resolve_namespace(
         conn, principal.tenant_id, config.listener_id, config.listener_config.k8s_namespace
     )
     names, ciphertext = seal_secrets(box, body.secrets)
     deployment_id, revision_id = uuid.uuid4(), uuid.uuid4()
     source_config = config.model_dump(mode="json")
+    source_config["listener_config"]["k8s_namespace"] = namespace
     revision_config = body.source_revision_config.model_dump(mode="json")
     references = [r.model_dump() for r in body.secret_references]
     try:

@@ -39,7 +39,7 @@ class RevisionToRun(BaseModel):
 class DesiredDeployment(DeploymentOut):
     """A deployment as the public API shows it, plus what only the listener gets."""
 
-    namespace: str | None = Field(description="listener_config.k8s_namespace, else the listener's first")
+    namespace: str = Field(description="listener_config.k8s_namespace (fixed at creation)")
     secrets: list[SecretValue]  # type: ignore[assignment]  # decrypted here, and only here
     revision: RevisionToRun
     deleting: bool

@@ -23,8 +23,7 @@ async def desired_state(
     conn: asyncpg.Connection, box: SecretBox, principal: Principal, listener_id: uuid.UUID
 ) -> dict:
     """Every deployment of the listener with its latest revision and decrypted secrets."""
-    listener = await listeners.get(conn, principal.tenant_id, listener_id)
-    namespaces = listener["compute_config"].get("k8s_namespaces") or []
+    await listeners.get(conn, principal.tenant_id, listener_id)
     rows = await conn.fetch(
         f"""
         SELECT {deployments.COLUMNS}, r.id AS revision_id, r.status AS revision_status,
@@ -39,10 +38,9 @@ async def desired_state(
     items = []
     for row in rows:
         public = deployments.to_out(row).model_dump(mode="json")
-        namespace = row["source_config"]["listener_config"]["k8s_namespace"]
         items.append({
             **public,
-            "namespace": namespace or (namespaces[0] if namespaces else None),
+            "namespace": row["source_config"]["listener_config"]["k8s_namespace"],
             "secrets": box.open(row["secrets_ciphertext"]),
             "revision": {
                 "id": row["revision_id"],

@@ -72,6 +72,18 @@ async def update(
         if body.compute_config is not None
         else current["compute_config"]
     )
+    namespaces = config.get("k8s_namespaces") or []
+    if namespaces:
+        stranded = await conn.fetch(
+            "SELECT name FROM deployments WHERE listener_id = $1 "
+            "AND NOT (source_config -> 'listener_config' ->> 'k8s_namespace' = ANY($2::text[]))",
+            listener_id, namespaces,
+        )
+        if stranded:
+            raise conflict(
+                "deployments in namespaces this change removes: "
+                + ", ".join(sorted(r["name"] for r in stranded))
+            )
     try:
         row = await conn.fetchrow(
             f"UPDATE listeners SET compute_id = $2, compute_config = $3, version = version + 1, "
