@@ -23,7 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"lgcp-listener: invalid configuration:\n{exc}", file=sys.stderr)
+        # Name the variable and the reason only: pydantic's own message repeats the input values,
+        # which include the API key and database passwords.
+        for error in exc.errors():
+            field = "_".join(str(part) for part in error["loc"]).upper()
+            where = f"LGCP_LISTENER_{field}: " if field else ""
+            print(f"lgcp-listener: invalid configuration: {where}{error['msg']}", file=sys.stderr)
         return 2
     try:
         asyncio.run(Listener(settings).run())
