@@ -241,3 +241,28 @@ async def test_delete_asks_for_the_name_then_deletes(page, ui_server, listener):
     await expect(page.get_by_role("status")).to_contain_text("my-agent is being deleted")
     async with ui_server.admin() as admin:
         assert (await admin.get(f"/deployments/{deployment_id}")).json()["status"] == "AWAITING_DELETE"
+
+
+async def test_a_change_made_meanwhile_is_not_overwritten_silently(page, ui_server, listener):
+    await sign_in(page, ui_server)
+    deployment_id = await create_through_form(page, ui_server)
+    await page.goto(f"{ui_server.ui}/deployments/{deployment_id}/edit")
+    await page.get_by_label("Image (required)").fill(IMAGE_2)
+    # Someone else changes the deployment while the form is open.
+    async with ui_server.admin() as admin:
+        response = await admin.patch(f"/deployments/{deployment_id}",
+                                     json={"source_config": {"resource_spec": {"max_scale": 3}}})
+        assert response.status_code == 200, response.text
+    await page.get_by_role("button", name="Create new revision").click()
+    await expect(page.get_by_role("alert")).to_contain_text("changed since this page was opened")
+    await expect(page.get_by_label("Image (required)")).to_have_value(IMAGE_2)
+    async with ui_server.admin() as admin:
+        revisions = (await admin.get(f"/deployments/{deployment_id}/revisions")).json()["resources"]
+    assert [r["source_revision_config"]["image_uri"] for r in revisions] == [IMAGE_1, IMAGE_1]
+    # Sent again, now knowingly over the new state, it applies.
+    await page.get_by_role("button", name="Create new revision").click()
+    await expect(page.get_by_role("status")).to_contain_text("New revision created")
+    async with ui_server.admin() as admin:
+        deployment = (await admin.get(f"/deployments/{deployment_id}")).json()
+    assert deployment["source_revision_config"]["image_uri"] == IMAGE_2
+    assert deployment["source_config"]["resource_spec"]["max_scale"] == 3

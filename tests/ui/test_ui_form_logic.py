@@ -40,21 +40,32 @@ def test_create_body_nests_fields_where_the_api_expects_them():
     assert body["secrets"] == [{"name": "K", "value": "v"}]
 
 
-def test_update_body_holds_only_what_changed():
-    values = forms.values_of_deployment(DEPLOYMENT)
-    assert forms.update_body(values, DEPLOYMENT) == {}
+def test_update_body_holds_only_what_the_user_changed():
+    baseline = forms.values_of_deployment(DEPLOYMENT)
+    values = dict(baseline)
+    assert forms.update_body(values, baseline) == {}
     values.update(cpu="0.50", memory_mb="1024", image_uri="r.example.com/a:2")
-    assert forms.update_body(values, DEPLOYMENT) == {
+    assert forms.update_body(values, baseline) == {
         "source_revision_config": {"image_uri": "r.example.com/a:2"},
         "source_config": {"resource_spec": {"memory_mb": "1024"}},
     }
 
 
 def test_update_body_replaces_secrets_only_when_asked():
-    values = forms.values_of_deployment(DEPLOYMENT)
-    values["secrets"] = []
-    values["replace_secrets"] = True
-    assert forms.update_body(values, DEPLOYMENT) == {"secrets": []}
+    baseline = forms.values_of_deployment(DEPLOYMENT)
+    values = {**baseline, "secrets": [], "replace_secrets": True}
+    assert forms.update_body(values, baseline) == {"secrets": []}
+
+
+def test_rebase_keeps_the_users_changes_and_takes_the_rest_from_the_new_state():
+    baseline = forms.values_of_deployment(DEPLOYMENT)
+    values = {**baseline, "image_uri": "r.example.com/a:2"}
+    newer = {**baseline, "max_scale": "5"}
+    rebased = forms.rebase(values, baseline, newer)
+    assert rebased["image_uri"] == "r.example.com/a:2" and rebased["max_scale"] == "5"
+    assert forms.update_body(rebased, newer) == {
+        "source_revision_config": {"image_uri": "r.example.com/a:2"}
+    }
 
 
 @pytest.mark.parametrize(("loc", "key"), [

@@ -46,6 +46,11 @@ async def _form_refused(request: Request, exc: FormRefused):
 
 async def _api_error(request: Request, exc: ApiError):
     ui = _ui_of(request)
+    if exc.status == 401:
+        # The key stopped working between the page's own check and the API call.
+        ui.session.sign_out()
+        ui.session.set_flash("Your session ended: the API key is no longer valid. Sign in again.")
+        return ui.finish(RedirectResponse(sign_in_location(ui.prefix, request), status_code=303))
     if exc.status in (404, 422):
         # A malformed id is as unknown as a missing one (or another tenant's).
         return ui.render("error.html", 404, title="Not found", message=(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any
 
@@ -215,19 +216,29 @@ async def redeploy(ui: FormUi, deployment_id: str, revision_id: str) -> Response
     )
 
 
-def _edit_form(ui: Ui, deployment: dict, etag: str | None, values: dict, errors: dict,
-               status_code: int = 200) -> Response:
+def _edit_form(ui: Ui, deployment: dict, etag: str | None, values: dict, baseline: dict,
+               errors: dict, status_code: int = 200) -> Response:
     return ui.render(
         "deployment_edit.html", status_code, title=f"Update {deployment['name']}", d=deployment,
-        etag=etag or "", values=values, errors=errors, spare_rows=SPARE_ROWS,
-        general_errors=forms.unplaced(errors, _fields_of_form(values)),
+        etag=etag or "", values=values, baseline=json.dumps(baseline), errors=errors,
+        spare_rows=SPARE_ROWS, general_errors=forms.unplaced(errors, _fields_of_form(values)),
     )
 
 
 @router.get("/{deployment_id}/edit")
 async def edit_page(ui: PageUi, deployment_id: str) -> Response:
     deployment, etag = await ui.api.get_with_etag(f"/deployments/{_id(deployment_id)}")
-    return _edit_form(ui, deployment, etag, forms.values_of_deployment(deployment), {})
+    values = forms.values_of_deployment(deployment)
+    return _edit_form(ui, deployment, etag, values, values, {})
+
+
+def _baseline(form: dict, deployment: dict) -> dict:
+    # The state the form was opened on; without it, the current state.
+    try:
+        baseline = json.loads(form.get("baseline") or "")
+    except ValueError:
+        baseline = None
+    return baseline if isinstance(baseline, dict) else forms.values_of_deployment(deployment)
 
 
 @router.post("/{deployment_id}/edit")
@@ -236,28 +247,33 @@ async def update(ui: FormUi, deployment_id: str) -> Response:
     values = forms.deployment_values(ui.form)
     deployment, current_etag = await ui.api.get_with_etag(f"/deployments/{deployment_id}")
     etag = ui.form.get("etag") or current_etag
-    body = forms.update_body(values, deployment)
+    baseline = _baseline(ui.form, deployment)
+    body = forms.update_body(values, baseline)
     if not body:
         errors = {forms.FORM_LEVEL: [
             "Nothing changed: change the image, resources, secrets or secret references."
         ]}
-        return _edit_form(ui, deployment, etag, values, errors, 422)
+        return _edit_form(ui, deployment, etag, values, baseline, errors, 422)
     try:
         await ui.api.call("PATCH", f"/deployments/{deployment_id}", json=body,
                           headers={"If-Match": etag} if etag else None)
     except ApiError as exc:
         if exc.status == 412:
-            # Someone else changed it meanwhile: show the fresh state, keep what was typed.
+            # Someone else changed it meanwhile: show the new state with this user's changes
+            # on top, and let them confirm.
+            current = forms.values_of_deployment(deployment)
             errors = {forms.FORM_LEVEL: [
-                "The deployment changed since this page was opened. Check the values and "
-                "submit again to apply them over the new state."
+                "The deployment changed since this page was opened. The form now shows its "
+                "current state with your changes on top: check it and submit again."
             ]}
-            return _edit_form(ui, deployment, current_etag, values, errors, 412)
+            return _edit_form(ui, deployment, current_etag,
+                              forms.rebase(values, baseline, current), current, errors, 412)
         if exc.status == 409:
-            return _edit_form(ui, deployment, etag, values, {forms.FORM_LEVEL: [str(exc.detail)]}, 409)
+            return _edit_form(ui, deployment, etag, values, baseline,
+                              {forms.FORM_LEVEL: [str(exc.detail)]}, 409)
         if exc.status != 422:
             raise
-        return _edit_form(ui, deployment, etag, values, forms.field_errors(exc.detail), 422)
+        return _edit_form(ui, deployment, etag, values, baseline, forms.field_errors(exc.detail), 422)
     return ui.redirect(f"/deployments/{deployment_id}", flash="New revision created.")
 
 

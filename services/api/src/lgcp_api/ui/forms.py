@@ -82,34 +82,49 @@ def create_body(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _same_number(typed: str, current: Any) -> bool:
+def _same_number(typed: str, current: str) -> bool:
     try:
         return float(typed) == float(current)
     except (TypeError, ValueError):
-        return typed == ("" if current is None else str(current))
+        return typed == current
 
 
-def update_body(values: Mapping[str, Any], deployment: Mapping[str, Any]) -> dict[str, Any]:
-    """The PATCH body with only what differs from `deployment` (each part makes a new
-    revision, so unchanged parts are left out). Empty when nothing changed."""
+def _changed(values: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[str, Any]:
+    """What the user changed in the update form, compared with the state it was opened on."""
+    changes: dict[str, Any] = {}
+    if values["image_uri"] != baseline.get("image_uri"):
+        changes["image_uri"] = values["image_uri"]
+    for key in RESOURCE_FIELDS:
+        if values.get(key) and not _same_number(values[key], baseline.get(key) or ""):
+            changes[key] = values[key]
+    if values["secret_references"] != baseline.get("secret_references"):
+        changes["secret_references"] = values["secret_references"]
+    return changes
+
+
+def update_body(values: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[str, Any]:
+    """The PATCH body with only what the user changed from `baseline` (the values the form was
+    opened with): each part makes a new revision, and a field left alone must not overwrite
+    someone else's change to it. Empty when nothing changed."""
+    changes = _changed(values, baseline)
     body: dict[str, Any] = {}
-    if values["image_uri"] != deployment["source_revision_config"]["image_uri"]:
-        body["source_revision_config"] = {"image_uri": values["image_uri"]}
-    current_spec = deployment["source_config"]["resource_spec"]
-    changed = {
-        key: values[key] for key in RESOURCE_FIELDS
-        if values.get(key) and not _same_number(values[key], current_spec.get(key))
-    }
-    if changed:
-        body["source_config"] = {"resource_spec": changed}
+    if "image_uri" in changes:
+        body["source_revision_config"] = {"image_uri": changes["image_uri"]}
+    spec = {key: changes[key] for key in RESOURCE_FIELDS if key in changes}
+    if spec:
+        body["source_config"] = {"resource_spec": spec}
     if values["replace_secrets"]:
         body["secrets"] = values["secrets"]
-    if values["secret_references"] != [
-        {column: ref[column] for column in REFERENCE_COLUMNS}
-        for ref in deployment["secret_references"]
-    ]:
-        body["secret_references"] = values["secret_references"]
+    if "secret_references" in changes:
+        body["secret_references"] = changes["secret_references"]
     return body
+
+
+def rebase(values: Mapping[str, Any], baseline: Mapping[str, Any],
+           current: Mapping[str, Any]) -> dict[str, Any]:
+    """The user's changes laid over a newer state (after a concurrent update)."""
+    return {**current, **_changed(values, baseline), "secrets": values["secrets"],
+            "replace_secrets": values["replace_secrets"]}
 
 
 def values_of_deployment(deployment: Mapping[str, Any]) -> dict[str, Any]:
