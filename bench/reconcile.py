@@ -94,7 +94,10 @@ def floor_apply(cluster, n: int) -> tuple[float, int]:
     path = Path(tempfile.mkdtemp(prefix="lgcp-bench-")) / "objects.yaml"
     path.write_text(yaml.safe_dump_all(docs))
     started = time.perf_counter()
-    cluster.kubectl("apply", "--server-side", "--field-manager=bench", "-f", str(path))
+    # Not cluster.kubectl(): its 120 s timeout is too short for thousands of objects here.
+    subprocess.run([str(REPO / ".tools" / "bin" / "kubectl"), "--kubeconfig", str(cluster.kubeconfig), "apply",
+                    "--server-side", "--field-manager=bench", "-f", str(path)],
+                   check=True, capture_output=True, timeout=1800)
     elapsed = time.perf_counter() - started
     cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
     return elapsed, len(docs)
@@ -168,9 +171,17 @@ async def bench(n: int, api, cluster, redis_server) -> None:
         else:
             print(f"  201 -> DEPLOYED: not measured (more pods than the local cluster's {POD_SLOTS} slots)")
 
-        # A resync with nothing changed: wake the listener through its stream and count.
-        await asyncio.sleep(2)
+        # A resync with nothing changed: first let the listener finish everything it is doing
+        # (the reconcile count stays put for 3 s with an empty queue), then wake it and count.
         count_name = "lgcp_listener_reconcile_duration_seconds_count"
+        settled = {"count": -1.0, "since": time.monotonic()}
+
+        async def quiet() -> bool:
+            count = listener.metric(count_name)
+            if count != settled["count"] or listener.metric("lgcp_listener_queue_depth") != 0:
+                settled.update(count=count, since=time.monotonic())
+            return time.monotonic() - settled["since"] >= 3
+        await until(quiet, 600, "the listener to settle", 0.5)
         writes0, count0 = listener.metric("lgcp_listener_kubernetes_writes_total"), listener.metric(count_name)
         client = aioredis.Redis.from_url(redis_server.url(0))
         started = time.perf_counter()

@@ -103,6 +103,11 @@ class SharedDatabases:
             except asyncpg.DuplicateObjectError:  # created concurrently: set the password
                 await conn.execute(f'ALTER ROLE "{name}" WITH LOGIN PASSWORD {literal}')
             if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                # CREATE DATABASE ... OWNER needs membership in the owner: PostgreSQL 16 gives a
+                # CREATEROLE admin that through createrole_self_grant (the chart's init script);
+                # older servers (an external Postgres) need the grant.
+                if not await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", name):
+                    await conn.execute(f'GRANT "{name}" TO CURRENT_USER')
                 try:
                     await conn.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
                 except asyncpg.DuplicateDatabaseError:

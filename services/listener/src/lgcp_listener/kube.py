@@ -36,7 +36,6 @@ KINDS: dict[str, Kind] = {
     "Pod": Kind("/api/v1", "pods"),
     "Event": Kind("/api/v1", "events"),
     "Deployment": Kind("/apis/apps/v1", "deployments"),
-    "StatefulSet": Kind("/apis/apps/v1", "statefulsets"),
     "Ingress": Kind("/apis/networking.k8s.io/v1", "ingresses"),
     "HTTPRoute": Kind("/apis/gateway.networking.k8s.io/v1", "httproutes"),
     "HorizontalPodAutoscaler": Kind("/apis/autoscaling/v2", "horizontalpodautoscalers"),
