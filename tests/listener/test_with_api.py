@@ -145,3 +145,26 @@ async def test_two_agents_never_share_a_database_or_redis_number(stack):
         uris.append({k: base64.b64decode(data[k]).decode() for k in ("DATABASE_URI", "REDIS_URI")})
     assert urlsplit(uris[0]["DATABASE_URI"]).path != urlsplit(uris[1]["DATABASE_URI"]).path
     assert urlsplit(uris[0]["REDIS_URI"]).path != urlsplit(uris[1]["REDIS_URI"]).path
+
+
+async def test_a_notification_wakes_the_listener_without_waiting_for_the_resync(stack):
+    stack.start(LGCP_LISTENER_RESYNC_SECONDS="3600")
+    await stack.registered()
+    deployment = await stack.create()  # after the listener's first fetch: only the stream tells it
+    await stack.wait_revision(deployment, "DEPLOYED", timeout=30)
+
+
+async def test_a_newer_revision_interrupts_one_still_deploying(stack):
+    stack.start()
+    await stack.registered()
+    # More CPU than a node has: the pod stays Pending, so the revision stays DEPLOYING.
+    deployment = await stack.create(cpu=48, cpu_limit=48)
+    first = await stack.wait_revision(deployment, "DEPLOYING")
+    response = await stack.admin.patch(f"/deployments/{deployment['id']}", json={
+        "source_revision_config": {"image_uri": "registry.test/agent:3"},
+        "source_config": {"resource_spec": {"cpu": 0.1, "cpu_limit": 0.1}},
+    })
+    assert response.status_code == 200, response.text
+    await stack.wait_revision(deployment, "DEPLOYED")
+    assert (await stack.revision(deployment, first["id"]))["status"] == "INTERRUPTED"
+    await eventually(lambda: [p["spec"]["containers"][0]["image"] for p in stack.pods(deployment)] == ["registry.test/agent:3"], 30)
