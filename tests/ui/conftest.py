@@ -1,11 +1,10 @@
 """Fixtures of the UI suite: the real API app (uvicorn on a free loopback port, in a thread)
-against a fresh migrated database and the session's Redis, and one headless Debian Chromium
+against an emptied migrated database and the session's Redis, and one headless Debian Chromium
 for the whole session driven by Playwright (a new browser context, so new cookies, per test)."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,27 +13,30 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from lgcp_api.migrate import apply_migrations
-from ui_harness import CHROMIUM, CHROMIUM_ARGS, TEMPLATE, UiServer, start_server, ui_settings
+from ui_harness import CHROMIUM, CHROMIUM_ARGS, DATABASE, UiServer, start_server, ui_settings
 
 
 @pytest.fixture(scope="session")
-async def ui_template(postgres_server) -> str:
-    """Migrated once; each test's database is a copy (CREATE DATABASE ... TEMPLATE)."""
-    dsn = await postgres_server.create_database(TEMPLATE)
+async def ui_database(postgres_server) -> str:
+    """Migrated once per session; each test starts from it emptied."""
+    dsn = await postgres_server.create_database(DATABASE)
     await asyncio.to_thread(apply_migrations, dsn)
-    return TEMPLATE
+    return dsn
 
 
 @pytest.fixture
-async def ui_dsn(postgres_server, ui_template) -> AsyncIterator[str]:
-    name = f"ui_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(postgres_server.dsn())
+async def ui_dsn(ui_database: str) -> str:
+    """The session's database without any row (TRUNCATE costs far less than a new database)."""
+    conn = await asyncpg.connect(ui_database)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{ui_template}"')
+        tables = await conn.fetch(
+            "SELECT quote_ident(tablename) AS name FROM pg_tables "
+            "WHERE schemaname = 'public' AND tablename NOT LIKE '%yoyo%'"
+        )
+        await conn.execute(f"TRUNCATE {', '.join(t['name'] for t in tables)} CASCADE")
     finally:
         await conn.close()
-    yield postgres_server.dsn(name)
-    await postgres_server.drop_database(name)
+    return ui_database
 
 
 @pytest.fixture

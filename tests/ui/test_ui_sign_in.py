@@ -80,3 +80,27 @@ async def test_keyboard_alone_signs_in_and_reaches_every_section(page, ui_server
     await expect(page.get_by_role("link", name="Listeners")).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="Listeners")).to_be_visible()
+
+
+async def test_a_platform_key_signs_in_to_the_tenant_it_names(page, ui_server):
+    async with ui_server.admin() as admin:
+        tenant = (await admin.post("/tenants", json={"name": "team-b"})).json()
+    async with ui_server.admin(tenant["id"]) as team_b:
+        response = await team_b.post("/listeners", json={
+            "compute_id": "cluster-b", "compute_config": {"k8s_namespaces": ["b"]},
+        })
+        assert response.status_code == 201, response.text
+    await page.goto(f"{ui_server.ui}/sign-in")
+    await page.get_by_label("API key").fill(ADMIN_KEY)
+    await page.get_by_label("Tenant id").fill(tenant["id"])
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("link", name="Listeners").click()
+    await expect(page.get_by_role("row", name="cluster-b")).to_be_visible()
+    await expect(page.get_by_text(f"Tenant {tenant['id'][:8]}")).to_be_visible()
+
+    # Without a tenant, the same key acts in the default tenant, which has no listener.
+    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_label("API key").fill(ADMIN_KEY)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("link", name="Listeners").click()
+    await expect(page.get_by_text("No listener has registered in this tenant yet.")).to_be_visible()

@@ -24,7 +24,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 ADMIN_KEY = "lgcp_ui_test_admin_" + "a" * 40
-TEMPLATE = "lgcp_ui_template"  # not the API suite's: both may run in one session
+DATABASE = "lgcp_ui_tests"  # not the API suite's: both may run in one session
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
 
 
