@@ -112,3 +112,24 @@ async def test_deletion_drops_the_database_with_retention_delete(namespace, kube
         assert d.id not in await shared.provisioned()
     finally:
         await running.stop()
+
+
+async def test_no_redis_number_left_is_reported_as_deploy_failed(namespace, kube, postgres_dsn, redis_url):
+    # databases=2: number 1 is the only one agents can get.
+    small = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, redis_url, 2)
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp, SharedConnections(small))
+    try:
+        first, second = agent(namespace), agent(namespace)
+        running.reconciler.set_desired([first])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(first.revision.id), 60)
+        running.reconciler.set_desired([first, second])
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(second.revision.id), 30)
+        message = [m for r, s, m, _ in cp.revision_statuses if r == second.revision.id and s == "DEPLOY_FAILED"][0]
+        assert "Redis database numbers" in message and "LGCP_LISTENER_AGENT_REDIS_DATABASES" in message
+        # Deleting the first frees its number: the second then deploys.
+        running.reconciler.set_desired([first.model_copy(update={"deleting": True}), second])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(second.revision.id), 60)
+    finally:
+        await running.stop()
+        await small.close()

@@ -22,6 +22,7 @@ from .hashing import applied_hash
 from .informer import Informer
 from .kube import Kube
 from .render import AgentConnections, Owner, RenderContext, env_secret_name, render
+from .redis_numbers import NoRedisDatabaseLeft
 from .rollout import derive
 from .workqueue import WorkQueue
 
@@ -151,7 +152,12 @@ class Reconciler:
             return
         if live is not None and live["metadata"].get("deletionTimestamp"):
             raise NotYet(f"waiting for the deletion of Deployment {desired.namespace}/{desired.name} to finish")
-        conn = await self._agent_connections(desired, live)
+        try:
+            conn = await self._agent_connections(desired, live)
+        except NoRedisDatabaseLeft as exc:
+            # Tell people why, and keep retrying: a number may be freed by a deletion.
+            await self._report(desired, "DEPLOY_FAILED", str(exc))
+            raise
         owner = _owner(live)
         objects = render(desired, conn, self.ctx, owner)
         rendered_with_owner = owner is not None
