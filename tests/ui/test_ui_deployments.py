@@ -266,3 +266,24 @@ async def test_a_change_made_meanwhile_is_not_overwritten_silently(page, ui_serv
         deployment = (await admin.get(f"/deployments/{deployment_id}")).json()
     assert deployment["source_revision_config"]["image_uri"] == IMAGE_2
     assert deployment["source_config"]["resource_spec"]["max_scale"] == 3
+
+
+async def test_everything_works_without_javascript(browser, ui_server, listener):
+    context = await browser.new_context(java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        await sign_in(page, ui_server)
+        deployment_id = await create_through_form(page, ui_server, name="no-script")
+        # The spare secret rows rendered by the server take a second secret without "Add a row".
+        await page.goto(f"{ui_server.ui}/deployments/{deployment_id}/edit")
+        await expect(page.get_by_role("button", name="Add a row").first).to_be_hidden()
+        await page.get_by_label("Replace all secrets").check()
+        await page.get_by_label("Secret variable name 1").fill("A_KEY")
+        await page.get_by_label("Secret value 1").fill("a")
+        await page.get_by_label("Secret variable name 2").fill("B_KEY")
+        await page.get_by_label("Secret value 2").fill("b")
+        await page.get_by_role("button", name="Create new revision").click()
+        await expect(page.get_by_role("status")).to_contain_text("New revision created")
+        await expect(page.get_by_text("A_KEY, B_KEY")).to_be_visible()
+    finally:
+        await context.close()
