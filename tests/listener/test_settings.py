@@ -38,3 +38,18 @@ def test_shared_mode_names_missing_settings(monkeypatch):
 def test_secrets_are_not_shown_in_repr(monkeypatch):
     s = load(monkeypatch, LGCP_LISTENER_API_KEY="very-secret-key")
     assert "very-secret-key" not in repr(s)
+
+
+def test_compute_id_must_be_a_label_value(monkeypatch):
+    with pytest.raises(ValidationError, match="compute_id"):
+        load(monkeypatch, LGCP_LISTENER_COMPUTE_ID="has spaces/and slashes")
+
+
+def test_namespaces_must_be_dns_labels(monkeypatch):
+    with pytest.raises(ValidationError, match="Bad_NS"):
+        load(monkeypatch, LGCP_LISTENER_NAMESPACES="good,Bad_NS")
+
+
+def test_dedicated_mode_is_refused_clearly(monkeypatch):
+    with pytest.raises(ValidationError, match="dedicated is not supported"):
+        load(monkeypatch, LGCP_LISTENER_DATABASE_MODE="dedicated")

@@ -35,15 +35,18 @@ class SharedConnections:
         self.databases = databases
 
     async def connections(self, desired: DesiredDeployment, secret: dict | None) -> AgentConnections:
+        """URIs with the password stored in `secret` (or a new one) and the agent's Redis number."""
         password = stored_password(secret) or secrets.token_urlsafe(24)
         number = await self.databases.redis_number(desired.id)
         return AgentConnections(self.databases.database_uri(desired.id, password),
                                 redis_uri(self.databases.agent_redis_url, number))
 
     async def provision(self, desired: DesiredDeployment, conn: AgentConnections) -> None:
+        """Creates the role and database (idempotent), with the password of `conn`."""
         await self.databases.ensure(desired.id, unquote(urlsplit(conn.database_uri).password or ""))
 
     async def release(self, deployment_id: str) -> None:
+        """Drops the agent's database and role and frees its Redis number."""
         await self.databases.drop(deployment_id)
 
 
@@ -59,11 +62,14 @@ class ExternalConnections:
         return template.format(name=desired.name, deployment_id=desired.id, database=identifier(desired.id))
 
     async def connections(self, desired: DesiredDeployment, secret: dict | None) -> AgentConnections:
+        """The templates filled in for this agent."""
         redis = self._fill(self.redis_template, desired) if self.redis_template else ""
         return AgentConnections(self._fill(self.database_template, desired), redis)
 
     async def provision(self, desired: DesiredDeployment, conn: AgentConnections) -> None:
+        """Nothing to create: external databases are managed outside the listener."""
         return None
 
     async def release(self, deployment_id: str) -> None:
+        """Nothing to drop: external databases are managed outside the listener."""
         return None

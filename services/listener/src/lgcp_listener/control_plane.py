@@ -27,6 +27,7 @@ class ControlPlane:
                                        timeout=30, transport=transport)
 
     async def close(self) -> None:
+        """Closes the HTTP connections."""
         await self._http.aclose()
 
     async def _send(self, method: str, path: str, body: dict | None = None) -> dict | None:
@@ -45,15 +46,19 @@ class ControlPlane:
         return listener["id"]
 
     async def desired_state(self, listener_id: str) -> DesiredState:
+        """Every deployment this listener should run (secrets decrypted)."""
         return DesiredState.model_validate(await self._send("GET", f"/listeners/{listener_id}/desired-state"))
 
     async def revision_status(self, revision_id: str, status: str, message: str | None,
                               events: list[dict] | None = None) -> None:
+        """Moves a revision to `status`; `events` become its logs. 409 when the move is illegal."""
         await self._send("POST", f"/revisions/{revision_id}/status",
                          {"status": status, "message": message, "events": events or []})
 
     async def deployment_status(self, deployment_id: str, status: str, message: str | None = None) -> None:
+        """Sets a deployment's status (AWAITING_DATABASE, READY, ...)."""
         await self._send("POST", f"/deployments/{deployment_id}/status", {"status": status, "message": message})
 
     async def deleted(self, deployment_id: str) -> None:
+        """Says everything of a deployment in AWAITING_DELETE is gone, so the API forgets it."""
         await self._send("POST", f"/deployments/{deployment_id}/deleted")

@@ -64,10 +64,12 @@ class SharedDatabases:
         return self._pool
 
     async def close(self) -> None:
+        """Closes the admin connection pool."""
         if self._pool is not None:
             await self._pool.close()
 
     def database_uri(self, deployment_id: str, password: str) -> str:
+        """The agent's own `postgresql://` URI, as its pods reach the server."""
         name = identifier(deployment_id)
         return f"postgresql://{name}:{quote(password, safe='')}@{self.agent_host}:{self.agent_port}/{name}"
 

@@ -66,10 +66,14 @@ class Revision(_Lenient):
 
 
 class ListenerConfig(_Lenient):
+    """`source_config.listener_config`."""
+
     k8s_namespace: str | None = None
 
 
 class SourceConfig(_Lenient):
+    """`source_config` of a deployment."""
+
     listener_id: str | None = None
     listener_config: ListenerConfig | None = None
     custom_url: str | None = None
@@ -103,5 +107,7 @@ class DesiredDeployment(_Lenient):
 
 
 class DesiredState(_Lenient):
+    """The answer of `GET .../listeners/{id}/desired-state`."""
+
     listener_id: str
     deployments: list[DesiredDeployment]

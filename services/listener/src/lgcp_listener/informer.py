@@ -32,6 +32,7 @@ class Informer:
         self.synced = asyncio.Event()
 
     def get(self, name: str) -> dict | None:
+        """The cached object of that name, or None."""
         return self.objects.get(name)
 
     def remember(self, obj: dict) -> None:
@@ -42,6 +43,7 @@ class Informer:
             self.objects[name] = _slim(obj)
 
     def forget(self, name: str) -> None:
+        """Drops an object we deleted, ahead of its watch event."""
         self.objects.pop(name, None)
 
     async def run(self) -> None:

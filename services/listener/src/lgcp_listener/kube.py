@@ -26,6 +26,7 @@ class Kind:
     namespaced: bool = True
 
     def path(self, namespace: str | None, name: str | None = None) -> str:
+        """The collection's path, or the object's when `name` is given."""
         base = f"{self.api}/namespaces/{namespace}/{self.plural}" if namespace else f"{self.api}/{self.plural}"
         return f"{base}/{name}" if name else base
 
@@ -95,6 +96,7 @@ class Kube:
         )
 
     async def create(self, manifest: dict) -> dict:
+        """POST; 409 when it already exists."""
         kind = KINDS[manifest["kind"]]
         meta = manifest["metadata"]
         self._wrote()

@@ -57,9 +57,11 @@ class Listener:
         self._ready = False
 
     def ready(self) -> bool:
+        """What /readyz answers: a waiting standby, or a leader that is registered and synced."""
         return self._ready
 
     async def run(self) -> None:
+        """Runs until the lease is lost or a background task fails; cleans up either way."""
         s = self.settings
         health = await serve(s.health_port, self.ready) if s.health_port else None
         self.kube = Kube(await connect(s.kubeconfig))

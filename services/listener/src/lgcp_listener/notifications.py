@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def stream_key(listener_id: str) -> str:
+    """The Redis stream the API writes this listener's changes to (docs/interfaces.md)."""
     return f"lgcp:listener:{listener_id}:changes"
 
 

@@ -83,13 +83,16 @@ class Reconciler:
         self.enqueue(deployment_id)
 
     def enqueue(self, deployment_id: str) -> None:
+        """Queues a deployment for a pass (at most once; see workqueue.py)."""
         self.queue.put(deployment_id, None)
         metrics.QUEUE_DEPTH.set(len(self.queue))
 
     def informer(self, kind: str, namespace: str) -> Informer:
+        """The cache of one kind in one namespace."""
         return self.informers[(kind, namespace)]
 
     async def wait_synced(self) -> None:
+        """Returns once every cache has listed its objects."""
         await asyncio.gather(*(inf.synced.wait() for inf in self.informers.values()))
 
     # --- desired state ------------------------------------------------------------------------
@@ -104,6 +107,7 @@ class Reconciler:
     # --- workers --------------------------------------------------------------------------------
 
     async def run_workers(self) -> None:
+        """Runs the workers until cancelled."""
         await asyncio.gather(*(self._worker() for _ in range(self.workers)))
 
     async def _worker(self) -> None:

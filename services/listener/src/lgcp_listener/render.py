@@ -58,12 +58,15 @@ class Owner:
 
 @dataclass(frozen=True)
 class RenderContext:
+    """Everything rendering needs besides the deployment itself."""
+
     compute_id: str
     route: RouteConfig
     platform: PlatformEnv = field(default_factory=PlatformEnv)
 
 
 def env_secret_name(name: str) -> str:
+    """The name of an agent's environment Secret."""
     return f"{name}{ENV_SECRET_SUFFIX}"
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+_LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 class Settings(BaseSettings):
@@ -59,6 +64,23 @@ class Settings(BaseSettings):
     def _split_namespaces(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("compute_id")
+    @classmethod
+    def _label_value(cls, value: str) -> str:
+        # It is the value of the lgcp.dev/listener label that selects what this listener owns.
+        if not _LABEL_VALUE.fullmatch(value):
+            raise ValueError("must be a Kubernetes label value: at most 63 characters, alphanumerics, "
+                             "'-', '_' or '.', starting and ending with an alphanumeric")
+        return value
+
+    @field_validator("namespaces")
+    @classmethod
+    def _namespace_names(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not _DNS_LABEL.fullmatch(name)]
+        if bad:
+            raise ValueError(f"not valid namespace names (DNS labels): {', '.join(bad)}")
         return value
 
     @field_validator("base_path")

@@ -90,4 +90,5 @@ class WorkQueue(Generic[V]):
             timer.cancel()
 
     def failures(self, key: str) -> int:
+        """Consecutive failures of `key` (0 after a success)."""
         return self._failures.get(key, 0)
