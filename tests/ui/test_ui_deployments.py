@@ -3,9 +3,11 @@ create (and its validation errors), detail with live status, new revision, rollb
 
 from __future__ import annotations
 
+import asyncio
+
 from playwright.async_api import expect
 
-from ui_harness import screenshot, sign_in
+from ui_harness import ADMIN_KEY, screenshot, sign_in, start_server, ui_settings
 
 IMAGE_1 = "registry.example.com/team/agent:1.0.0"
 IMAGE_2 = "registry.example.com/team/agent:2.0.0"
@@ -287,3 +289,27 @@ async def test_everything_works_without_javascript(browser, ui_server, listener)
         await expect(page.get_by_text("A_KEY, B_KEY")).to_be_visible()
     finally:
         await context.close()
+
+
+async def test_the_ui_works_under_a_base_path_and_a_path_of_its_own(page, ui_dsn, redis_url):
+    server = await asyncio.to_thread(start_server, ui_settings(
+        ui_dsn, redis_url, base_path="/langsmith", ui_path="/console"))
+    try:
+        assert server.ui.endswith("/langsmith/console")
+        async with server.admin() as admin:
+            response = await admin.post("/listeners", json={
+                "compute_id": "cluster-1", "compute_config": {"k8s_namespaces": ["agents"]}})
+            assert response.status_code == 201, response.text
+        await page.goto(f"{server.ui}/deployments")
+        await page.get_by_label("API key").fill(ADMIN_KEY)
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page).to_have_url(f"{server.ui}/deployments")
+        await create_through_form(page, server)
+        await expect(page.get_by_text("https://langsmith.example.com/langsmith/lgp/my-agent")).to_be_visible()
+        async with server.admin() as admin:
+            (revision,) = (await admin.get(f"/deployments/{page.url.rsplit('/', 1)[1]}/revisions")).json()["resources"]
+            await report(admin, revision["id"], "DEPLOYING")
+        # The page's script polls under the same prefix.
+        await expect(page.locator(f'[data-live-revision="{revision["id"]}"]')).to_contain_text("DEPLOYING")
+    finally:
+        await asyncio.to_thread(server.stop)
