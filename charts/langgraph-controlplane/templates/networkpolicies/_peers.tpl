@@ -26,14 +26,14 @@ podSelector:
 {{- define "lgcp.netpol.storeEgress" -}}
 {{- if .Values.postgres.enabled }}
 - to:
-    - {{- include "lgcp.netpol.subchart" (dict "root" . "name" "postgres") | nindent 6 }}
+    - {{- include "lgcp.netpol.subchart" (dict "root" . "name" "postgres") | trim | nindent 6 }}
   ports:
     - port: 5432
       protocol: TCP
 {{- end }}
 {{- if .Values.redis.enabled }}
 - to:
-    - {{- include "lgcp.netpol.subchart" (dict "root" . "name" "redis") | nindent 6 }}
+    - {{- include "lgcp.netpol.subchart" (dict "root" . "name" "redis") | trim | nindent 6 }}
   ports:
     - port: 6379
       protocol: TCP
@@ -45,9 +45,9 @@ podSelector:
 
 {{/* Pods allowed to reach Postgres and Redis: the chart's and any pod of a watched namespace (agents). */}}
 {{- define "lgcp.netpol.storeClients" -}}
-- {{- include "lgcp.netpol.component" (dict "root" . "component" "api") | nindent 2 }}
-- {{- include "lgcp.netpol.component" (dict "root" . "component" "migrate") | nindent 2 }}
-- {{- include "lgcp.netpol.component" (dict "root" . "component" "listener") | nindent 2 }}
+- {{- include "lgcp.netpol.component" (dict "root" . "component" "api") | trim | nindent 2 }}
+- {{- include "lgcp.netpol.component" (dict "root" . "component" "migrate") | trim | nindent 2 }}
+- {{- include "lgcp.netpol.component" (dict "root" . "component" "listener") | trim | nindent 2 }}
 {{- if .Values.listener.enabled }}
 - namespaceSelector:
     matchExpressions:
