@@ -52,6 +52,7 @@ async def test_create_update_rollback_delete(stack):
                        ("ingress", deployment["name"]), ("secret", deployment["name"] + "-env")):
         assert not stack.exists(kind, name), kind
     assert stack.pods(deployment) == []
+    assert "sk-" not in stack.listeners[0].output()  # the agent's secret value is never logged
     conn = await asyncpg.connect(stack.admin_db)
     try:
         assert await conn.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1", identifier(deployment["id"])) == 0

@@ -19,7 +19,6 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="reconcile deployments until stopped (configured by LGCP_LISTENER_* variables)")
     parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -30,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
             where = f"LGCP_LISTENER_{field}: " if field else ""
             print(f"lgcp-listener: invalid configuration: {where}{error['msg']}", file=sys.stderr)
         return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per API request is noise at INFO; failures are logged by the listener itself.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     try:
         asyncio.run(Listener(settings).run())
     except KeyboardInterrupt:

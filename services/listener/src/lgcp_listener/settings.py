@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     lease_duration_seconds: float = Field(default=15, gt=0)
     pod_name: str = Field(default_factory=socket.gethostname)
     health_port: int = 8081
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("namespaces", mode="before")
     @classmethod
