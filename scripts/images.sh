@@ -75,7 +75,7 @@ stage_context() {
   python_version=$("${PODMAN[@]}" image inspect --format '{{ index .Labels "org.lgcp.python-version" }}' "$BASE_IMAGE")
   "$root/.venv/bin/python" "$root/scripts/requirements_for_target.py" "$ctx/requirements.txt" "$python_version" \
     >"$ctx/requirements.target.txt"
-  download=(python3 -m pip download --quiet --disable-pip-version-check --dest "$cache/wheels"
+  download=("$root/.venv/bin/python" -m pip download --quiet --disable-pip-version-check --dest "$cache/wheels"
     --only-binary=:all: --python-version "$python_version" --implementation cp
     --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64)
   "${download[@]}" --no-deps --require-hashes -r "$ctx/requirements.target.txt" >/dev/null ||
