@@ -97,3 +97,23 @@ def test_schema_accepts_only_values_that_values_yaml_documents(chart: str) -> No
     values = yaml.safe_load((CHART / chart / "values.yaml").read_text())
     assert schema.get("additionalProperties") is False
     assert _undocumented_schema_keys(schema, values) == []
+
+
+@pytest.mark.parametrize("routing", ["ingress", "gateway"])
+def test_every_name_fits_63_characters_and_is_unique_per_kind(routing: str) -> None:
+    release = "r" * 53  # the longest release name helm accepts
+    args = ["--set", "langsmith.hostname=langsmith.example.com", "--set", "networkPolicy.enabled=true",
+            "--set", "metrics.serviceMonitor.enabled=true", "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor",
+            "--set", "api.replicas=2", "--set", "listener.replicas=2", "--set", "langsmith.apiKey=k"]
+    if routing == "gateway":
+        args += ["--set", "langsmith.ingress.enabled=false", "--set", "langsmith.gateway.enabled=true",
+                 "--set", "langsmith.gateway.name=gw"]
+    documents = render("helm", *args, release=release)
+    assert len(documents) > 30
+    seen = set()
+    for doc in documents:
+        name = doc["metadata"]["name"]
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", name), f"{doc['kind']} {name!r}"
+        key = (doc["kind"], doc["metadata"].get("namespace"), name)
+        assert key not in seen, f"two {doc['kind']}s named {name}"
+        seen.add(key)
