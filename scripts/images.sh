@@ -94,6 +94,7 @@ build() {
   ctx=$(stage_context "$svc")
   "${PODMAN[@]}" build --network=none "${ULIMITS[@]}" --quiet \
     --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg VERSION="$version" \
+    --build-arg REVISION="$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)" \
     --tag "localhost/lgcp-$svc:$version" "$ctx" >/dev/null
   echo "images: built localhost/lgcp-$svc:$version in $((SECONDS - start))s," \
     "$("${PODMAN[@]}" image inspect --format '{{.Size}}' "localhost/lgcp-$svc:$version" | numfmt --to=iec)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -196,3 +197,23 @@ def test_listener_image_registers_itself_with_the_api(api_container: dict, chart
         assert health.status_code == 200
     finally:
         subprocess.run([*PODMAN, "rm", "--force", name], capture_output=True)
+
+
+@pytest.mark.parametrize("service", ["api", "listener"])
+def test_images_carry_oci_labels_and_no_installer(built_images, chart: RenderedChart, service: str) -> None:
+    component = chart.container("Deployment", service)
+    labels = json.loads(subprocess.run([*PODMAN, "image", "inspect", "--format", "{{json .Labels}}", component.image],
+                                       capture_output=True, text=True, check=True).stdout)
+    assert labels["org.opencontainers.image.version"] == component.image.rsplit(":", 1)[1]
+    # The commit built: HEAD, or an ancestor when commits landed after the build.
+    revision = labels["org.opencontainers.image.revision"]
+    assert re.fullmatch(r"[0-9a-f]{40}", revision), revision
+    assert subprocess.run(["git", "-C", str(REPO), "merge-base", "--is-ancestor", revision, "HEAD"]).returncode == 0
+    assert labels["org.opencontainers.image.source"].startswith("https://")
+    # Neither pip nor a compiler is left in the image the chart runs.
+    probe = subprocess.run([*PODMAN, "run", "--rm", "--network=none", *ULIMITS, "--entrypoint", "python3",
+                            component.image, "-c",
+                            "import importlib.util, shutil; print(importlib.util.find_spec('pip'), shutil.which('gcc'), shutil.which('cc'))"],
+                           capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split() == ["None", "None", "None"]
