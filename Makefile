@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/.venv/bin:$(PATH)
 export HELM_PLUGINS := $(CURDIR)/.tools/helm-plugins
 export KUBECONFIG_LOCAL := $(CURDIR)/.cache/local-cluster/kubeconfig
 
-.PHONY: help setup tools cluster-up cluster-down test lock images images-save
+.PHONY: help setup tools cluster-up cluster-down demo demo-down test lock images images-save
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -21,6 +21,12 @@ cluster-up: tools ## start the local kwok cluster; prints the kubeconfig path
 
 cluster-down: ## stop the local cluster; leaves no process behind
 	@scripts/cluster.sh down
+
+demo: setup tools ## the whole product on the local cluster, a sample agent DEPLOYED; stays up until Ctrl-C
+	@.venv/bin/python scripts/local_stack.py up
+
+demo-down: ## stop what `make demo` started: its processes, and the local cluster if it started it
+	@.venv/bin/python scripts/local_stack.py down
 
 test: setup tools ## every suite: pytest (api, listener, chart, e2e, harness)
 	@scripts/test.sh

@@ -75,7 +75,21 @@ class RenderedChart:
         out = subprocess.run(args, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             raise RuntimeError(f"helm template failed: {out.stderr.strip()}")
-        return cls([o for o in yaml.safe_load_all(out.stdout) if o], namespace)
+        return cls.from_manifest(out.stdout, namespace)
+
+    @classmethod
+    def from_manifest(cls, manifest: str, namespace: str) -> "RenderedChart":
+        """The objects of a multi-document manifest (`helm template` or `helm get manifest`)."""
+        return cls([o for o in yaml.safe_load_all(manifest) if o], namespace)
+
+    @classmethod
+    def installed(cls, release: str, namespace: str, kubeconfig: Path) -> "RenderedChart":
+        """The manifest of an installed release, so Secrets are the ones in the cluster."""
+        args = [str(HELM), "get", "manifest", release, "--namespace", namespace, "--kubeconfig", str(kubeconfig)]
+        out = subprocess.run(args, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise RuntimeError(f"helm get manifest failed: {out.stderr.strip()}")
+        return cls.from_manifest(out.stdout, namespace)
 
     def find(self, kind: str, component: str) -> dict:
         """The one object of `kind` labelled `app.kubernetes.io/component: component`."""
@@ -147,11 +161,13 @@ class RenderedChart:
                 service_name]
 
 
-def swap_addresses(env: dict[str, str], chart: RenderedChart, local: dict[str, str]) -> dict[str, str]:
+def swap_addresses(env: dict[str, str], chart: RenderedChart, local: dict[str, str],
+                   agent_facing_dialled: tuple[str, ...] = ()) -> dict[str, str]:
     """`env` with each `service:port` of the chart replaced by its local `host:port`.
 
     `local` maps a rendered Service's name to the local address standing in for it. Variables
-    that the listener passes on to agents keep their in-cluster addresses.
+    that the listener passes on to agents keep their in-cluster addresses, except those named in
+    `agent_facing_dialled`, which a local process also dials itself.
     """
     patterns = []
     for service, address in local.items():
@@ -159,7 +175,7 @@ def swap_addresses(env: dict[str, str], chart: RenderedChart, local: dict[str, s
             patterns.append((re.compile(rf"(?<=[@/]){re.escape(host)}:\d+"), address))
     swapped = {}
     for key, value in env.items():
-        if not _AGENT_FACING.match(key):
+        if not _AGENT_FACING.match(key) or key in agent_facing_dialled:
             for pattern, address in patterns:
                 value = pattern.sub(address, value)
         swapped[key] = value

@@ -1,0 +1,82 @@
+"""The environment the installed chart gives the API and the listener, which the e2e stack runs them
+with, agrees with what each service's settings read, in both directions: every variable the chart
+sets is one the service reads (or a helper another variable expands), and every setting the service
+reads is set by the chart, except the few listed here with the reason the chart leaves them alone.
+(tests/chart checks that the settings classes accept the rendered environment of every values file.)"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.cluster
+
+# Settings the chart does not set with values/local.yaml, and why.
+API_LEFT_TO_DEFAULTS = {
+    "LGCP_DB_POOL_MIN_SIZE", "LGCP_DB_POOL_MAX_SIZE",  # pool sizes: the service's defaults
+    "LGCP_REDIS_TIMEOUT_SECONDS", "LGCP_AUTH_CACHE_SECONDS",  # tuning knobs, not exposed as values
+}
+LISTENER_LEFT_TO_DEFAULTS = {
+    "LGCP_LISTENER_TENANT_ID",  # the admin key reaches one tenant
+    "LGCP_LISTENER_KUBECONFIG",  # in the cluster the pod's service account is used
+    "LGCP_LISTENER_WORKERS", "LGCP_LISTENER_LEASE_DURATION_SECONDS",  # tuning knobs, not exposed as values
+    # Set by the chart only when the values choose them: external databases, TLS, gateway routing,
+    # tracing and the license key. values/local.yaml chooses none.
+    "LGCP_LISTENER_EXTERNAL_DATABASE_URI_TEMPLATE", "LGCP_LISTENER_EXTERNAL_REDIS_URI_TEMPLATE",
+    "LGCP_LISTENER_TLS_SECRET_NAME", "LGCP_LISTENER_GATEWAY_NAME", "LGCP_LISTENER_GATEWAY_NAMESPACE",
+    "LGCP_LISTENER_LANGSMITH_ENDPOINT", "LGCP_LISTENER_LANGSMITH_API_KEY", "LGCP_LISTENER_LICENSE_KEY",
+}
+
+
+def read_by(settings_class, prefix: str) -> set[str]:
+    """The environment variables a pydantic-settings class reads."""
+    assert settings_class.model_config["env_prefix"] == prefix
+    return {prefix + name.upper() for name in settings_class.model_fields}
+
+
+def chart_variables(stack, component: str, container: str | None = None, init: bool = False) -> tuple[set[str], set[str]]:
+    """(names the chart sets, names other variables expand through `$(NAME)`) for one container."""
+    pod = stack.chart.find("Deployment", component)["spec"]["template"]["spec"]
+    containers = pod["initContainers"] if init else pod["containers"]
+    spec = next(c for c in containers if container is None or c["name"] == container)
+    names = {item["name"] for item in spec["env"]}
+    expanded = {ref for item in spec["env"] for ref in re.findall(r"\$\((\w+)\)", str(item.get("value", "")))}
+    return names, expanded
+
+
+@pytest.mark.parametrize("container, init", [("api", False), ("migrate", True)])
+def test_the_chart_sets_exactly_what_the_api_reads(stack, container, init):
+    from lgcp_api.settings import Settings
+
+    names, expanded = chart_variables(stack, "api", container, init)
+    read = read_by(Settings, "LGCP_")
+    helpers = names - read
+    assert helpers <= expanded, f"the chart sets {sorted(helpers - expanded)}, which lgcp-api never reads"
+    assert not any(h.startswith("LGCP_") for h in helpers), sorted(helpers)
+    unset = read - names
+    assert unset == API_LEFT_TO_DEFAULTS, f"lgcp-api reads {sorted(unset - API_LEFT_TO_DEFAULTS)}, which the chart " \
+        f"never sets; no longer read or now set: {sorted(API_LEFT_TO_DEFAULTS - unset)}"
+
+
+def test_the_chart_sets_exactly_what_the_listener_reads(stack):
+    from lgcp_listener.settings import Settings
+
+    names, expanded = chart_variables(stack, "listener")
+    read = read_by(Settings, "LGCP_LISTENER_")
+    helpers = names - read
+    assert helpers <= expanded, f"the chart sets {sorted(helpers - expanded)}, which lgcp-listener never reads"
+    assert not any(h.startswith("LGCP_") for h in helpers), sorted(helpers)
+    unset = read - names
+    assert unset == LISTENER_LEFT_TO_DEFAULTS, f"lgcp-listener reads {sorted(unset - LISTENER_LEFT_TO_DEFAULTS)}, " \
+        f"which the chart never sets; no longer read or now set: {sorted(LISTENER_LEFT_TO_DEFAULTS - unset)}"
+
+
+def test_the_local_processes_run_with_the_installed_release_secrets(stack, api):
+    """The running API accepts the release Secret's admin key and refuses another; the listener,
+    configured the same way, has registered under the chart's compute id."""
+    assert api.get("/deployments").status_code == 200
+    import httpx
+    assert httpx.get(f"{stack.api_url}/v2/deployments", headers={"X-Api-Key": "not-the-key"}).status_code == 401
+    assert stack.listener_id(api)
+    assert stack.service_env("listener")["LGCP_LISTENER_NAMESPACES"] == stack.config.namespace
