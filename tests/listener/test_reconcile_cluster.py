@@ -53,8 +53,12 @@ async def test_create_makes_objects_admitted_under_restricted_and_reports_deploy
         assert secret["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
         managers = {m["manager"] for m in local_cluster.get_json("deployment", d.name, "-n", namespace, "--show-managed-fields")["metadata"]["managedFields"]}
         assert "lgcp-listener" in managers
+        deploying_events = [e for r, s, _, e in cp.revision_statuses if s == "DEPLOYING"][0]
+        assert [e["type"] for e in deploying_events] == ["Listener"]
+        assert "registry.test/agent:1" in deploying_events[0]["message"]
         deployed_events = [e for r, s, _, e in cp.revision_statuses if s == "DEPLOYED"][0]
-        assert any(e["object"].startswith("Deployment/") or e["object"].startswith("Pod/") for e in deployed_events)
+        assert any(e["object"].startswith("Pod/") and e["type"] != "Listener" for e in deployed_events)
+        assert deployed_events[-1]["type"] == "Listener"
     finally:
         await running.stop()
 

@@ -27,7 +27,7 @@ async def test_create_update_rollback_delete(stack):
     assert len(pods) == 1 and pods[0]["spec"]["containers"][0]["image"] == "registry.test/agent:1"
     assert (await stack.admin.get(f"/deployments/{deployment['id']}")).json()["active_revision_id"] == first["id"]
     logs = (await stack.admin.get(f"/deployments/{deployment['id']}/revisions/{first['id']}/logs")).json()["resources"]
-    assert logs, "the revision's logs carry the Kubernetes events"
+    assert {"Listener", "Normal"} <= {line["type"] for line in logs}, "the listener's steps and Kubernetes events"
 
     # Update: a new image is a new revision, and the pods roll to it.
     response = await stack.admin.patch(f"/deployments/{deployment['id']}",

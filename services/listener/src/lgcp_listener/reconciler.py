@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from datetime import datetime, timezone
 
 from kubernetes_asyncio.client.exceptions import ApiException
 
@@ -274,9 +275,9 @@ class Reconciler:
         if current == status or (status == "DEPLOYING" and current in FINAL):
             return
         if status in FINAL and current != "DEPLOYING":
-            await self._post_revision(revision.id, "DEPLOYING", None, [])
+            await self._post_revision(revision.id, "DEPLOYING", None, [_listener_event(desired, "DEPLOYING", None)])
         events = await self._events(desired) if status in ("DEPLOYED", "DEPLOY_FAILED") else []
-        await self._post_revision(revision.id, status, message, events)
+        await self._post_revision(revision.id, status, message, [*events, _listener_event(desired, status, message)])
         self._reported[revision.id] = (status, message)
 
     async def _post_revision(self, revision_id: str, status: str, message: str | None, events: list[dict]) -> None:
@@ -320,6 +321,18 @@ class Reconciler:
             "object": f"{e['involvedObject'].get('kind')}/{e['involvedObject'].get('name')}",
             "timestamp": e.get("lastTimestamp") or e.get("eventTime"),
         } for e in found[-limit:]]
+
+
+def _listener_event(desired: DesiredDeployment, status: str, message: str | None) -> dict:
+    """The listener's own line in the revision's log, beside the Kubernetes events."""
+    assert desired.revision is not None
+    text = {
+        "DEPLOYING": f"applied {desired.revision.image_uri} to {desired.namespace}/{desired.name}",
+        "DEPLOYED": "rollout complete",
+    }.get(status, message or status)
+    return {"type": "Listener", "reason": status, "message": text,
+            "object": f"Deployment/{desired.namespace}/{desired.name}",
+            "timestamp": datetime.now(timezone.utc).isoformat()}
 
 
 def _version(obj: dict | None) -> str | None:
