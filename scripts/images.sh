@@ -121,7 +121,7 @@ case ${1:-} in
     for s in api listener; do
       out=$root/dist/images/lgcp-$s-$version.oci.tar
       rm -f "$out"
-      "${PODMAN[@]}" save --format oci-archive -o "$out" "localhost/lgcp-$s:$version"
+      "${PODMAN[@]}" save --quiet --format oci-archive -o "$out" "localhost/lgcp-$s:$version"
       echo "images: wrote $out ($(du -h "$out" | cut -f1))"
     done
     ;;

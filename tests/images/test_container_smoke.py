@@ -14,6 +14,7 @@ import re
 import stat
 import subprocess
 import sys
+import tarfile
 import time
 import uuid
 from pathlib import Path
@@ -217,3 +218,16 @@ def test_images_carry_oci_labels_and_no_installer(built_images, chart: RenderedC
                            capture_output=True, text=True, timeout=120)
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.split() == ["None", "None", "None"]
+
+
+def test_saved_archives_are_oci_images_of_both_services(built_images, chart: RenderedChart) -> None:
+    subprocess.run(["bash", str(IMAGES_SH), "save"], check=True, capture_output=True)
+    for service in ("api", "listener"):
+        image = chart.container("Deployment", service).image
+        archive = REPO / "dist" / "images" / f"lgcp-{service}-{image.rsplit(':', 1)[1]}.oci.tar"
+        with tarfile.open(archive) as tar:
+            assert json.load(tar.extractfile("oci-layout"))["imageLayoutVersion"] == "1.0.0"
+            index = json.load(tar.extractfile("index.json"))
+        refs = [m.get("annotations", {}).get("org.opencontainers.image.ref.name") for m in index["manifests"]]
+        # podman names local images localhost/<name>: what `podman load` gives back.
+        assert refs == [f"localhost/{image}"], index
