@@ -433,7 +433,7 @@ def _follow_until_deployed(client: httpx.Client, deployment: dict, timeout: floa
 
 def _print_how_to_use(stack: LocalStack, deployment: dict) -> None:
     secret, key = stack.admin_key_ref()
-    kubectl = f"{TOOLS_BIN.relative_to(REPO)}/kubectl --kubeconfig {stack.config.kubeconfig.relative_to(REPO)}"
+    kubectl = f"{_shown(TOOLS_BIN)}/kubectl --kubeconfig {_shown(stack.config.kubeconfig)}"
     api = stack.api_url
     print(f"""
 The control plane is up.
@@ -455,10 +455,15 @@ Then try:
        {api}/v2/deployments/{deployment['id']}
   {kubectl} -n {stack.config.namespace} get deploy,svc,ingress,hpa -l app.kubernetes.io/managed-by=lgcp-listener
 
-Logs: {stack.config.state.relative_to(REPO)}/logs/ (API, listener), postgres/ and redis/.
+Logs: {_shown(stack.config.state)}/logs/ (API, listener), postgres/ and redis/.
 Stop with Ctrl-C (the cluster and release stay, so the next `make demo` is quick);
 `make demo-down` stops everything, the local cluster included.
 """, flush=True)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user types it from the repository's root (where `make` runs)."""
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def demo_up(config: StackConfig) -> int:
@@ -568,10 +573,15 @@ def _alive(pid: int) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line of `make demo` (`up`) and `make demo-down` (`down`)."""
+    defaults = StackConfig()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "down"])
+    parser.add_argument("--state", type=Path, default=defaults.state, help="data, logs and pid file (.cache/demo)")
+    parser.add_argument("--namespace", default=defaults.namespace, help="the release's namespace (lgcp)")
+    parser.add_argument("--api-port", type=int, default=defaults.api_port,
+                        help="preferred API port (8080); a free one when taken")
     args = parser.parse_args(argv)
-    config = StackConfig()
+    config = StackConfig(state=args.state.resolve(), namespace=args.namespace, api_port=args.api_port)
     return demo_up(config) if args.command == "up" else demo_down(config)
 
 
