@@ -105,7 +105,7 @@ async def test_two_listeners_only_the_leader_writes_and_the_standby_takes_over(s
     assert leader.ready() and standby.ready()  # a standby is healthy; it just does not write
     assert standby.metric("lgcp_listener_kubernetes_writes_total") == 0
     leader.kill()
-    await eventually(lambda: standby.metric("lgcp_listener_is_leader") == 1, 30)
+    await eventually(lambda: standby.metric("lgcp_listener_is_leader") == 1, 50)  # expiry: >= 60 s
     second = await stack.create()
     await stack.wait_revision(second, "DEPLOYED")
     assert standby.metric("lgcp_listener_kubernetes_writes_total") > 0
@@ -169,3 +169,14 @@ async def test_a_newer_revision_interrupts_one_still_deploying(stack):
     await stack.wait_revision(deployment, "DEPLOYED")
     assert (await stack.revision(deployment, first["id"]))["status"] == "INTERRUPTED"
     await eventually(lambda: [p["spec"]["containers"][0]["image"] for p in stack.pods(deployment)] == ["registry.test/agent:3"], 30)
+
+
+async def test_a_stopped_leader_hands_over_at_once(stack):
+    # A lease far longer than the test waits: only a release lets the standby in this soon.
+    leader = stack.start(LGCP_LISTENER_LEASE_DURATION_SECONDS="90")
+    await stack.registered()
+    standby = stack.start(LGCP_LISTENER_LEASE_DURATION_SECONDS="90")
+    await eventually(lambda: leader.metric("lgcp_listener_is_leader") == 1, 10)
+    leader.stop()  # SIGTERM, as when Kubernetes deletes the pod
+    assert leader.proc.returncode == 0
+    await eventually(lambda: standby.metric("lgcp_listener_is_leader") == 1, 50)  # expiry: >= 60 s

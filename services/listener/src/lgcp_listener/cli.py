@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from pydantic import ValidationError
@@ -33,8 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     # One line per API request is noise at INFO; failures are logged by the listener itself.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
     try:
-        asyncio.run(Listener(settings).run())
+        return asyncio.run(_run(settings))
     except KeyboardInterrupt:
+        return 0
+
+
+async def _run(settings: Settings) -> int:
+    # SIGTERM (pod deletion) cancels the run, so its cleanup releases the lease at once.
+    task = asyncio.current_task()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await Listener(settings).run()
+    except asyncio.CancelledError:
         return 0
     # run() returns only when the lease was lost: exit so that the pod restarts as a standby.
     return 1
