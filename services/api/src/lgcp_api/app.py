@@ -8,11 +8,13 @@ import logging
 
 import asyncpg
 from fastapi import APIRouter, FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from . import __version__, bootstrap, health
 from .auth.cache import TtlCache
 from .database import open_pool
 from .housekeeping import purge_idempotency_keys_forever
+from .http.errors import request_validation_error
 from .deployments.router import router as deployments_router
 from .listener_api.router import router as listener_api_router
 from .listeners.router import router as listeners_router
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         v2.include_router(router)
     app.include_router(v2)
     app.include_router(health.router)
+    app.add_exception_handler(RequestValidationError, request_validation_error)
     mount_ui(app)  # the web UI, under settings.ui_prefix (lgcp_api.ui)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 
 def field_error(loc: tuple[str | int, ...], msg: str, kind: str = "value_error") -> HTTPException:
@@ -18,3 +20,10 @@ def not_found(what: str) -> HTTPException:
 
 def conflict(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, detail)
+
+
+async def request_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming where and why, without the input: FastAPI's default answer echoes the input
+    (for a body-level check, the whole body), which may hold secret values."""
+    detail = [{"type": e["type"], "loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
