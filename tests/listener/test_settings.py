@@ -10,6 +10,7 @@ BASE = {
     "LGCP_LISTENER_COMPUTE_ID": "c1", "LGCP_LISTENER_NAMESPACES": "a, b",
     "LGCP_LISTENER_DATABASE_MODE": "external",
     "LGCP_LISTENER_EXTERNAL_DATABASE_URI_TEMPLATE": "postgresql://x/{database}",
+    "LGCP_LISTENER_EXTERNAL_REDIS_URI_TEMPLATE": "redis://r:6379/0",
 }
 
 
@@ -33,6 +34,15 @@ def test_default_namespace_outside_watched_is_rejected(monkeypatch):
 def test_shared_mode_names_missing_settings(monkeypatch):
     with pytest.raises(ValidationError, match="postgres_admin_url"):
         load(monkeypatch, LGCP_LISTENER_DATABASE_MODE="shared")
+
+
+def test_external_mode_needs_both_templates(monkeypatch):
+    monkeypatch.delenv("LGCP_LISTENER_EXTERNAL_REDIS_URI_TEMPLATE", raising=False)
+    base = {k: v for k, v in BASE.items() if k != "LGCP_LISTENER_EXTERNAL_REDIS_URI_TEMPLATE"}
+    for key, value in base.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValidationError, match="external_redis_uri_template"):
+        Settings()
 
 
 def test_secrets_are_not_shown_in_repr(monkeypatch):

@@ -104,8 +104,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"database_mode=shared needs {', '.join(missing)}")
         if self.database_mode == "dedicated":
             raise ValueError("database_mode=dedicated is not supported yet: use shared or external")
-        if self.database_mode == "external" and self.external_database_uri_template is None:
-            raise ValueError("database_mode=external needs external_database_uri_template")
+        if self.database_mode == "external":
+            # LangGraph servers need both: an agent without REDIS_URI would only crash-loop.
+            missing = [name for name in ("external_database_uri_template", "external_redis_uri_template")
+                       if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"database_mode=external needs {', '.join(missing)}")
         if self.routing_mode == "gateway" and not self.gateway_name:
             raise ValueError("routing_mode=gateway needs gateway_name")
         return self
