@@ -82,6 +82,8 @@ async def test_invalid_create_names_the_field_and_stores_nothing(admin, listener
          "memory_limit_mb"),
         ({"labels": {"app.kubernetes.io/name": "x"}},
          ["body", "source_config", "resource_spec", "labels"], "reserved"),
+        ({"labels": {"lgcp.dev/deployment-id": "x"}},
+         ["body", "source_config", "resource_spec", "labels"], "reserved"),
         ({"replicas": 3}, ["body", "source_config", "resource_spec", "replicas"], "Extra inputs"),
     ],
 )

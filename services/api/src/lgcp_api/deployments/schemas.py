@@ -32,7 +32,8 @@ RESERVED_ENV_NAMES = frozenset({
 })
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Label keys the listener sets on the objects it owns; a user label must not overwrite them.
-_RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "langgraph-controlplane.io/")
+# (lgcp.dev/ is the listener's own prefix: services/listener/src/lgcp_listener/labels.py.)
+_RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "lgcp.dev/")
 
 
 class DeploymentStatus(StrEnum):
