@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from pydantic import ValidationError
+
 from .connections import ExternalConnections, SharedConnections
 from .control_plane import ControlPlane
 from .databases import SharedDatabases
@@ -123,7 +125,7 @@ class Listener:
                 state = await control_plane.desired_state(self.listener_id)
             except Exception as exc:  # noqa: BLE001 - try again at the next wake-up
                 metrics.ERRORS.labels(kind="desired_state").inc()
-                log.warning("fetching the desired state failed: %s", exc)
+                log.warning("fetching the desired state failed: %s", describe_failure(exc))
                 continue
             self.reconciler.set_desired(state.deployments)
 
@@ -159,3 +161,12 @@ async def _retry(call, what: str, attempts: int = 30):
             log.warning("%s failed (%s); retrying in %.1fs", what, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10)
+
+
+def describe_failure(exc: Exception) -> str:
+    """What went wrong, fit for a log line: a desired state that does not parse is described
+    by where and why only, since pydantic's own text repeats the input, secret values included."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                         for e in exc.errors(include_input=False, include_url=False))
+    return str(exc)

@@ -1,0 +1,24 @@
+"""Log lines about a desired state that does not parse carry no secret value."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from lgcp_listener.desired import DesiredDeployment
+from lgcp_listener.listener import describe_failure
+
+
+def test_invalid_desired_state_is_described_without_its_secret_values():
+    bad = {"id": "d1", "name": "a", "namespace": "ns", "status": "READY",
+           "secrets": [{"value": "sk-must-not-be-logged"}]}  # no name: the error's input is the secret
+    with pytest.raises(ValidationError) as caught:
+        DesiredDeployment.model_validate(bad)
+    assert "sk-must-not-be-logged" in str(caught.value)  # what logging str(exc) used to leak
+    described = describe_failure(caught.value)
+    assert "sk-must-not-be-logged" not in described
+    assert "secrets.0.name" in described
+
+
+def test_other_failures_are_described_by_their_message():
+    assert describe_failure(RuntimeError("API answered 503")) == "API answered 503"
