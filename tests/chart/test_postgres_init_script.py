@@ -9,6 +9,7 @@ import subprocess
 import uuid
 
 import asyncpg
+import pytest
 
 from chart_commands import render
 
@@ -57,6 +58,11 @@ async def test_init_script_creates_the_roles_and_databases(postgres_server) -> N
             # setting does not exist before 16, where a CREATEROLE role may grant it itself.
             await admin.execute(f"GRANT {agent} TO CURRENT_USER")
         await admin.execute(f"CREATE DATABASE {agent} OWNER {agent}")
+        # An agent's role reaches its own database and neither of the control plane's.
+        (await asyncpg.connect(base.format(agent, "x", agent))).terminate()
+        for database in (names["APP_DATABASE"], names["ADMIN_DATABASE"]):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied for database"):
+                await asyncpg.connect(base.format(agent, "x", database))
         await admin.execute(f"DROP DATABASE {agent}")
         await admin.execute(f"DROP ROLE {agent}")
     finally:
