@@ -223,6 +223,7 @@ async def resync_cost(n: int, api, cluster) -> None:
     from lgcp_listener.connections import ExternalConnections
     from lgcp_listener.control_plane import ControlPlane
     from lgcp_listener.hashing import applied_hash
+    from lgcp_listener.preview import preview_hash
     from lgcp_listener.reconciler import Reconciler
     from lgcp_listener.render import Owner
 
@@ -253,7 +254,9 @@ async def resync_cost(n: int, api, cluster) -> None:
         conn = await connections.connections(desired, None)
         reconciler._connections[desired.id] = conn
         reconciler._reported[desired.revision.id] = ("DEPLOYED", "settled")
-        for obj in render(desired, conn, ctx, Owner(desired.name, f"uid-{desired.id}")):
+        objects = render(desired, conn, ctx, Owner(desired.name, f"uid-{desired.id}"))
+        reconciler._previewed[desired.id] = preview_hash(desired.revision.id, objects)  # already reported
+        for obj in objects:
             if obj["kind"] == "Secret":
                 reconciler._secret_hash[desired.id] = applied_hash(obj)
                 continue

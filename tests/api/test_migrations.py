@@ -13,7 +13,7 @@ from lgcp_api.migrate import MIGRATIONS, apply_migrations
 
 EXPECTED_TABLES = {
     "tenants", "api_keys", "listeners", "deployments", "revisions", "revision_events",
-    "idempotency_keys", "audit_log",
+    "idempotency_keys", "audit_log", "deployment_manifests",
 }
 
 

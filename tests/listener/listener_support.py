@@ -20,12 +20,16 @@ class RecordingControlPlane:
         self.revision_statuses: list[tuple[str, str, str | None, list]] = []
         self.deployment_statuses: list[tuple[str, str]] = []
         self.deleted_ids: list[str] = []
+        self.previews: list[tuple[str, str, list[dict]]] = []
 
     async def revision_status(self, revision_id, status, message, events=None):
         self.revision_statuses.append((revision_id, status, message, events or []))
 
     async def deployment_status(self, deployment_id, status, message=None):
         self.deployment_statuses.append((deployment_id, status))
+
+    async def manifests(self, deployment_id, revision_id, manifests):
+        self.previews.append((deployment_id, revision_id, manifests))
 
     async def deleted(self, deployment_id):
         self.deleted_ids.append(deployment_id)

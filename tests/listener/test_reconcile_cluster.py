@@ -59,6 +59,12 @@ async def test_create_makes_objects_admitted_under_restricted_and_reports_deploy
         deployed_events = [e for r, s, _, e in cp.revision_statuses if s == "DEPLOYED"][0]
         assert any(e["object"].startswith("Pod/") and e["type"] != "Listener" for e in deployed_events)
         assert deployed_events[-1]["type"] == "Listener"
+        # The last preview is what ended up applied: its children name the Deployment as owner.
+        deployment_id, revision_id, manifests = cp.previews[-1]
+        assert (deployment_id, revision_id) == (d.id, d.revision.id)
+        assert [m["kind"] for m in manifests] == ["Secret", "Deployment", "Service", "Ingress"]
+        assert manifests[2]["metadata"]["ownerReferences"] == service["metadata"]["ownerReferences"]
+        assert manifests[0]["data"]["OPENAI_API_KEY"] == "<redacted>"
     finally:
         await running.stop()
 
@@ -71,10 +77,11 @@ async def test_resync_of_unchanged_deployments_writes_nothing(namespace, kube):
         running.reconciler.set_desired(ds)
         await eventually(lambda: all("DEPLOYED" in cp.statuses(d.revision.id) for d in ds), 60)
         await running.idle()
-        before = kube.writes
+        before, previews = kube.writes, len(cp.previews)
         running.reconciler.set_desired(ds)
         await running.idle()
         assert kube.writes == before
+        assert len(cp.previews) == previews, "an unchanged rendering is not reported again"
     finally:
         await running.stop()
 

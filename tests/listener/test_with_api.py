@@ -180,3 +180,32 @@ async def test_a_stopped_leader_hands_over_at_once(stack):
     leader.stop()  # SIGTERM, as when Kubernetes deletes the pod
     assert leader.proc.returncode == 0
     await eventually(lambda: standby.metric("lgcp_listener_is_leader") == 1, 50)  # expiry: >= 60 s
+
+
+async def test_manifests_preview_is_what_the_cluster_runs_without_secret_values(stack):
+    stack.start()
+    await stack.registered()
+    deployment = await stack.create(min_scale=2, max_scale=3)
+    revision = await stack.wait_revision(deployment, "DEPLOYED")
+    response = await stack.admin.get(f"/deployments/{deployment['id']}/manifests")
+    assert response.status_code == 200, response.text
+    assert response.json()["revision_id"] == revision["id"]
+    preview = {(m["kind"], m["metadata"]["name"]): m for m in response.json()["manifests"]}
+    live = {(o["kind"], o["metadata"]["name"]): o for o in stack.cluster.get_json(
+        "secret,deployment,service,ingress,hpa,pdb", "-n", stack.namespace,
+        "-l", f"{L.DEPLOYMENT_ID}={deployment['id']}")["items"]}
+    name = deployment["name"]
+    assert set(preview) == set(live) == {("Secret", f"{name}-env"), ("Deployment", name), ("Service", name),
+                                         ("Ingress", name), ("HorizontalPodAutoscaler", name),
+                                         ("PodDisruptionBudget", name)}
+    for key, obj in preview.items():  # the very objects applied: same applied-hash
+        assert obj["metadata"]["annotations"][L.APPLIED_HASH] == live[key]["metadata"]["annotations"][L.APPLIED_HASH], key
+    image = lambda d: d["spec"]["template"]["spec"]["containers"][0]["image"]  # noqa: E731
+    assert image(preview[("Deployment", name)]) == image(live[("Deployment", name)]) == "registry.test/agent:1"
+    path = lambda i: i["spec"]["rules"][0]["http"]["paths"][0]["path"]  # noqa: E731
+    assert path(preview[("Ingress", name)]) == path(live[("Ingress", name)]) == f"/lgp/{name}"
+    secret = live[("Secret", f"{name}-env")]["data"]
+    assert set(preview[("Secret", f"{name}-env")]["data"]) == set(secret)
+    assert set(preview[("Secret", f"{name}-env")]["data"].values()) == {"<redacted>"}
+    for encoded in secret.values():
+        assert encoded not in response.text and base64.b64decode(encoded).decode() not in response.text

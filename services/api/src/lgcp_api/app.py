@@ -18,6 +18,7 @@ from .http.errors import request_validation_error
 from .deployments.router import router as deployments_router
 from .listener_api.router import router as listener_api_router
 from .listeners.router import router as listeners_router
+from .manifests.router import router as manifests_router
 from .notifications import Notifier
 from .observability.middleware import RequestContextMiddleware
 from .revisions.router import router as revisions_router
@@ -80,8 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_box = SecretBox(settings.encryption_key_list)
     app.state.principal_cache = TtlCache(settings.auth_cache_seconds)
     v2 = APIRouter(prefix=f"{prefix}/v2", max_body_size=MAX_BODY_BYTES)
-    for router in (deployments_router, revisions_router, listeners_router, listener_api_router,
-                   tenants_router):
+    for router in (deployments_router, revisions_router, manifests_router, listeners_router,
+                   listener_api_router, tenants_router):
         v2.include_router(router)
     app.include_router(v2)
     app.include_router(health.router)

@@ -59,6 +59,11 @@ class ControlPlane:
         """Sets a deployment's status (AWAITING_DATABASE, READY, ...)."""
         await self._send("POST", f"/deployments/{deployment_id}/status", {"status": status, "message": message})
 
+    async def manifests(self, deployment_id: str, revision_id: str, manifests: list[dict]) -> None:
+        """Reports the objects about to be applied for a revision (Secret values already redacted)."""
+        await self._send("PUT", f"/deployments/{deployment_id}/manifests",
+                         {"revision_id": revision_id, "manifests": manifests})
+
     async def deleted(self, deployment_id: str) -> None:
         """Says everything of a deployment in AWAITING_DELETE is gone, so the API forgets it."""
         await self._send("POST", f"/deployments/{deployment_id}/deleted")

@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from datetime import datetime, timezone
 
+import httpx
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from . import labels as L
@@ -22,6 +23,7 @@ from .desired import DesiredDeployment
 from .hashing import applied_hash
 from .informer import Informer
 from .kube import Kube
+from .preview import preview_hash, redacted
 from .render import AgentConnections, Owner, RenderContext, env_secret_name, render
 from .redis_numbers import NoRedisDatabaseLeft
 from .rollout import derive
@@ -62,6 +64,7 @@ class Reconciler:
         # What our last write left, per object: a later change of it by anyone else is drift.
         self._written: dict[tuple[str, str, str], str] = {}
         self._reported: dict[str, tuple[str, str | None]] = {}
+        self._previewed: dict[str, str] = {}  # deployment id -> preview_hash last reported
         self._ready_reported: set[str] = set()
 
     # --- cluster events ---------------------------------------------------------------------
@@ -165,6 +168,7 @@ class Reconciler:
             raise
         owner = _owner(live)
         objects = render(desired, conn, self.ctx, owner)
+        await self._report_preview(desired, objects)
         rendered_with_owner = owner is not None
         for obj in objects:
             if not rendered_with_owner and obj["kind"] not in ("Secret", "Deployment"):
@@ -176,6 +180,7 @@ class Reconciler:
             # First creation: the others can name their owner only now that it exists (the
             # Secret had to be written first, before the database role got its password).
             objects = render(desired, conn, self.ctx, owner)
+            await self._report_preview(desired, objects)
             for obj in objects:
                 if obj["kind"] != "Deployment":
                     await self._apply_if_changed(desired, obj)
@@ -249,6 +254,7 @@ class Reconciler:
             await self.conns.release(deployment_id)
         self._connections.pop(deployment_id, None)
         self._secret_hash.pop(deployment_id, None)
+        self._previewed.pop(deployment_id, None)
         if location is not None:
             for kind in self.kinds:
                 self._written.pop((kind, location[0], location[1]), None)
@@ -257,6 +263,24 @@ class Reconciler:
             await self.cp.deleted(deployment_id)
             self.desired.pop(deployment_id, None)
         self.queue.forget(deployment_id)
+
+    async def _report_preview(self, desired: DesiredDeployment, objects: list[dict]) -> None:
+        """Tells the API what is about to be applied (Secret values redacted), when it changed.
+
+        Best effort: the preview is for people, so a failure never holds up the rollout; it is
+        not remembered as reported, so the next pass (at the latest the resync) tries again.
+        """
+        assert desired.revision is not None
+        digest = preview_hash(desired.revision.id, objects)
+        if self._previewed.get(desired.id) == digest:
+            return
+        try:
+            await self.cp.manifests(desired.id, desired.revision.id, redacted(objects))
+        except (ControlPlaneError, httpx.HTTPError) as exc:
+            metrics.ERRORS.labels(kind=_error_kind(exc)).inc()
+            log.warning("manifests preview of deployment %s not reported: %s", desired.id, exc)
+            return
+        self._previewed[desired.id] = digest
 
     # --- status --------------------------------------------------------------------------------------
 

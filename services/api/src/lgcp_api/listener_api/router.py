@@ -14,6 +14,8 @@ from ..deployments.schemas import DeploymentOut
 from ..http.dependencies import app_state
 from ..listeners import service as listeners
 from ..listeners.schemas import ListenerOut
+from ..manifests import service as manifests
+from ..manifests.schemas import ManifestsIn
 from ..revisions import service as revisions
 from ..revisions.schemas import RevisionOut
 from . import service
@@ -80,4 +82,17 @@ async def deployment_deleted(
 ) -> Response:
     async with state.pool.acquire() as conn, conn.transaction():
         await service.forget_deleted(conn, principal, deployment_id)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/deployments/{deployment_id}/manifests", status_code=204,
+    summary="Report the objects about to be applied (every Secret value redacted)",
+)
+async def deployment_manifests(
+    deployment_id: uuid.UUID, body: ManifestsIn, principal: ListenerPrincipal,
+    state=Depends(app_state),
+) -> Response:
+    async with state.pool.acquire() as conn, conn.transaction():
+        await manifests.store(conn, principal.tenant_id, deployment_id, body.revision_id, body.manifests)
     return Response(status_code=204)
