@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from lgcp_listener import labels as L
+from lgcp_listener.control_plane import ControlPlaneError
 from lgcp_listener.desired import DesiredDeployment
 
 from listener_support import RecordingControlPlane, eventually, start_reconciler
@@ -118,6 +119,44 @@ async def test_new_revision_rolls_the_pods(local_cluster, namespace, kube):
             live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
             return live and all(p["spec"]["containers"][0]["image"] == "registry.test/agent:2" for p in live)
         await eventually(rolled, 30)
+    finally:
+        await running.stop()
+
+
+class PreviewRefused(RecordingControlPlane):
+    """The API refuses manifests reports (e.g. it is being upgraded) while `refusing` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusing, self.refused = True, 0
+
+    async def manifests(self, deployment_id, revision_id, manifests):
+        if self.refusing:
+            self.refused += 1
+            raise ControlPlaneError(503, "unavailable")
+        await super().manifests(deployment_id, revision_id, manifests)
+
+
+async def test_a_failed_preview_report_holds_up_nothing_and_is_sent_on_the_next_pass(namespace, kube):
+    cp = PreviewRefused()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        d = agent(namespace)
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        await running.idle()
+        assert cp.refused >= 1 and cp.previews == []
+        cp.refusing = False
+        running.reconciler.set_desired([d])  # a resync
+        await running.idle()
+        assert [p[:2] for p in cp.previews] == [(d.id, d.revision.id)]
+        assert [m["kind"] for m in cp.previews[-1][2]] == ["Secret", "Deployment", "Service", "Ingress"]
+        # A new revision is reported again, before its pods roll.
+        d2 = with_revision(d, "registry.test/agent:2")
+        running.reconciler.set_desired([d2])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(d2.revision.id), 60)
+        image = cp.previews[-1][2][1]["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert cp.previews[-1][1] == d2.revision.id and image == "registry.test/agent:2"
     finally:
         await running.stop()
 
