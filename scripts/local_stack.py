@@ -406,14 +406,19 @@ def _sample_deployment(stack: LocalStack, client: httpx.Client) -> dict:
                               "resource_spec": {"min_scale": 1, "max_scale": 2, "cpu": 0.25, "memory_mb": 256}},
             "source_revision_config": {"image_uri": SAMPLE_IMAGE},
             "secrets": [{"name": "SAMPLE_SETTING", "value": "demo"}]}
-    response = client.post("/deployments", json=body, headers={"Idempotency-Key": "lgcp-demo-sample-agent"})
+    response = client.post("/deployments", json=body)
     if response.status_code != 201:
         raise StackError(f"creating the sample deployment failed: {response.status_code} {response.text}")
     return response.json()
 
 
-def _follow_until_deployed(client: httpx.Client, deployment: dict, timeout: float = 180) -> None:
-    """Prints each status of the deployment's latest revision until it is DEPLOYED."""
+def _follow_until_deployed(client: httpx.Client, deployment: dict, timeout: float = 180) -> str:
+    """Prints each status of the deployment's latest revision until it is DEPLOYED; returns the last.
+
+    A failure is an error only while no revision of the sample has ever run; a later revision
+    left failed by the user's own change in an earlier run is reported and the demo goes on.
+    """
+    ever_deployed = deployment.get("active_revision_id") is not None
     seen = None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -424,8 +429,11 @@ def _follow_until_deployed(client: httpx.Client, deployment: dict, timeout: floa
             message = f" ({revision['status_message']})" if revision.get("status_message") else ""
             print(f"    revision {revision['id'][:8]}: {seen}{message}", flush=True)
         if seen == "DEPLOYED":
-            return
+            return seen
         if seen == "DEPLOY_FAILED":
+            if ever_deployed:
+                print("    (left so by an earlier run's change; the UI shows its revisions and logs)")
+                return seen
             raise StackError("the sample deployment failed; see its revision logs")
         time.sleep(0.5)
     raise StackError(f"the sample deployment did not reach DEPLOYED within {timeout:.0f}s")
@@ -487,7 +495,9 @@ def demo_up(config: StackConfig) -> int:
         if not stopping:
             stopping = True
             raise KeyboardInterrupt
+    # Also SIGINT: a shell starting the demo in the background would otherwise have it ignored.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         t = _step("local cluster")
         if not _cluster_running():
@@ -511,8 +521,8 @@ def demo_up(config: StackConfig) -> int:
         t = _step(f"sample agent deployment {SAMPLE_AGENT!r} through the API")
         with stack.admin_client() as client:
             deployment = _sample_deployment(stack, client)
-            _follow_until_deployed(client, deployment)
-        print(f"    DEPLOYED ({time.monotonic() - t:.1f}s; {time.monotonic() - started:.1f}s since `make demo` started)")
+            status = _follow_until_deployed(client, deployment)
+        print(f"    {status} ({time.monotonic() - t:.1f}s; {time.monotonic() - started:.1f}s since `make demo` started)")
         _print_how_to_use(stack, deployment)
         while all(p.alive() for p in stack.processes.values()):
             time.sleep(1)
