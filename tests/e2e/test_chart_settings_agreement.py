@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.cluster
@@ -76,7 +77,6 @@ def test_the_local_processes_run_with_the_installed_release_secrets(stack, api):
     """The running API accepts the release Secret's admin key and refuses another; the listener,
     configured the same way, has registered under the chart's compute id."""
     assert api.get("/deployments").status_code == 200
-    import httpx
     assert httpx.get(f"{stack.api_url}/v2/deployments", headers={"X-Api-Key": "not-the-key"}).status_code == 401
     assert stack.listener_id(api)
     assert stack.service_env("listener")["LGCP_LISTENER_NAMESPACES"] == stack.config.namespace
