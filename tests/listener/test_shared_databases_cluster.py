@@ -114,6 +114,23 @@ async def test_deletion_drops_the_database_with_retention_delete(namespace, kube
         await running.stop()
 
 
+async def test_an_orphan_loses_its_objects_but_keeps_its_database(local_cluster, namespace, kube, shared):
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp, SharedConnections(shared))
+    try:
+        d = agent(namespace)
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        # The desired state stops naming it without a deletion (a changed key or registration).
+        running.reconciler.set_desired([])
+        await eventually(lambda: local_cluster.kubectl("get", "deployment", d.name, "-n", namespace,
+                                                       check=False).returncode != 0, 60)
+        await running.idle()
+        assert d.id in await shared.provisioned()
+    finally:
+        await running.stop()
+
+
 async def test_no_redis_number_left_is_reported_as_deploy_failed(namespace, kube, postgres_dsn, redis_url):
     # databases=2: number 1 is the only one agents can get.
     small = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, redis_url, 2)

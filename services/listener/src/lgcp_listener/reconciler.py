@@ -250,8 +250,13 @@ class Reconciler:
                 secret = await self.kube.get("Secret", namespace, env_secret_name(name))
                 if secret and (secret["metadata"].get("labels") or {}).get(L.DEPLOYMENT_ID) == deployment_id:
                     await self.kube.delete("Secret", namespace, env_secret_name(name), uid=secret["metadata"]["uid"])
-        if self.retention == "delete":
+        # Only a deletion the API asked for drops data. An orphan (a deployment the desired state
+        # no longer names: a changed key, tenant or registration) loses its objects but keeps its
+        # database, so a misconfiguration can never destroy every agent's data.
+        if self.retention == "delete" and desired is not None and desired.deleting:
             await self.conns.release(deployment_id)
+        elif desired is None:
+            log.warning("deployment %s is not in the desired state: objects removed, database kept", deployment_id)
         self._connections.pop(deployment_id, None)
         self._secret_hash.pop(deployment_id, None)
         self._previewed.pop(deployment_id, None)
