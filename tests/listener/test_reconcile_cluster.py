@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -189,6 +190,27 @@ async def test_deleting_removes_everything_and_reports_deleted(local_cluster, na
         for kind, name in (("deployment", d.name), ("service", d.name), ("ingress", d.name), ("secret", f"{d.name}-env")):
             assert not exists(local_cluster, kind, namespace, name), kind
         assert local_cluster.get_json("pods", "-n", namespace, "-l", f"{L.DEPLOYMENT_ID}={d.id}")["items"] == []
+    finally:
+        await running.stop()
+
+
+async def test_objects_of_the_same_name_that_are_not_ours_are_never_taken_over(local_cluster, namespace, kube):
+    d = agent(namespace)
+    foreign = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": d.name, "labels": {"team": "someone-else"}},
+               "spec": {"ports": [{"port": 9999}], "selector": {"app": "theirs"}}}
+    local_cluster.apply(json.dumps(foreign), "-n", namespace)
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 60)
+        message = next(m for r, s, m, _ in cp.revision_statuses if r == d.revision.id and s == "DEPLOY_FAILED")
+        assert f"Service/{d.name}" in message
+        service = local_cluster.get_json("service", d.name, "-n", namespace)
+        assert service["metadata"]["labels"] == {"team": "someone-else"}
+        assert service["spec"]["ports"][0]["port"] == 9999
+        assert not exists(local_cluster, "deployment", namespace, d.name)
+        assert not exists(local_cluster, "secret", namespace, f"{d.name}-env")
     finally:
         await running.stop()
 

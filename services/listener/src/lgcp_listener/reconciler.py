@@ -160,6 +160,16 @@ class Reconciler:
             return
         if live is not None and live["metadata"].get("deletionTimestamp"):
             raise NotYet(f"waiting for the deletion of Deployment {desired.namespace}/{desired.name} to finish")
+        if live is None:
+            # First creation: the informers see only our labelled objects, and a forced apply
+            # would take over anything else of the same name (and the garbage collector would
+            # later delete a Secret given our owner). Look once, by name.
+            taken = await self._names_taken_by_others(desired)
+            if taken:
+                await self._report(desired, "DEPLOY_FAILED",
+                                   f"{', '.join(taken)} already exist in namespace {desired.namespace!r} and are "
+                                   "not this deployment's: choose another name or remove them")
+                return
         try:
             conn = await self._agent_connections(desired, live)
         except NoRedisDatabaseLeft as exc:
@@ -190,6 +200,17 @@ class Reconciler:
                 await self.kube.delete(kind, desired.namespace, desired.name)
                 self.informer(kind, desired.namespace).forget(desired.name)
         await self._report_rollout(desired)
+
+    async def _names_taken_by_others(self, desired: DesiredDeployment) -> list[str]:
+        """`Kind/name` of objects holding this deployment's names that are not labelled as its own."""
+        names = [(kind, desired.name) for kind in self.kinds if kind != "Pod"]
+        names.append(("Secret", env_secret_name(desired.name)))
+        taken = []
+        for kind, name in names:
+            existing = await self.kube.get(kind, desired.namespace, name)
+            if existing and (existing["metadata"].get("labels") or {}).get(L.DEPLOYMENT_ID) != desired.id:
+                taken.append(f"{kind}/{name}")
+        return taken
 
     async def _agent_connections(self, desired: DesiredDeployment, live: dict | None) -> AgentConnections:
         conn = self._connections.get(desired.id)
