@@ -9,7 +9,7 @@ import pytest
 
 from lgcp_listener import labels as L
 from lgcp_listener.control_plane import ControlPlaneError
-from lgcp_listener.desired import DesiredDeployment
+from lgcp_listener.desired import DesiredDeployment, SecretReference
 
 from listener_support import RecordingControlPlane, eventually, start_reconciler
 
@@ -211,6 +211,41 @@ async def test_objects_of_the_same_name_that_are_not_ours_are_never_taken_over(l
         assert service["spec"]["ports"][0]["port"] == 9999
         assert not exists(local_cluster, "deployment", namespace, d.name)
         assert not exists(local_cluster, "secret", namespace, f"{d.name}-env")
+    finally:
+        await running.stop()
+
+
+async def test_references_to_the_control_planes_secrets_are_refused(local_cluster, namespace, kube):
+    chart_secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {
+        "name": f"cp-{uuid.uuid4().hex[:6]}", "labels": {"app.kubernetes.io/part-of": "langgraph-controlplane"}},
+        "stringData": {"admin-api-key": "lgcp_admin_key"}}
+    local_cluster.apply(json.dumps(chart_secret), "-n", namespace)
+    d = agent(namespace)
+    d = d.model_copy(update={"secret_references": [
+        SecretReference(name="STOLEN", secret_name=chart_secret["metadata"]["name"], secret_key="admin-api-key")]})
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 60)
+        message = next(m for r, s, m, _ in cp.revision_statuses if r == d.revision.id and s == "DEPLOY_FAILED")
+        assert f"Secret/{chart_secret['metadata']['name']}" in message
+        assert not exists(local_cluster, "deployment", namespace, d.name)
+    finally:
+        await running.stop()
+
+
+async def test_references_to_a_users_own_secret_deploy(local_cluster, namespace, kube):
+    own = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"team-{uuid.uuid4().hex[:6]}"},
+           "stringData": {"token": "t"}}
+    local_cluster.apply(json.dumps(own), "-n", namespace)
+    d = agent(namespace).model_copy(update={"secret_references": [
+        SecretReference(name="TEAM_TOKEN", secret_name=own["metadata"]["name"], secret_key="token")]})
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp)
+    try:
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
     finally:
         await running.stop()
 

@@ -64,7 +64,8 @@ class Reconciler:
         # What our last write left, per object: a later change of it by anyone else is drift.
         self._written: dict[tuple[str, str, str], str] = {}
         self._reported: dict[str, tuple[str, str | None]] = {}
-        self._previewed: dict[str, str] = {}  # deployment id -> preview_hash last reported
+        self._previewed: dict[str, str] = {}
+        self._references_checked: set[str | None] = set()  # revision ids whose references passed  # deployment id -> preview_hash last reported
         self._ready_reported: set[str] = set()
 
     # --- cluster events ---------------------------------------------------------------------
@@ -170,6 +171,12 @@ class Reconciler:
                                    f"{', '.join(taken)} already exist in namespace {desired.namespace!r} and are "
                                    "not this deployment's: choose another name or remove them")
                 return
+        refused = await self._refused_references(desired)
+        if refused:
+            await self._report(desired, "DEPLOY_FAILED",
+                               f"secret_references may not name {', '.join(refused)}: they hold the control "
+                               "plane's or another agent's credentials")
+            return
         try:
             conn = await self._agent_connections(desired, live)
         except NoRedisDatabaseLeft as exc:
@@ -200,6 +207,23 @@ class Reconciler:
                 await self.kube.delete(kind, desired.namespace, desired.name)
                 self.informer(kind, desired.namespace).forget(desired.name)
         await self._report_rollout(desired)
+
+    async def _refused_references(self, desired: DesiredDeployment) -> list[str]:
+        """Referenced Secrets an agent must not read: the chart's own (API keys, encryption keys,
+        database passwords) and other agents' environments. Looked up once per revision."""
+        revision_id = desired.revision.id if desired.revision else None
+        if revision_id in self._references_checked:
+            return []
+        refused = []
+        for secret_name in sorted({ref.secret_name for ref in desired.secret_references}):
+            secret = await self.kube.get("Secret", desired.namespace, secret_name)
+            labels = (secret or {}).get("metadata", {}).get("labels") or {}
+            if labels.get("app.kubernetes.io/part-of") == "langgraph-controlplane" or \
+                    labels.get(L.DEPLOYMENT_ID, desired.id) != desired.id:
+                refused.append(f"Secret/{secret_name}")
+        if not refused:
+            self._references_checked.add(revision_id)
+        return refused
 
     async def _names_taken_by_others(self, desired: DesiredDeployment) -> list[str]:
         """`Kind/name` of objects holding this deployment's names that are not labelled as its own."""
