@@ -55,6 +55,8 @@ async def test_revoked_key_is_401(app, admin):
         ("listener", "GET", "/deployments", 403),
         ("listener", "POST", "/listener-api/register", 200),
         ("viewer", "POST", "/listener-api/register", 403),
+        ("deployer", "POST", "/listener-api/register", 403),
+        ("admin", "POST", "/listener-api/register", 403),
         ("deployer", "GET", "/audit-log", 403),
     ],
 )
@@ -80,15 +82,15 @@ async def test_other_tenants_objects_answer_404(app, admin, deployment, listener
     tenant = (await admin.post("/tenants", json={"name": "team-b"})).json()
     async with client_for(app, ADMIN_KEY, tenant["id"]) as other_admin:
         key = (await other_admin.post("/api-keys", json={"name": "b", "role": "admin"})).json()["key"]
+        other_listener_key = (
+            await other_admin.post("/api-keys", json={"name": "b-listener", "role": "listener"})
+        ).json()["key"]
     async with client_for(app, key) as other:
         assert (await other.get(f"/deployments/{deployment['id']}")).status_code == 404
         assert (await other.patch(f"/deployments/{deployment['id']}", json={})).status_code == 404
         assert (await other.delete(f"/deployments/{deployment['id']}")).status_code == 404
         assert (await other.get(f"/deployments/{deployment['id']}/revisions")).status_code == 404
         assert (await other.get(f"/listeners/{listener['id']}")).status_code == 404
-        assert (
-            await other.get(f"/listener-api/listeners/{listener['id']}/desired-state")
-        ).status_code == 404
         assert (await other.get("/deployments")).json()["resources"] == []
         # Names are unique per tenant only.
         other_listener = (await other.post("/listeners", json={"compute_id": "cluster-1"})).json()
@@ -97,6 +99,10 @@ async def test_other_tenants_objects_answer_404(app, admin, deployment, listener
         # Another tenant's listener cannot be used.
         response = await other.post("/deployments", json=deployment_body(listener["id"], "x"))
         assert response.status_code == 422
+    async with client_for(app, other_listener_key) as other_data_plane:
+        assert (
+            await other_data_plane.get(f"/listener-api/listeners/{listener['id']}/desired-state")
+        ).status_code == 404
     assert (await admin.get(f"/deployments/{deployment['id']}")).status_code == 200
 
 

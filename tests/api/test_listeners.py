@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
 
-from api_support import deployment_body
+from api_support import ADMIN_KEY, client_for, deployment_body
 
 
 async def test_listener_crud(admin):
@@ -62,7 +63,11 @@ async def test_register_is_idempotent_by_compute_id(role_client):
     first = await client.post("/listener-api/register", json={"compute_id": "c9", "k8s_namespaces": ["a"]})
     again = await client.post("/listener-api/register", json={"compute_id": "c9", "k8s_namespaces": ["a"]})
     assert first.status_code == again.status_code == 200
-    assert first.json() == again.json()
+    # Registering is contact; nothing else of the listener changes.
+    assert first.json()["last_seen_at"] is not None
+    assert again.json()["last_seen_at"] >= first.json()["last_seen_at"]
+    assert {**first.json(), "last_seen_at": None} == {**again.json(), "last_seen_at": None}
+    assert first.headers.get("etag") == again.headers.get("etag")
     changed = await client.post("/listener-api/register", json={"compute_id": "c9", "k8s_namespaces": ["a", "b"]})
     assert changed.json()["id"] == first.json()["id"]
     assert changed.json()["compute_config"]["k8s_namespaces"] == ["a", "b"]
@@ -163,3 +168,38 @@ async def test_removing_a_namespace_in_use_is_409(admin, listener, deployment):
     assert (await admin.get(url)).json()["compute_config"]["k8s_namespaces"] == ["agents", "team-b"]
     response = await admin.patch(url, json={"compute_config": {"k8s_namespaces": ["agents"]}})
     assert response.status_code == 200
+
+
+async def test_last_seen_at_records_contact_at_most_once_per_interval(app, admin, role_client, listener):
+    from lgcp_api.listeners.contact import ContactRecorder
+
+    app.state.listener_contact = ContactRecorder(interval=0.5)
+    url = f"/listeners/{listener['id']}"
+    fresh = await admin.get(url)
+    assert fresh.json()["last_seen_at"] is None
+    client = await role_client("listener")
+    state_url = f"/listener-api/listeners/{listener['id']}/desired-state"
+    assert (await client.get(state_url)).status_code == 200
+    first = await admin.get(url)
+    assert first.json()["last_seen_at"] is not None
+    # Within the interval: no write.
+    assert (await client.get(state_url)).status_code == 200
+    assert (await admin.get(url)).json()["last_seen_at"] == first.json()["last_seen_at"]
+    await asyncio.sleep(0.6)
+    assert (await client.get(state_url)).status_code == 200
+    later = await admin.get(url)
+    assert later.json()["last_seen_at"] > first.json()["last_seen_at"]
+    # Contact is not a change: the ETag (what If-Match checks) stays as it was.
+    assert fresh.headers["etag"] == first.headers["etag"] == later.headers["etag"]
+    listed = (await admin.get("/listeners")).json()["resources"]
+    assert listed[0]["last_seen_at"] == later.json()["last_seen_at"]
+
+
+async def test_another_tenants_listener_is_never_marked_seen(app, admin, listener):
+    tenant = (await admin.post("/tenants", json={"name": "team-c"})).json()
+    async with client_for(app, ADMIN_KEY, tenant["id"]) as other_admin:
+        key = (await other_admin.post("/api-keys", json={"name": "c", "role": "listener"})).json()["key"]
+    async with client_for(app, key) as other:
+        response = await other.get(f"/listener-api/listeners/{listener['id']}/desired-state")
+        assert response.status_code == 404
+    assert (await admin.get(f"/listeners/{listener['id']}")).json()["last_seen_at"] is None

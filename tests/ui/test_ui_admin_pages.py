@@ -14,7 +14,22 @@ async def test_listeners_are_listed_with_their_namespaces(page, ui_server, liste
     row = page.get_by_role("row", name="cluster-1")
     await expect(row).to_contain_text("agents, team-b")
     await expect(row).to_contain_text(listener["id"])
+    await expect(row.get_by_role("cell").nth(3)).to_have_text("never")
     await screenshot(page, "listeners")
+
+
+async def test_listeners_page_shows_the_last_contact(page, ui_server, listener):
+    async with ui_server.listener() as data_plane:
+        response = await data_plane.get(f"/listener-api/listeners/{listener['id']}/desired-state")
+        assert response.status_code == 200, response.text
+    async with ui_server.admin() as admin:
+        seen = (await admin.get(f"/listeners/{listener['id']}")).json()["last_seen_at"]
+    assert seen is not None
+    await sign_in(page, ui_server)
+    await page.get_by_role("link", name="Listeners").click()
+    contact = page.get_by_role("row", name="cluster-1").get_by_role("cell").nth(3)
+    await expect(contact).to_have_text(f"{seen[:19].replace('T', ' ')} UTC")
+    await expect(contact.locator("time")).to_have_attribute("datetime", seen)
 
 
 async def test_create_a_key_shown_once_that_works_then_revoke_it(page, ui_server):

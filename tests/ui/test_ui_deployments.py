@@ -126,13 +126,15 @@ async def test_duplicate_name_is_refused_at_the_name_field(page, ui_server, list
     await expect(page.get_by_label("Image (required)")).to_have_value(IMAGE_2)
 
 
-async def report(admin, revision_id: str, status: str) -> None:
-    """What the listener does as it rolls a revision out (the real listener-facing endpoint)."""
-    response = await admin.post(f"/listener-api/revisions/{revision_id}/status", json={
-        "status": status, "message": None,
-        "events": [{"type": "Normal", "reason": "Listener", "message": f"now {status}",
-                    "object": "Deployment/agents/my-agent"}],
-    })
+async def report(server, revision_id: str, status: str) -> None:
+    """What the listener does as it rolls a revision out (the real listener-facing endpoint,
+    with the listener key: admin keys get 403 there)."""
+    async with server.listener() as listener:
+        response = await listener.post(f"/listener-api/revisions/{revision_id}/status", json={
+            "status": status, "message": None,
+            "events": [{"type": "Normal", "reason": "Listener", "message": f"now {status}",
+                        "object": "Deployment/agents/my-agent"}],
+        })
     assert response.status_code == 200, response.text
 
 
@@ -145,9 +147,9 @@ async def test_detail_page_follows_the_rollout_without_reloading(page, ui_server
         await expect(cell).to_contain_text("QUEUED")
         # A marker that a reload would lose: the poll must update the page in place.
         await page.evaluate("window.notReloaded = true")
-        await report(admin, revision["id"], "DEPLOYING")
+        await report(ui_server, revision["id"], "DEPLOYING")
         await expect(cell).to_contain_text("DEPLOYING", timeout=10_000)
-        await report(admin, revision["id"], "DEPLOYED")
+        await report(ui_server, revision["id"], "DEPLOYED")
         await expect(cell).to_contain_text("DEPLOYED", timeout=10_000)
     await expect(page.locator("[data-live-active]")).to_contain_text(revision["id"][:8])
     await expect(page.locator("[data-active-tag]")).to_be_visible()
@@ -160,9 +162,9 @@ async def test_detail_page_follows_the_rollout_without_reloading(page, ui_server
     await screenshot(page, "revision-logs")
 
 
-async def roll_out(admin, revision_id: str) -> None:
-    await report(admin, revision_id, "DEPLOYING")
-    await report(admin, revision_id, "DEPLOYED")
+async def roll_out(server, revision_id: str) -> None:
+    await report(server, revision_id, "DEPLOYING")
+    await report(server, revision_id, "DEPLOYED")
 
 
 async def test_update_image_then_roll_back_to_the_first_revision(page, ui_server, listener):
@@ -170,7 +172,7 @@ async def test_update_image_then_roll_back_to_the_first_revision(page, ui_server
     deployment_id = await create_through_form(page, ui_server)
     async with ui_server.admin() as admin:
         (first,) = (await admin.get(f"/deployments/{deployment_id}/revisions")).json()["resources"]
-        await roll_out(admin, first["id"])
+        await roll_out(ui_server, first["id"])
     await page.get_by_role("link", name="Update (new revision)").click()
     await expect(page.get_by_label("Image (required)")).to_have_value(IMAGE_1)
     await page.get_by_label("Image (required)").fill(IMAGE_2)
@@ -181,7 +183,7 @@ async def test_update_image_then_roll_back_to_the_first_revision(page, ui_server
 
     async with ui_server.admin() as admin:
         second = (await admin.get(f"/deployments/{deployment_id}/revisions")).json()["resources"][0]
-        await roll_out(admin, second["id"])
+        await roll_out(ui_server, second["id"])
     assert second["source_revision_config"]["image_uri"] == IMAGE_2
     assert second["resource_spec"]["memory_mb"] == 2048
     # Secrets were not replaced: the new revision keeps the first one's.
@@ -200,7 +202,7 @@ async def test_update_image_then_roll_back_to_the_first_revision(page, ui_server
         # The second revision serves until the rollback is deployed.
         assert deployment["active_revision_id"] == second["id"]
         await expect(page.get_by_text(f"redeploys {first['id'][:8]}")).to_be_visible()
-        await roll_out(admin, newest["id"])
+        await roll_out(ui_server, newest["id"])
     await expect(page.locator("[data-live-active]")).to_contain_text(newest["id"][:8], timeout=10_000)
     await expect(page.locator(f'[data-live-revision="{newest["id"]}"]')).to_contain_text("DEPLOYED")
     await screenshot(page, "deployment-history")
@@ -308,7 +310,7 @@ async def test_the_ui_works_under_a_base_path_and_a_path_of_its_own(page, ui_dsn
         await expect(page.get_by_text("https://langsmith.example.com/langsmith/lgp/my-agent")).to_be_visible()
         async with server.admin() as admin:
             (revision,) = (await admin.get(f"/deployments/{page.url.rsplit('/', 1)[1]}/revisions")).json()["resources"]
-            await report(admin, revision["id"], "DEPLOYING")
+            await report(server, revision["id"], "DEPLOYING")
         # The page's script polls under the same prefix.
         await expect(page.locator(f'[data-live-revision="{revision["id"]}"]')).to_contain_text("DEPLOYING")
     finally:

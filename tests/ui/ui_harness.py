@@ -24,6 +24,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 ADMIN_KEY = "lgcp_ui_test_admin_" + "a" * 40
+# The listener key the API bootstraps, as the chart's listener gets it (LGCP_LISTENER_API_KEY).
+LISTENER_KEY = "lgcp_ui_test_listener_" + "b" * 40
 DATABASE = "lgcp_ui_tests"  # not the API suite's: both may run in one session
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
 
@@ -45,6 +47,12 @@ class UiServer:
         if tenant_id:
             headers["X-Tenant-Id"] = tenant_id
         return httpx.AsyncClient(base_url=f"{self.api}/v2", headers=headers, timeout=30)
+
+    def listener(self) -> httpx.AsyncClient:
+        """A v2 API client with the bootstrap listener key: the only role the listener API takes."""
+        return httpx.AsyncClient(
+            base_url=f"{self.api}/v2", headers={"X-Api-Key": LISTENER_KEY}, timeout=30
+        )
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -73,7 +81,7 @@ def ui_settings(dsn: str, redis_url: str, **overrides) -> Settings:
     values = dict(
         database_url=dsn, redis_url=redis_url, secret_key="k" * 48,
         encryption_keys=Fernet.generate_key().decode(), admin_api_key=ADMIN_KEY,
-        environment="test", ui_cookie_secure=False, langsmith_hostname="langsmith.example.com",
+        listener_api_key=LISTENER_KEY, environment="test", ui_cookie_secure=False, langsmith_hostname="langsmith.example.com",
         db_pool_min_size=1, db_pool_max_size=10,
     )
     values.update(overrides)

@@ -77,6 +77,12 @@ ever sits in a rendered manifest or a ConfigMap.
     secretKeyRef:
       name: {{ include "lgcp.secrets.name" . }}
       key: admin-api-key
+{{- if .Values.listener.enabled }}
+- name: LGCP_LISTENER_API_KEY
+  valueFrom:
+    secretKeyRef:
+      {{- include "lgcp.listenerKey.secretKeyRef" . | nindent 6 }}
+{{- end }}
 - name: LGCP_BASE_PATH
   value: {{ include "lgcp.basePath" . | default "/" | quote }}
 - name: LGCP_UI_PATH

@@ -18,7 +18,8 @@ the render so that the Secret and the checksum annotations see the same values.
 {{- $data := dict
     "secret-key" (get $old "secret-key" | default (randAlphaNum 64 | b64enc))
     "encryption-keys" (get $old "encryption-keys" | default ($fernet | b64enc))
-    "admin-api-key" (get $old "admin-api-key" | default (printf "lgcp_%s" (randAlphaNum 48) | b64enc)) -}}
+    "admin-api-key" (get $old "admin-api-key" | default (printf "lgcp_%s" (randAlphaNum 48) | b64enc))
+    "listener-api-key" (get $old "listener-api-key" | default (printf "lgcp_%s" (randAlphaNum 48) | b64enc)) -}}
 {{- $_ := set .Values "__lgcpGeneratedSecrets" $data -}}
 {{- end -}}
 {{- toYaml (get .Values "__lgcpGeneratedSecrets") -}}
@@ -33,6 +34,31 @@ the render so that the Secret and the checksum annotations see the same values.
 {{- $picked := list -}}
 {{- range .keys }}{{ $picked = append $picked (get $data .) }}{{ end -}}
 {{- join "," $picked | sha256sum -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Where the listener's API key lives: `listener.apiKeySecret` (key `api-key`) when set, else
+`listener-api-key` of the chart's Secret. The API bootstraps it as a key with the `listener`
+role (LGCP_LISTENER_API_KEY) and the listener authenticates with it, so the admin key never
+leaves the API.
+*/}}
+{{- define "lgcp.listenerKey.secretKeyRef" -}}
+{{- if .Values.listener.apiKeySecret -}}
+name: {{ .Values.listener.apiKeySecret }}
+key: api-key
+{{- else -}}
+name: {{ include "lgcp.secrets.name" . }}
+key: listener-api-key
+{{- end -}}
+{{- end -}}
+
+{{/* The checksum that rolls the API and the listener when the listener's key changes. */}}
+{{- define "lgcp.listenerKey.checksum" -}}
+{{- if .Values.listener.apiKeySecret -}}
+{{- printf "existing:%s" .Values.listener.apiKeySecret | sha256sum -}}
+{{- else -}}
+{{- include "lgcp.secrets.checksum" (dict "root" . "keys" (list "listener-api-key")) -}}
 {{- end -}}
 {{- end -}}
 

@@ -17,6 +17,7 @@ from .housekeeping import purge_idempotency_keys_forever
 from .http.errors import request_validation_error
 from .deployments.router import router as deployments_router
 from .listener_api.router import router as listener_api_router
+from .listeners.contact import ContactRecorder
 from .listeners.router import router as listeners_router
 from .manifests.router import router as manifests_router
 from .notifications import Notifier
@@ -35,7 +36,8 @@ MAX_BODY_BYTES = 1024 * 1024
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Opens the pool and Redis client, bootstraps the admin key, and closes both at the end."""
+    """Opens the pool and Redis client, bootstraps the admin and listener keys, and closes both
+    at the end."""
     settings: Settings = app.state.settings
     state = app.state
     state.pool = await open_pool(
@@ -43,13 +45,17 @@ async def lifespan(app: FastAPI):
     )
     state.notifier = Notifier(settings.redis_url, settings.redis_timeout_seconds)
     try:
-        if settings.admin_api_key is not None:
-            try:
+        try:
+            if settings.admin_api_key is not None:
                 await bootstrap.ensure_admin(
                     state.pool, state.secret_key, settings.admin_api_key.get_secret_value()
                 )
-            except asyncpg.UndefinedTableError:
-                raise RuntimeError("the database has no schema: run `lgcp-api migrate` first") from None
+            if settings.listener_api_key is not None:
+                await bootstrap.ensure_listener(
+                    state.pool, state.secret_key, settings.listener_api_key.get_secret_value()
+                )
+        except asyncpg.UndefinedTableError:
+            raise RuntimeError("the database has no schema: run `lgcp-api migrate` first") from None
         housekeeping_task = asyncio.create_task(purge_idempotency_keys_forever(state.pool))
         log.info("API ready", extra={"api_prefix": settings.api_prefix})
         try:
@@ -80,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = settings.secret_key.get_secret_value()
     app.state.secret_box = SecretBox(settings.encryption_key_list)
     app.state.principal_cache = TtlCache(settings.auth_cache_seconds)
+    app.state.listener_contact = ContactRecorder()
     v2 = APIRouter(prefix=f"{prefix}/v2", max_body_size=MAX_BODY_BYTES)
     for router in (deployments_router, revisions_router, manifests_router, listeners_router,
                    listener_api_router, tenants_router):

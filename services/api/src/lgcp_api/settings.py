@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         default=None, description="comma-separated Fernet keys; the first encrypts, all decrypt"
     )
     admin_api_key: SecretStr | None = Field(default=None, description="bootstrap admin key")
+    listener_api_key: SecretStr | None = Field(
+        default=None, description="bootstrap key with the listener role, in the default tenant"
+    )
     base_path: str = Field(default="/", description="prefix in front of /api-host")
     # The web UI (lgcp_api.ui).
     ui_path: str = Field(default="/ui", description="where the web UI is served, under base_path")
@@ -71,7 +74,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
         local = self.is_local
-        for name in ("secret_key", "admin_api_key"):
+        for name in ("secret_key", "admin_api_key", "listener_api_key"):
             value: SecretStr | None = getattr(self, name)
             if value is None or local:
                 continue
@@ -81,6 +84,12 @@ class Settings(BaseSettings):
                     f"LGCP_{name.upper()} is a default or shorter than {_MIN_SECRET_LENGTH} "
                     "characters; set a random value (e.g. `openssl rand -hex 32`)"
                 )
+        if (
+            self.admin_api_key is not None and self.listener_api_key is not None
+            and self.admin_api_key.get_secret_value() == self.listener_api_key.get_secret_value()
+        ):
+            # One stored key has one role: the listener would end up an admin (and be refused).
+            raise ValueError("LGCP_LISTENER_API_KEY must differ from LGCP_ADMIN_API_KEY")
         if not local:
             if self.secret_key is None:
                 raise ValueError("LGCP_SECRET_KEY is required outside LGCP_ENVIRONMENT=local")

@@ -16,7 +16,7 @@ class ControlPlaneError(RuntimeError):
 
 
 class ControlPlane:
-    """Client of `/v2/listener-api` authenticated with a listener (or admin) API key."""
+    """Client of `/v2/listener-api`, authenticated with a `listener` key (the only role it takes)."""
 
     def __init__(self, base_url: str, api_key: str, tenant_id: str | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:

@@ -91,13 +91,14 @@ async def _resolve(state, digest: bytes, tenant_header: uuid.UUID | None) -> Pri
     return Principal(row["id"], role, row["platform_tenant"], platform=True)
 
 
-def require(allowed: frozenset[Role]) -> Callable:
-    """A dependency that authenticates and then checks the role; 403 when not allowed."""
+def require(allowed: frozenset[Role], refusal: str = "may not do this") -> Callable:
+    """A dependency that authenticates and then checks the role; 403 when not allowed, with
+    `refusal` after the role's name as the reason."""
 
     async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.role not in allowed:
             raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"role {principal.role.value!r} may not do this"
+                status.HTTP_403_FORBIDDEN, f"role {principal.role.value!r} {refusal}"
             )
         return principal
 

@@ -15,5 +15,5 @@ class Role(StrEnum):
 READ = frozenset({Role.admin, Role.deployer, Role.viewer})
 DEPLOY = frozenset({Role.admin, Role.deployer})
 ADMIN = frozenset({Role.admin})
-# The data plane's own endpoints; admins may call them to debug or to run a listener.
-LISTENER = frozenset({Role.listener, Role.admin})
+# The data plane's own endpoints answer decrypted secrets, so only listener keys may call them.
+LISTENER = frozenset({Role.listener})

@@ -22,7 +22,11 @@ from . import service
 from .schemas import DeploymentStatusIn, DesiredState, RegisterIn, RevisionStatusIn
 
 router = APIRouter(prefix="/listener-api", tags=["listener-api"])
-ListenerPrincipal = Annotated[Principal, Depends(require(LISTENER))]
+ListenerPrincipal = Annotated[Principal, Depends(require(
+    LISTENER,
+    "may not call the listener API: it answers decrypted secrets, so only keys with the "
+    "listener role may (the API bootstraps one from LGCP_LISTENER_API_KEY)",
+))]
 
 
 @router.post("/register", response_model=ListenerOut, summary="Register this listener (idempotent)")
@@ -40,7 +44,9 @@ async def desired_state(
     listener_id: uuid.UUID, principal: ListenerPrincipal, state=Depends(app_state)
 ) -> dict:
     async with state.pool.acquire() as conn:
-        return await service.desired_state(conn, state.secret_box, principal, listener_id)
+        answer = await service.desired_state(conn, state.secret_box, principal, listener_id)
+    await state.listener_contact.seen(state.pool, principal.tenant_id, listener_id)
+    return answer
 
 
 @router.post(
@@ -70,6 +76,7 @@ async def deployment_status(
         row = await service.report_deployment_status(
             conn, principal, deployment_id, body.status, body.message
         )
+    await state.listener_contact.seen(state.pool, principal.tenant_id, row["listener_id"])
     return deployments.to_out(row)
 
 

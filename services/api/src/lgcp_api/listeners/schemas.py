@@ -60,3 +60,7 @@ class ListenerOut(BaseModel):
     compute_config: ComputeConfig
     created_at: dt.datetime
     updated_at: dt.datetime
+    last_seen_at: dt.datetime | None = Field(
+        description="when the listener last called the listener API (recorded at most every "
+        "few seconds); null: never",
+    )

@@ -13,7 +13,10 @@ from ..http.etags import check_if_match
 from ..http.paging import Page
 from .schemas import ListenerCreate, ListenerOut, ListenerPatch
 
-_COLUMNS = "id, tenant_id, compute_type, compute_id, compute_config, version, created_at, updated_at"
+_COLUMNS = (
+    "id, tenant_id, compute_type, compute_id, compute_config, version, created_at, updated_at, "
+    "last_seen_at"
+)
 
 
 def to_out(row: asyncpg.Record) -> ListenerOut:
@@ -111,13 +114,15 @@ async def delete(
 async def register(
     conn: asyncpg.Connection, principal: Principal, compute_id: str, namespaces: list[str]
 ) -> asyncpg.Record:
-    """Creates or updates the listener with `compute_id`: safe to call on every start."""
+    """Creates or updates the listener with `compute_id`: safe to call on every start. Counts
+    as contact (`last_seen_at`), which is not part of the version."""
     row = await conn.fetchrow(
         f"""
-        INSERT INTO listeners (id, tenant_id, compute_type, compute_id, compute_config)
-        VALUES ($1, $2, 'k8s', $3, $4)
+        INSERT INTO listeners (id, tenant_id, compute_type, compute_id, compute_config, last_seen_at)
+        VALUES ($1, $2, 'k8s', $3, $4, now())
         ON CONFLICT (tenant_id, compute_id) DO UPDATE SET
             compute_config = EXCLUDED.compute_config,
+            last_seen_at = now(),
             version = listeners.version
                 + (listeners.compute_config IS DISTINCT FROM EXCLUDED.compute_config)::int,
             updated_at = CASE WHEN listeners.compute_config IS DISTINCT FROM EXCLUDED.compute_config

@@ -1,4 +1,5 @@
-"""The listeners page: the data planes of this tenant and the namespaces each may deploy to."""
+"""The listeners page: the data planes of this tenant, the namespaces each may deploy to and
+when each last called the API."""
 
 from __future__ import annotations
 
