@@ -42,6 +42,12 @@ options:
   kubeAuthorization: true
   kubeAdmission: true
   quietPull: true
+componentsPatches:
+  # kube-apiserver's default Service range (a /24) fills at ~250 Services: room for benchmarks.
+  - name: kube-apiserver
+    extraArgs:
+      - key: service-cluster-ip-range
+        value: 10.0.0.0/16
 EOF
     # kwokctl takes Stages from its configuration, not StorageClasses (applied after start).
     for f in "$stages"/*.yaml "$root/scripts/cluster/stages.yaml"; do
@@ -79,8 +85,10 @@ up() {
   kwokctl get kubeconfig --name "$name" >"$kubeconfig"
   chmod 600 "$kubeconfig"
   # Simulated nodes (and so their pods) get loopback addresses: nothing may dial anywhere else.
+  # 1000 pods a node (a real node's 110 would cap benchmarks at 220 agents).
   kwokctl scale node --name "$name" --replicas "$nodes" \
-    --param '.nodeIPs=["127.0.0.1"]' --param '.podCIDRs=["127.64.0.0/24"]' >/dev/null 2>>"$state/create.log"
+    --param '.nodeIPs=["127.0.0.1"]' --param '.podCIDRs=["127.64.0.0/24"]' \
+    --param '.allocatable.pods=1000' >/dev/null 2>>"$state/create.log"
   kubectl --kubeconfig "$kubeconfig" apply --server-side -f "$root/.tools/kwok-stages/storage-class.yaml" >/dev/null
   wait_nodes_ready
   echo "cluster: '$name' up with $nodes simulated nodes in $((SECONDS - start))s; kubeconfig:" >&2

@@ -200,3 +200,14 @@ def test_second_up_is_harmless_and_down_leaves_no_process(tmp_path) -> None:
     assert down.returncode == 0, down.stderr
     assert cluster_processes() == []
     assert script("status").returncode != 0
+
+
+def test_cluster_has_room_for_a_thousand_agents(local_cluster: LocalCluster) -> None:
+    # What bench/reconcile.py needs at N=1000: a Service and a pod per agent.
+    nodes = local_cluster.get_json("nodes")["items"]
+    # The API server normalises a pod count of 1000 to the quantity "1k".
+    pods = [n["status"]["allocatable"]["pods"] for n in nodes]
+    assert sum(int(p[:-1]) * 1000 if p.endswith("k") else int(p) for p in pods) >= 1000, pods
+    cidrs = local_cluster.get_json("servicecidrs")["items"]
+    prefixes = [int(c.split("/")[1]) for cidr in cidrs for c in cidr["spec"]["cidrs"]]
+    assert min(prefixes) <= 22, cidrs  # a /22 or wider: over a thousand Service addresses
