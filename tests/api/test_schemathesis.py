@@ -44,7 +44,7 @@ async def test_generated_requests_never_get_a_server_error(api_dsn, redis_url, e
             subprocess.run,
             [str(SCHEMATHESIS), "run", f"{base}/api-host/openapi.json",
              "--checks", "not_a_server_error", "-H", f"X-Api-Key: {ADMIN_KEY}",
-             "--max-examples", "10", "--seed", "20261124", "--workers", "2",
+             "--max-examples", "10", "--seed", "20261124", "--workers", "1",
              "--phases", "examples,coverage,fuzzing", "--no-color"],
             capture_output=True, text=True, timeout=540, cwd=folder,
         )

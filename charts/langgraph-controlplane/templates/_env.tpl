@@ -112,7 +112,6 @@ ever sits in a rendered manifest or a ConfigMap.
     secretKeyRef:
       name: {{ .Values.listener.database.externalTemplatesSecret }}
       key: redis-uri-template
-      optional: true
 {{- else }}
 {{- if .Values.postgres.enabled }}
 - name: POSTGRES_ADMIN_PASSWORD
