@@ -194,6 +194,14 @@ async def test_immutable_fields_are_422_and_change_nothing(admin, deployment, pa
     assert (await admin.get(url)).json() == deployment
 
 
+@pytest.mark.parametrize("listener_config", [{}, {"k8s_namespace": None}])
+async def test_patch_without_a_namespace_does_not_move_the_deployment(admin, deployment, listener_config):
+    url = f"/deployments/{deployment['id']}"
+    response = await admin.patch(url, json={"source_config": {"listener_config": listener_config}})
+    assert response.status_code == 200, response.text
+    assert response.json()["source_config"]["listener_config"] == deployment["source_config"]["listener_config"]
+
+
 async def test_delete_marks_awaiting_delete_and_blocks_changes(admin, deployment):
     url = f"/deployments/{deployment['id']}"
     assert (await admin.delete(url)).status_code == 204

@@ -257,7 +257,8 @@ async def update(
                 ("body", "source_config", "listener_id"),
                 "a deployment cannot move to another listener; create a new deployment",
             )
-        if patch.listener_config is not None and (
+        # Only a namespace that is given and differs is a move; {} or null leaves it where it is.
+        if patch.listener_config is not None and patch.listener_config.k8s_namespace is not None and (
             patch.listener_config.k8s_namespace
             != source_config["listener_config"]["k8s_namespace"]
         ):
