@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 from cryptography.fernet import Fernet
 
 from lgcp_api.app import create_app
+from harness.postgres import empty_every_table
 from lgcp_api.migrate import apply_migrations
 from lgcp_api.settings import Settings
 
@@ -31,15 +31,7 @@ async def migrated_database(postgres_server) -> str:
 @pytest.fixture
 async def api_dsn(migrated_database: str) -> str:
     """The migrated database, emptied of every row (TRUNCATE is far cheaper than a new one)."""
-    conn = await asyncpg.connect(migrated_database)
-    try:
-        tables = await conn.fetch(
-            "SELECT quote_ident(tablename) AS name FROM pg_tables "
-            "WHERE schemaname = 'public' AND tablename NOT LIKE '\\_yoyo%' AND tablename NOT LIKE 'yoyo%'"
-        )
-        await conn.execute(f"TRUNCATE {', '.join(t['name'] for t in tables)} CASCADE")
-    finally:
-        await conn.close()
+    await empty_every_table(migrated_database)
     return migrated_database
 
 

@@ -58,6 +58,22 @@ class PostgresServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+async def empty_every_table(dsn: str) -> None:
+    """Deletes every row of the public schema but the migration tool's bookkeeping (yoyo's
+    tables), so a database migrated once per session serves each test empty: TRUNCATE costs
+    far less than a new database."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = await conn.fetch(
+            "SELECT quote_ident(tablename) AS name FROM pg_tables "
+            "WHERE schemaname = 'public' AND tablename NOT LIKE '%yoyo%'"
+        )
+        if tables:
+            await conn.execute(f"TRUNCATE {', '.join(t['name'] for t in tables)} CASCADE")
+    finally:
+        await conn.close()
+
+
 def start_postgres() -> PostgresServer:
     """initdb + postgres on 127.0.0.1:<free port>, password auth, fsync off (tests only)."""
     folder = Path(tempfile.mkdtemp(prefix="lgcp-pg-"))

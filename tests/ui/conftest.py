@@ -8,10 +8,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from harness.postgres import empty_every_table
 from lgcp_api.migrate import apply_migrations
 from ui_harness import CHROMIUM, CHROMIUM_ARGS, DATABASE, UiServer, start_server, ui_settings
 
@@ -27,15 +27,7 @@ async def ui_database(postgres_server) -> str:
 @pytest.fixture
 async def ui_dsn(ui_database: str) -> str:
     """The session's database without any row (TRUNCATE costs far less than a new database)."""
-    conn = await asyncpg.connect(ui_database)
-    try:
-        tables = await conn.fetch(
-            "SELECT quote_ident(tablename) AS name FROM pg_tables "
-            "WHERE schemaname = 'public' AND tablename NOT LIKE '%yoyo%'"
-        )
-        await conn.execute(f"TRUNCATE {', '.join(t['name'] for t in tables)} CASCADE")
-    finally:
-        await conn.close()
+    await empty_every_table(ui_database)
     return ui_database
 
 
