@@ -93,6 +93,24 @@ async def test_desired_state_has_decrypted_secrets_and_the_revision_to_run(role_
     assert state["deployments"][0]["deleting"] is True
 
 
+async def test_desired_state_of_named_deployments_only(role_client, admin, listener, deployment):
+    """A notification names deployments: the listener reads just those, not every deployment."""
+    other = (await admin.post("/deployments", json=deployment_body(listener["id"], "second-agent"))).json()
+    client = await role_client("listener")
+    url = f"/listener-api/listeners/{listener['id']}/desired-state"
+    state = (await client.get(url, params={"deployment_id": [other["id"]]})).json()
+    assert [item["id"] for item in state["deployments"]] == [other["id"]]
+    assert state["deployments"][0]["secrets"] == [{"name": "OPENAI_API_KEY", "value": "sk-very-secret-value"}]
+    both = (await client.get(url, params={"deployment_id": [deployment["id"], other["id"], str(uuid.uuid4())]})).json()
+    assert {item["id"] for item in both["deployments"]} == {deployment["id"], other["id"]}  # unknown: absent
+    everything = (await client.get(url)).json()
+    assert len(everything["deployments"]) == 2
+    bad = await client.get(url, params={"deployment_id": ["not-a-uuid"]})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "deployment_id", 0]
+    too_many = await client.get(url, params={"deployment_id": [str(uuid.uuid4()) for _ in range(101)]})
+    assert too_many.status_code == 422 and too_many.json()["detail"][0]["loc"] == ["query", "deployment_id"]
+
+
 async def test_namespace_defaults_to_the_listeners_first(role_client, admin, listener):
     body = deployment_body(listener["id"], "no-ns")
     del body["source_config"]["listener_config"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from ..auth.principal import Principal, require
 from ..auth.roles import LISTENER
@@ -22,6 +22,7 @@ from . import service
 from .schemas import DeploymentStatusIn, DesiredState, RegisterIn, RevisionStatusIn
 
 router = APIRouter(prefix="/listener-api", tags=["listener-api"])
+MAX_DESIRED_IDS = 100  # per partial read: ~5 KB of URL, under proxies' 8 KB line limits
 ListenerPrincipal = Annotated[Principal, Depends(require(
     LISTENER,
     "may not call the listener API: it answers decrypted secrets, so only keys with the "
@@ -41,10 +42,14 @@ async def register(body: RegisterIn, principal: ListenerPrincipal, state=Depends
     summary="Every deployment the listener should run, with decrypted secrets",
 )
 async def desired_state(
-    listener_id: uuid.UUID, principal: ListenerPrincipal, state=Depends(app_state)
+    listener_id: uuid.UUID, principal: ListenerPrincipal, state=Depends(app_state),
+    deployment_id: Annotated[list[uuid.UUID] | None, Query(
+        max_length=MAX_DESIRED_IDS,
+        description="only these deployments (repeat the parameter); absent ones no longer exist",
+    )] = None,
 ) -> dict:
     async with state.pool.acquire() as conn:
-        answer = await service.desired_state(conn, state.secret_box, principal, listener_id)
+        answer = await service.desired_state(conn, state.secret_box, principal, listener_id, deployment_id)
     await state.listener_contact.seen(state.pool, principal.tenant_id, listener_id)
     return answer
 

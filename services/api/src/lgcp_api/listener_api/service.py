@@ -20,9 +20,11 @@ _LISTENER_SETTABLE = frozenset({
 
 
 async def desired_state(
-    conn: asyncpg.Connection, box: SecretBox, principal: Principal, listener_id: uuid.UUID
+    conn: asyncpg.Connection, box: SecretBox, principal: Principal, listener_id: uuid.UUID,
+    deployment_ids: list[uuid.UUID] | None = None,
 ) -> dict:
-    """Every deployment of the listener with its latest revision and decrypted secrets."""
+    """Every deployment of the listener with its latest revision and decrypted secrets, or only
+    those of `deployment_ids` (the ones a notification named; ids it no longer has are absent)."""
     await listeners.get(conn, principal.tenant_id, listener_id)
     rows = await conn.fetch(
         f"""
@@ -30,10 +32,10 @@ async def desired_state(
                r.source_revision_config AS revision_source, r.resource_spec AS revision_resources,
                r.secrets_ciphertext, r.created_at AS revision_created_at
         FROM deployments d JOIN revisions r ON r.id = d.latest_revision_id
-        WHERE d.listener_id = $1 AND d.tenant_id = $2
+        WHERE d.listener_id = $1 AND d.tenant_id = $2 AND ($3::uuid[] IS NULL OR d.id = ANY($3))
         ORDER BY d.created_at, d.id
         """,
-        listener_id, principal.tenant_id,
+        listener_id, principal.tenant_id, deployment_ids,
     )
     items = []
     for row in rows:
