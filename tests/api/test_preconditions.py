@@ -124,3 +124,77 @@ async def test_expired_keys_are_purged_and_may_be_reused(admin, listener, settin
         assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == 0
     finally:
         await conn.close()
+
+
+
+def _canonical_sha256(path: str, body: object) -> bytes:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(["POST", path, body], sort_keys=True, separators=(",", ":")).encode()).digest()
+
+
+async def test_the_stored_request_hash_is_an_hmac_under_the_secret_key(admin, listener, settings):
+    """The body carries secret values: a plain SHA-256 of it would let whoever reads the table
+    test guesses of them offline, so what is stored must depend on LGCP_SECRET_KEY."""
+    import asyncpg
+
+    from lgcp_api.deployments.schemas import DeploymentCreate
+    from lgcp_api.http.idempotency import request_hmac
+
+    body = deployment_body(listener["id"])
+    assert (await admin.post("/deployments", json=body, headers={"Idempotency-Key": "hmac-1"})).status_code == 201
+    path = f"{settings.api_prefix}/v2/deployments"
+    hashed = DeploymentCreate.model_validate(body).model_dump(mode="json")  # what the API hashes
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        row = await conn.fetchrow("SELECT * FROM idempotency_keys")
+    finally:
+        await conn.close()
+    stored = bytes(row["request_hash"])
+    assert row["request_hash_scheme"] == "hmac-sha256"
+    assert stored != _canonical_sha256(path, hashed)
+    assert stored == request_hmac(settings.secret_key.get_secret_value(), "POST", path, hashed)
+    assert stored != request_hmac("another-secret-key-" + "x" * 40, "POST", path, hashed)
+    # Nor is it the bare HMAC that keys API keys with the same secret (domain separated).
+    import hashlib
+    import hmac
+    import json
+
+    canonical = json.dumps(["POST", path, hashed], sort_keys=True, separators=(",", ":")).encode()
+    assert stored != hmac.new(settings.secret_key.get_secret_value().encode(), canonical, hashlib.sha256).digest()
+
+
+async def test_rows_stored_before_the_hmac_still_replay_until_they_expire(admin, listener, settings):
+    """A row written by an API before migration 0004 holds a plain SHA-256 (scheme `sha256`):
+    a retry across the upgrade must still get its first answer, another body still 422."""
+    import json
+
+    import asyncpg
+
+    from lgcp_api.deployments.schemas import DeploymentCreate
+
+    body = deployment_body(listener["id"], "legacy")
+    first = await admin.post("/deployments", json=body)
+    assert first.status_code == 201
+    path = f"{settings.api_prefix}/v2/deployments"
+    hashed = DeploymentCreate.model_validate(body).model_dump(mode="json")
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        api_key_id = await conn.fetchval("SELECT id FROM api_keys WHERE role = 'admin'")
+        # Exactly what the previous version inserted: no scheme named, so the column's default.
+        await conn.execute(
+            "INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, status_code, response) "
+            "VALUES ($1, 'from-before', $2, 201, $3::jsonb)",
+            api_key_id, _canonical_sha256(path, hashed), json.dumps(first.json()),
+        )
+        assert await conn.fetchval("SELECT request_hash_scheme FROM idempotency_keys") == "sha256"
+    finally:
+        await conn.close()
+    headers = {"Idempotency-Key": "from-before"}
+    again = await admin.post("/deployments", json=body, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    other = await admin.post("/deployments", json=deployment_body(listener["id"], "other"), headers=headers)
+    assert other.status_code == 422 and other.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert [d["name"] for d in (await admin.get("/deployments")).json()["resources"]] == ["legacy"]

@@ -4,11 +4,18 @@ The key row is inserted inside the request's own transaction, before the work. A
 retry blocks on that row until the first transaction ends: if it committed, the retry reads
 the stored answer; if it rolled back, the retry does the work itself. So nothing is done twice
 and no answer is lost.
+
+What is stored of the request is an HMAC keyed with LGCP_SECRET_KEY, never a plain hash: the
+body carries secret values, and a plain digest of it lets whoever reads the table test guesses
+of them offline. Rows written before migration 0004 hold such a plain SHA-256 (scheme
+`sha256`); a retry is still checked against them, never by writing one, until they expire
+(RETENTION_HOURS after they were written).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,6 +30,10 @@ T = TypeVar("T")
 MAX_KEY_LENGTH = 255
 # How long an answer is kept for replay; retries come within minutes, not days.
 RETENTION_HOURS = 24
+HMAC_SCHEME = "hmac-sha256"
+LEGACY_SCHEME = "sha256"
+# Domain separation: the same secret key also keys the HMAC of API keys and the UI's cookies.
+_HMAC_CONTEXT = b"lgcp idempotency request v1"
 
 
 @dataclass(frozen=True)
@@ -31,10 +42,38 @@ class StoredAnswer:
     body: object
 
 
-def request_hash(method: str, path: str, body: object) -> bytes:
+def _canonical(method: str, path: str, body: object) -> bytes:
     """What makes two requests 'the same': method, path and the canonical JSON body."""
-    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).digest()
+    return json.dumps([method, path, body], sort_keys=True, separators=(",", ":")).encode()
+
+
+def request_hmac(secret_key: str, method: str, path: str, body: object) -> bytes:
+    """The stored digest of a request: HMAC-SHA256 under a key derived from `secret_key`."""
+    derived = hmac.new(secret_key.encode(), _HMAC_CONTEXT, hashlib.sha256).digest()
+    return hmac.new(derived, _canonical(method, path, body), hashlib.sha256).digest()
+
+
+def legacy_request_hash(method: str, path: str, body: object) -> bytes:
+    """The plain SHA-256 that rows of scheme `sha256` hold; computed to check them, never stored."""
+    return hashlib.sha256(_canonical(method, path, body)).digest()
+
+
+@dataclass(frozen=True)
+class RequestDigest:
+    """How one request is recognised: its HMAC (stored), and the plain SHA-256 that legacy rows
+    hold (only compared, never stored)."""
+
+    mac: bytes
+    legacy: bytes
+
+    def matches(self, scheme: str, stored: bytes) -> bool:
+        return hmac.compare_digest(self.mac if scheme == HMAC_SCHEME else self.legacy, stored)
+
+
+def request_digest(secret_key: str, method: str, path: str, body: object) -> RequestDigest:
+    return RequestDigest(
+        request_hmac(secret_key, method, path, body), legacy_request_hash(method, path, body)
+    )
 
 
 def check_key(key: str) -> None:
@@ -47,7 +86,7 @@ def check_key(key: str) -> None:
 
 
 async def claim(
-    conn: asyncpg.Connection, api_key_id: uuid.UUID, key: str, digest: bytes
+    conn: asyncpg.Connection, api_key_id: uuid.UUID, key: str, digest: RequestDigest
 ) -> StoredAnswer | None:
     """Reserves `key` for this request, or returns the answer already given for it.
 
@@ -61,20 +100,21 @@ async def claim(
     )
     inserted = await conn.fetchval(
         """
-        INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, status_code)
-        VALUES ($1, $2, $3, 0)
+        INSERT INTO idempotency_keys
+            (api_key_id, idempotency_key, request_hash, request_hash_scheme, status_code)
+        VALUES ($1, $2, $3, $4, 0)
         ON CONFLICT DO NOTHING RETURNING true
         """,
-        api_key_id, key, digest,
+        api_key_id, key, digest.mac, HMAC_SCHEME,
     )
     if inserted:
         return None
     row = await conn.fetchrow(
-        "SELECT request_hash, status_code, response FROM idempotency_keys "
+        "SELECT request_hash, request_hash_scheme, status_code, response FROM idempotency_keys "
         "WHERE api_key_id = $1 AND idempotency_key = $2",
         api_key_id, key,
     )
-    if row["request_hash"] != digest:
+    if not digest.matches(row["request_hash_scheme"], row["request_hash"]):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [{"loc": ["header", "Idempotency-Key"],
@@ -109,15 +149,17 @@ async def purge_expired(conn: asyncpg.Connection) -> int:
 
 
 async def run_once(
-    pool: asyncpg.Pool, api_key_id: uuid.UUID, key: str | None, path: str, body: object,
-    work: Callable[[asyncpg.Connection], Awaitable[tuple[object, T]]], status_code: int = 201,
+    pool: asyncpg.Pool, secret_key: str, api_key_id: uuid.UUID, key: str | None, path: str,
+    body: object, work: Callable[[asyncpg.Connection], Awaitable[tuple[object, T]]],
+    status_code: int = 201,
 ) -> tuple[JSONResponse | None, tuple[object, T] | None]:
     """Runs `work(conn)` (returning the JSON answer and anything else the caller needs) in one
     transaction, at most once per Idempotency-Key. Returns (replayed response, None) for a retry,
-    else (None, work's result)."""
+    else (None, work's result). `secret_key` keys the stored request digest."""
     async with pool.acquire() as conn, conn.transaction():
         if key is not None:
-            stored = await claim(conn, api_key_id, key, request_hash("POST", path, body))
+            digest = request_digest(secret_key, "POST", path, body)
+            stored = await claim(conn, api_key_id, key, digest)
             if stored is not None:
                 return replay(stored), None
         answer, extra = await work(conn)

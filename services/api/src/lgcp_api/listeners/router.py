@@ -40,7 +40,7 @@ async def create_listener(
         return service.to_out(row).model_dump(mode="json"), row
 
     replayed, outcome = await idempotency.run_once(
-        state.pool, principal.api_key_id, idempotency_key, request.url.path,
+        state.pool, state.secret_key, principal.api_key_id, idempotency_key, request.url.path,
         body.model_dump(mode="json"), work,
     )
     if replayed is not None:

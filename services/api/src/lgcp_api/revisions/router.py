@@ -27,7 +27,7 @@ async def _idempotent_create(request, principal, key, body_json, state, work) ->
         return service.to_out(revision).model_dump(mode="json"), deployment
 
     replayed, outcome = await idempotency.run_once(
-        state.pool, principal.api_key_id, key, request.url.path, body_json, run
+        state.pool, state.secret_key, principal.api_key_id, key, request.url.path, body_json, run
     )
     if replayed is not None:
         return replayed
