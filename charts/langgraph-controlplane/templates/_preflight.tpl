@@ -44,6 +44,9 @@ value and the fix. Rendered by templates/preflight.yaml, before anything is appl
 {{- if and $v.metrics.serviceMonitor.enabled (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor")) -}}
 {{- fail "metrics.serviceMonitor.enabled needs the Prometheus Operator's monitoring.coreos.com/v1 CRDs: install them first or set metrics.serviceMonitor.enabled=false" -}}
 {{- end -}}
+{{- if and $v.metrics.serviceMonitor.enabled $v.networkPolicy.enabled $v.networkPolicy.apiIngressFrom (not $v.networkPolicy.metricsIngressFrom) -}}
+{{- fail "metrics.serviceMonitor.enabled with networkPolicy.apiIngressFrom needs networkPolicy.metricsIngressFrom: the peers of your Prometheus pods (e.g. a namespaceSelector on its namespace and a podSelector on app.kubernetes.io/name=prometheus), or the API NetworkPolicy blocks its scrapes" -}}
+{{- end -}}
 {{- if and $v.api.autoscaling.enabled (gt (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) -}}
 {{- fail "api.autoscaling.minReplicas is greater than api.autoscaling.maxReplicas: lower the first or raise the second" -}}
 {{- end -}}
