@@ -47,7 +47,42 @@ value and the fix. Rendered by templates/preflight.yaml, before anything is appl
 {{- if and $v.metrics.serviceMonitor.enabled $v.networkPolicy.enabled $v.networkPolicy.apiIngressFrom (not $v.networkPolicy.metricsIngressFrom) -}}
 {{- fail "metrics.serviceMonitor.enabled with networkPolicy.apiIngressFrom needs networkPolicy.metricsIngressFrom: the peers of your Prometheus pods (e.g. a namespaceSelector on its namespace and a podSelector on app.kubernetes.io/name=prometheus), or the API NetworkPolicy blocks its scrapes" -}}
 {{- end -}}
+{{- if $v.secrets.existingSecret -}}
+{{- $needed := list "secret-key" "encryption-keys" "admin-api-key" -}}
+{{- if and $v.listener.enabled (not $v.listener.apiKeySecret) -}}
+{{- $needed = append $needed "listener-api-key" -}}
+{{- end -}}
+{{- include "lgcp.preflight.secretKeys" (dict "root" . "name" $v.secrets.existingSecret "value" "secrets.existingSecret" "keys" $needed) -}}
+{{- end -}}
+{{- if and $v.listener.enabled $v.listener.apiKeySecret -}}
+{{- include "lgcp.preflight.secretKeys" (dict "root" . "name" $v.listener.apiKeySecret "value" "listener.apiKeySecret" "keys" (list "api-key")) -}}
+{{- end -}}
 {{- if and $v.api.autoscaling.enabled (gt (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) -}}
 {{- fail "api.autoscaling.minReplicas is greater than api.autoscaling.maxReplicas: lower the first or raise the second" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+An existing Secret the chart's pods read must hold every entry they read, or they wait in
+CreateContainerConfigError and the install only times out. Checked with `lookup`, so only
+against a cluster (`helm install/upgrade`, `--dry-run=server`): `helm template` passes, and so
+does a Secret that does not exist yet (e.g. one an operator is about to sync).
+*/}}
+{{- define "lgcp.preflight.secretKeys" -}}
+{{- $namespace := .root.Release.Namespace -}}
+{{- $live := lookup "v1" "Secret" $namespace .name -}}
+{{- if $live -}}
+{{- $data := get $live "data" | default dict -}}
+{{- $missing := list -}}
+{{- range .keys -}}
+{{- if not (get $data .) -}}{{- $missing = append $missing . -}}{{- end -}}
+{{- end -}}
+{{- if $missing -}}
+{{- $first := first $missing -}}
+{{- $generate := "$(openssl rand -hex 32)" -}}
+{{- if hasSuffix "api-key" $first -}}{{- $generate = "lgcp_$(openssl rand -hex 24)" -}}{{- end -}}
+{{- if eq $first "encryption-keys" -}}{{- $generate = "$(python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" -}}{{- end -}}
+{{- fail (printf "Secret %s in namespace %s (%s) has no %s, which the chart's pods read: add %s before installing or upgrading, e.g. kubectl --namespace %s patch secret %s --type merge -p \"{\\\"stringData\\\":{\\\"%s\\\":\\\"%s\\\"}}\"" .name $namespace .value (join ", " $missing) (eq (len $missing) 1 | ternary "it" "them") $namespace .name $first $generate) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
