@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -67,3 +69,23 @@ async def test_release_hands_over_at_once(namespace, kube):
     assert not await b.try_acquire_or_renew()
     await a.release()
     assert await b.try_acquire_or_renew()
+
+
+async def test_expiry_is_judged_by_the_candidates_own_clock(local_cluster, namespace, kube):
+    """A holder whose clock runs an hour ahead wrote a renewTime in the future and then died: the
+    lease is still taken over once its record has not changed for its duration."""
+    lease = f"lease-{uuid.uuid4().hex[:6]}"
+    future = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    local_cluster.apply(json.dumps({
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": lease},
+        "spec": {"holderIdentity": "skewed", "leaseDurationSeconds": 2, "renewTime": future, "acquireTime": future},
+    }), "-n", namespace)
+    candidate = LeaderElection(kube, namespace, lease, "replica-b", duration=2)
+    assert not await candidate.try_acquire_or_renew()  # just seen: not yet expired
+    task = asyncio.create_task(candidate.run())
+    try:
+        await eventually(candidate.is_leader.is_set, 10)
+        assert local_cluster.get_json("lease", lease, "-n", namespace)["spec"]["holderIdentity"] == "replica-b"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

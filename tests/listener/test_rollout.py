@@ -63,3 +63,15 @@ def test_progress_deadline_exceeded():
 
 def test_zero_replicas_is_complete():
     assert derive(deployment(replicas=0), [], "r1").state == "complete"
+
+
+def test_with_an_autoscaler_complete_only_once_it_reached_its_minimum():
+    # A new Deployment under an HPA starts at one replica; min_scale 3 is the HPA's to reach.
+    one = deployment(replicas=1, updatedReplicas=1, availableReplicas=1)
+    state = derive(one, [], "r1", min_replicas=3)
+    assert state.state == "progressing" and "autoscaler" in state.message
+    three = deployment(replicas=3, updatedReplicas=3, availableReplicas=3)
+    assert derive(three, [], "r1", min_replicas=3).state == "complete"
+    # Scaled above the minimum by the HPA: still complete.
+    five = deployment(replicas=5, updatedReplicas=5, availableReplicas=5)
+    assert derive(five, [], "r1", min_replicas=3).state == "complete"

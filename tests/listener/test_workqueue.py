@@ -59,3 +59,28 @@ async def test_forgotten_key_is_skipped():
     q.put("b", 1)
     q.forget("a")
     assert await asyncio.wait_for(q.get(), 1) == ("b", 1)
+
+
+async def test_urgent_keys_go_first_and_a_promoted_key_is_handed_out_once():
+    q: WorkQueue[int] = WorkQueue()
+    for key in ("status-1", "status-2", "new"):
+        q.put(key, 1)
+    q.put("new", 2, urgent=True)  # promoted: queued once, now ahead of the others
+    q.put("created", 1, urgent=True)
+    assert len(q) == 4
+    assert [(await q.get())[0] for _ in range(4)] == ["new", "created", "status-1", "status-2"]
+    for key in ("new", "created", "status-1", "status-2"):
+        q.done(key, failed=False)
+    assert len(q) == 0
+    q.put("later", 1)
+    assert await q.get() == ("later", 1)  # the promoted key's stale entry was skipped, not handed out again
+
+
+async def test_an_urgent_put_while_active_is_redone_urgently():
+    q: WorkQueue[int] = WorkQueue()
+    q.put("a", 1)
+    q.put("b", 1)
+    assert (await q.get())[0] == "a"
+    q.put("a", 2, urgent=True)
+    q.done("a", failed=False)
+    assert await q.get() == ("a", 2)  # ahead of b

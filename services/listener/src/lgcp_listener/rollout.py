@@ -18,8 +18,12 @@ class Rollout:
     message: str
 
 
-def derive(deployment: dict | None, pods: list[dict], revision_id: str) -> Rollout:
-    """The rollout state of `revision_id`, given the live Deployment and its pods."""
+def derive(deployment: dict | None, pods: list[dict], revision_id: str, min_replicas: int = 0) -> Rollout:
+    """The rollout state of `revision_id`, given the live Deployment and its pods.
+
+    `min_replicas`: with an autoscaler the Deployment starts at one replica until the HPA raises
+    it to its minimum, so a rollout is complete only at that many.
+    """
     if deployment is None:
         return Rollout("progressing", "Deployment not created yet")
     meta, spec, status = deployment.get("metadata", {}), deployment.get("spec", {}), deployment.get("status") or {}
@@ -34,6 +38,8 @@ def derive(deployment: dict | None, pods: list[dict], revision_id: str) -> Rollo
     if failure:
         return Rollout("failed", failure)
     wanted = spec.get("replicas", 1)
+    if wanted < min_replicas:
+        return Rollout("progressing", f"waiting for the autoscaler to scale to {min_replicas} replicas (now {wanted})")
     updated = status.get("updatedReplicas", 0)
     if updated < wanted:
         return Rollout("progressing", f"{updated} of {wanted} replicas updated")

@@ -2,12 +2,14 @@
 
 Like client-go's workqueue: a key is queued at most once; a key added while it is being worked
 on is worked on again afterwards (never twice at once); failures come back after a per-key
-exponential backoff with jitter, so one failing deployment never blocks the others.
+exponential backoff with jitter, so one failing deployment never blocks the others. Urgent keys
+(a change someone asked for) are handed out before the others (status follow-ups, resyncs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from typing import Generic, TypeVar
 
@@ -25,35 +27,40 @@ class WorkQueue(Generic[V]):
 
     def __init__(self, base_delay: float = 0.5, max_delay: float = 60.0) -> None:
         self._latest: dict[str, V] = {}
-        self._order: asyncio.Queue[str] = asyncio.Queue()
-        self._queued: set[str] = set()
+        # (0 urgent | 1 normal, arrival, key); a key promoted to urgent leaves a stale entry behind.
+        self._order: asyncio.PriorityQueue[tuple[int, int, str]] = asyncio.PriorityQueue()
+        self._arrival = itertools.count()
+        self._queued: dict[str, int] = {}  # key -> the priority it is queued at
         self._active: set[str] = set()
-        self._redo: set[str] = set()
+        self._redo: dict[str, int] = {}  # keys put while active -> their best priority
         self._failures: dict[str, int] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._base, self._cap = base_delay, max_delay
 
     def __len__(self) -> int:
         """Keys waiting to be worked on (not counting backoff timers)."""
-        return self._order.qsize()
+        return len(self._queued)
 
-    def put(self, key: str, value: V) -> None:
-        """Records `value` as the latest for `key` and queues the key (once)."""
+    def put(self, key: str, value: V, *, urgent: bool = False) -> None:
+        """Records `value` as the latest for `key` and queues the key (once, at its most urgent)."""
+        priority = 0 if urgent else 1
         self._latest[key] = value
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
         if key in self._active:
-            self._redo.add(key)
-        elif key not in self._queued:
-            self._queued.add(key)
-            self._order.put_nowait(key)
+            self._redo[key] = min(priority, self._redo.get(key, priority))
+        elif priority < self._queued.get(key, 2):
+            self._queued[key] = priority
+            self._order.put_nowait((priority, next(self._arrival), key))
 
     async def get(self) -> tuple[str, V]:
         """Waits for a key and returns it with its latest value; call `done` afterwards."""
         while True:
-            key = await self._order.get()
-            self._queued.discard(key)
+            priority, _, key = await self._order.get()
+            if self._queued.get(key) != priority:
+                continue  # a stale entry: the key was promoted, or already handed out
+            del self._queued[key]
             if key in self._latest:  # else forgotten while queued
                 self._active.add(key)
                 return key, self._latest[key]
@@ -67,10 +74,10 @@ class WorkQueue(Generic[V]):
             delay = backoff_delay(self._failures[key], self._base, self._cap, random.random())
         else:
             self._failures.pop(key, None)
-        if key in self._redo and key in self._latest:
+        redo = self._redo.pop(key, None)
+        if redo is not None and key in self._latest:
             # A newer state arrived meanwhile: work on it now, backoff or not.
-            self._redo.discard(key)
-            self.put(key, self._latest[key])
+            self.put(key, self._latest[key], urgent=redo == 0)
         elif delay is not None:
             self._timers[key] = asyncio.get_running_loop().call_later(delay, self._retry, key)
         return delay
@@ -83,7 +90,7 @@ class WorkQueue(Generic[V]):
     def forget(self, key: str) -> None:
         """Drops a key entirely (its deployment is gone)."""
         self._latest.pop(key, None)
-        self._redo.discard(key)
+        self._redo.pop(key, None)
         self._failures.pop(key, None)
         timer = self._timers.pop(key, None)
         if timer is not None:
