@@ -182,6 +182,23 @@ class LocalStack:
             raise StackError(f"helm upgrade --install failed:\n{out.stderr.strip()}")
         self.chart = RenderedChart.installed(self.config.release, self.config.namespace, self.config.kubeconfig)
 
+    @property
+    def agents_namespace(self) -> str:
+        """Where the listener puts a deployment that names no namespace (the chart's default:
+        `<release namespace>-agents`, which the chart creates)."""
+        return self.chart.container("Deployment", "listener", name="listener").env["LGCP_LISTENER_DEFAULT_NAMESPACE"]
+
+    def delete_kept_namespaces(self, wait: bool = True) -> list[str]:
+        """Deletes the namespaces the release created for agents, which `helm uninstall` keeps
+        (`helm.sh/resource-policy: keep`), found by the release's ownership annotations."""
+        listed = json.loads(self.kubectl("get", "namespaces", "-o", "json").stdout)["items"]
+        kept = [n["metadata"]["name"] for n in listed
+                if (n["metadata"].get("annotations") or {}).get("meta.helm.sh/release-name") == self.config.release
+                and n["metadata"]["annotations"].get("meta.helm.sh/release-namespace") == self.config.namespace]
+        for name in kept:
+            self.kubectl("delete", "namespace", name, "--ignore-not-found", f"--wait={str(wait).lower()}")
+        return kept
+
     def admin_key_ref(self) -> tuple[str, str]:
         """(Secret name, key) the chart's API reads its bootstrap admin key from."""
         api = self.chart.find("Deployment", "api")
@@ -461,7 +478,7 @@ Then try:
   curl -s -X PATCH -H "X-Api-Key: $LGCP_API_KEY" -H 'Content-Type: application/json' \\
        -d '{{"source_revision_config": {{"image_uri": "registry.local/sample-agent:2"}}}}' \\
        {api}/v2/deployments/{deployment['id']}
-  {kubectl} -n {stack.config.namespace} get deploy,svc,ingress,hpa -l app.kubernetes.io/managed-by=lgcp-listener
+  {kubectl} -n {stack.agents_namespace} get deploy,svc,ingress,hpa -l app.kubernetes.io/managed-by=lgcp-listener
 
 Logs: {_shown(stack.config.state)}/logs/ (API, listener), postgres/ and redis/.
 Stop with Ctrl-C (the cluster and release stay, so the next `make demo` is quick);
@@ -567,7 +584,8 @@ def demo_down(config: StackConfig) -> int:
         subprocess.run([str(TOOLS_BIN / "helm"), "uninstall", config.release, "--namespace", config.namespace,
                         "--kubeconfig", str(config.kubeconfig), "--wait"], capture_output=True)
         stack.kubectl("delete", "namespace", config.namespace, "--ignore-not-found", "--wait=true")
-        print(f"demo-down: release {config.release!r} and namespace {config.namespace!r} removed; "
+        agents = stack.delete_kept_namespaces()
+        print(f"demo-down: release {config.release!r} and namespaces {[config.namespace, *agents]!r} removed; "
               "the cluster was running before the demo and keeps running")
     print("demo-down: done")
     return 0

@@ -33,6 +33,7 @@ def stack(local_cluster) -> LocalStack:
     finally:
         running.stop()
         local_cluster.kubectl("delete", "namespace", config.namespace, "--wait=false", check=False)
+        running.delete_kept_namespaces(wait=False)  # the agents' namespace outlives the release
         # The processes' logs are kept for a failed run (CI uploads artifacts/).
         shutil.rmtree(ARTIFACTS, ignore_errors=True)
         shutil.copytree(state / "logs", ARTIFACTS, dirs_exist_ok=True)

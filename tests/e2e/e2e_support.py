@@ -67,7 +67,7 @@ def agent_objects(stack: LocalStack, deployment: dict) -> set[tuple[str, str, st
 
 def get(stack: LocalStack, kind: str, name: str) -> dict:
 
-    return json.loads(stack.kubectl("get", kind, name, "-n", stack.config.namespace, "-o", "json").stdout)
+    return json.loads(stack.kubectl("get", kind, name, "-n", stack.agents_namespace, "-o", "json").stdout)
 
 
 def agent_env(stack: LocalStack, deployment: dict) -> dict[str, str]:
@@ -78,7 +78,7 @@ def agent_env(stack: LocalStack, deployment: dict) -> dict[str, str]:
 
 def running_images(stack: LocalStack, deployment: dict) -> list[str]:
     """Images of the agent's Ready pods."""
-    pods = stack.kubectl("get", "pods", "-n", stack.config.namespace, "-o", "json",
+    pods = stack.kubectl("get", "pods", "-n", stack.agents_namespace, "-o", "json",
                          "-l", f"{DEPLOYMENT_ID_LABEL}={deployment['id']}")
 
     ready = []

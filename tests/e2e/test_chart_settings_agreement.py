@@ -6,6 +6,7 @@ reads is set by the chart, except the few listed here with the reason the chart 
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -79,4 +80,9 @@ def test_the_local_processes_run_with_the_installed_release_secrets(stack, api):
     assert api.get("/deployments").status_code == 200
     assert httpx.get(f"{stack.api_url}/v2/deployments", headers={"X-Api-Key": "not-the-key"}).status_code == 401
     assert stack.listener_id(api)
-    assert stack.service_env("listener")["LGCP_LISTENER_NAMESPACES"] == stack.config.namespace
+    # Agents get a namespace of their own (the chart creates it, enforcing "restricted"), apart
+    # from the release namespace and the chart's Secrets in it.
+    agents = f"{stack.config.namespace}-agents"
+    assert stack.service_env("listener")["LGCP_LISTENER_NAMESPACES"] == agents
+    labels = stack.kubectl("get", "namespace", agents, "-o", "jsonpath={.metadata.labels}").stdout
+    assert json.loads(labels)["pod-security.kubernetes.io/enforce"] == "restricted"

@@ -53,6 +53,10 @@ def test_demo_reaches_deployed_prints_how_to_use_it_refuses_a_second_run_and_sto
         listed = httpx.get(f"{api}/v2/deployments", headers={"X-Api-Key": key}).json()["resources"]
         assert [d["name"] for d in listed] == ["sample-agent"]
         assert 'curl -s -H "X-Api-Key: $LGCP_API_KEY"' in text
+        # The agent runs in the agents' namespace, which the printed kubectl line looks at.
+        assert f"-n {options[3]}-agents get deploy,svc,ingress,hpa" in text
+        assert local_cluster.kubectl("get", "deployment", "sample-agent", "-n", f"{options[3]}-agents",
+                                     check=False).returncode == 0
 
         second = run_script("up", *options, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out2, err2 = second.communicate(timeout=60)
@@ -64,11 +68,14 @@ def test_demo_reaches_deployed_prints_how_to_use_it_refuses_a_second_run_and_sto
         assert demo.wait(timeout=30) == 0
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{api.removesuffix('/api-host')}/ok", timeout=2)
-        # The cluster was running before, so it keeps running; the demo's release is gone.
+        # The cluster was running before, so it keeps running; the demo's release is gone, and
+        # so is the agents' namespace that `helm uninstall` keeps.
         assert local_cluster.kubectl("get", "namespace", options[3], check=False).returncode != 0
+        assert local_cluster.kubectl("get", "namespace", f"{options[3]}-agents", check=False).returncode != 0
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGTERM)
             demo.wait(timeout=60)
-        local_cluster.kubectl("delete", "namespace", options[3], "--wait=false", check=False)
+        for namespace in (options[3], f"{options[3]}-agents"):
+            local_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
         shutil.rmtree(state, ignore_errors=True)

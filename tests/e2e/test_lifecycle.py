@@ -26,7 +26,9 @@ def expected_objects(namespace: str, name: str, min_scale: int, max_scale: int) 
 def test_a_deployment_reaches_deployed_with_exactly_the_designed_objects(stack, api, min_scale, max_scale):
     deployment = create(api, stack, "registry.local/agent:1", min_scale, max_scale, OPENAI_API_KEY="sk-e2e")
     revision = wait_revision(api, deployment, "DEPLOYED")
-    namespace, name = stack.config.namespace, deployment["name"]
+    # The chart's default: a namespace of their own beside the release's, never the release's.
+    namespace, name = f"{stack.config.namespace}-agents", deployment["name"]
+    assert stack.agents_namespace == namespace
 
     assert agent_objects(stack, deployment) == expected_objects(namespace, name, min_scale, max_scale)
     ingress = get(stack, "ingress", name)["spec"]

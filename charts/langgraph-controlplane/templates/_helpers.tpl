@@ -88,8 +88,36 @@ imagePullSecrets:
 
 {{/* Namespaces the listener writes to; the release namespace by default. */}}
 {{- define "lgcp.listener.namespaces" -}}
-{{- $namespaces := .Values.listener.namespaces | default (list .Release.Namespace) -}}
+{{- $namespaces := .Values.listener.namespaces | default (list (include "lgcp.listener.defaultAgentsNamespace" .)) -}}
 {{- join "," (uniq $namespaces) -}}
+{{- end -}}
+
+{{/* Where agents go when `listener.namespaces` is empty: beside, never inside, the release
+namespace (which holds the chart's Secrets). */}}
+{{- define "lgcp.listener.defaultAgentsNamespace" -}}
+{{- printf "%s-agents" .Release.Namespace -}}
+{{- end -}}
+
+{{/*
+The agents' namespaces the chart creates and owns (`listener.createNamespaces`): the listener's,
+but the release namespace (it exists before the release does) and any namespace that exists
+and is not this release's (someone else's, or one a deleted release kept): those are used as
+they are. Deterministic across upgrades: a namespace this release created stays in its
+manifest. An offline render (`helm template`) cannot look them up and renders them all.
+*/}}
+{{- define "lgcp.listener.createdNamespaces" -}}
+{{- if and .Values.listener.enabled .Values.listener.createNamespaces -}}
+{{- $created := list -}}
+{{- range $namespace := without (splitList "," (include "lgcp.listener.namespaces" .)) .Release.Namespace -}}
+{{- $live := lookup "v1" "Namespace" "" $namespace -}}
+{{- $annotations := dig "metadata" "annotations" dict $live -}}
+{{- $ours := and (eq (get $annotations "meta.helm.sh/release-name") $.Release.Name) (eq (get $annotations "meta.helm.sh/release-namespace") $.Release.Namespace) -}}
+{{- if or (not $live) $ours -}}
+{{- $created = append $created $namespace -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $created -}}
+{{- end -}}
 {{- end -}}
 
 {{/*

@@ -40,6 +40,10 @@ value and the fix. Rendered by templates/preflight.yaml, before anything is appl
 {{- if and $v.listener.defaultNamespace (not (has $v.listener.defaultNamespace $namespaces)) -}}
 {{- fail (printf "listener.defaultNamespace %q is not one of listener.namespaces (%s): add it there or pick one of them" $v.listener.defaultNamespace (join ", " $namespaces)) -}}
 {{- end -}}
+{{- if and (not $v.listener.namespaces) (gt (len (include "lgcp.listener.defaultAgentsNamespace" .)) 63) -}}
+{{- fail (printf "the agents' default namespace %q is longer than 63 characters: set listener.namespaces to a shorter name" (include "lgcp.listener.defaultAgentsNamespace" .)) -}}
+{{- end -}}
+{{- include "lgcp.preflight.agentNamespaces" . -}}
 {{- end -}}
 {{- if and $v.metrics.serviceMonitor.enabled (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor")) -}}
 {{- fail "metrics.serviceMonitor.enabled needs the Prometheus Operator's monitoring.coreos.com/v1 CRDs: install them first or set metrics.serviceMonitor.enabled=false" -}}
@@ -83,6 +87,37 @@ does a Secret that does not exist yet (e.g. one an operator is about to sync).
 {{- if hasSuffix "api-key" $first -}}{{- $generate = "lgcp_$(openssl rand -hex 24)" -}}{{- end -}}
 {{- if eq $first "encryption-keys" -}}{{- $generate = "$(python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" -}}{{- end -}}
 {{- fail (printf "Secret %s in namespace %s (%s) has no %s, which the chart's pods read: add %s before installing or upgrading, e.g. kubectl --namespace %s patch secret %s --type merge -p \"{\\\"stringData\\\":{\\\"%s\\\":\\\"%s\\\"}}\"" .name $namespace .value (join ", " $missing) (eq (len $missing) 1 | ternary "it" "them") $namespace .name $first $generate) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The agents' namespaces against the cluster (`lookup`; an offline render answers nothing, told
+apart by the release namespace not being found either, and passes):
+- not created by the chart (`listener.createNamespaces=false`): each must exist;
+- an upgrade of a release from before the agents had a namespace of their own (agents in the
+  release namespace, `listener.namespaces` left empty) must not move the listener away from them.
+*/}}
+{{- define "lgcp.preflight.agentNamespaces" -}}
+{{- $v := .Values -}}
+{{- if lookup "v1" "Namespace" "" .Release.Namespace -}}
+{{- if not $v.listener.createNamespaces -}}
+{{- range $namespace := splitList "," (include "lgcp.listener.namespaces" $) -}}
+{{- if not (lookup "v1" "Namespace" "" $namespace) -}}
+{{- fail (printf "namespace %s (listener.namespaces) does not exist and listener.createNamespaces is false: create it, enforcing Pod Security restricted (kubectl create namespace %s && kubectl label namespace %s pod-security.kubernetes.io/enforce=restricted), or set listener.createNamespaces=true" $namespace $namespace $namespace) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Release.IsUpgrade (not $v.listener.namespaces) -}}
+{{- $agents := list -}}
+{{- range (lookup "apps/v1" "Deployment" .Release.Namespace "").items | default list -}}
+{{- if eq (dig "metadata" "labels" "app.kubernetes.io/managed-by" "" .) "lgcp-listener" -}}
+{{- $agents = append $agents .metadata.name -}}
+{{- end -}}
+{{- end -}}
+{{- if $agents -}}
+{{- fail (printf "agents run in the release namespace %s (%s), the default before listener.namespaces defaulted to %s: set listener.namespaces={%s} to keep the listener there (add %s after it for new agents to go there), or delete those deployments through the API first" .Release.Namespace (join ", " $agents) (include "lgcp.listener.defaultAgentsNamespace" .) .Release.Namespace (include "lgcp.listener.defaultAgentsNamespace" .)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
