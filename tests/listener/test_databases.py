@@ -73,3 +73,177 @@ async def test_drop_removes_database_role_and_frees_and_empties_redis_number(sha
 def test_identifier_is_safe_and_bounded():
     assert identifier("3F2a-b9") == "lgcp_3f2ab9"
     assert len(identifier("x" * 200)) <= 63
+
+
+# --- Redis ACL users: an agent reaches its own database number and nothing else ---------------
+
+from redis.exceptions import AuthenticationError, NoPermissionError  # noqa: E402
+
+from lgcp_listener.connections import stored_redis_password  # noqa: E402
+from lgcp_listener.databases import RedisAclError, redis_user  # noqa: E402
+
+
+async def _agent(shared, deployment_id: str, password: str, db: int | None = None) -> aioredis.Redis:
+    """A client logged in as the agent's user, on its number (or on `db`, without SELECT)."""
+    number = await shared.redis_number(deployment_id)
+    await shared.ensure_redis_user(deployment_id, number, password)
+    uri = shared.agent_redis_uri(deployment_id, number, password)
+    if db is not None:
+        uri = uri.rsplit("/", 1)[0] + f"/{db}"
+    return aioredis.Redis.from_url(uri)
+
+
+async def test_an_agents_redis_user_works_in_its_own_database(shared):
+    client = await _agent(shared, "dep-1", "pw-1")
+    try:
+        assert await client.acl_whoami() in (redis_user("dep-1"), redis_user("dep-1").encode())
+        # What a LangGraph server does: keys with expiry, lists, streams with groups, Lua, Pub/Sub.
+        await client.set("run:1", "x", ex=60)
+        assert await client.get("run:1") == b"x"
+        await client.rpush("queue", "a")
+        assert await client.blpop(["queue"], timeout=1) == (b"queue", b"a")
+        await client.xadd("stream", {"k": "v"})
+        await client.xgroup_create("stream", "workers", id="0")
+        assert await client.eval("return redis.call('get', KEYS[1])", 1, "run:1") == b"x"
+        pubsub = client.pubsub()
+        await pubsub.subscribe("run:1:events")
+        await pubsub.get_message(timeout=1)  # the subscribe confirmation
+        assert await client.publish("run:1:events", "hello") == 1
+        assert (await pubsub.get_message(timeout=1))["data"] == b"hello"
+        await pubsub.aclose()
+    finally:
+        await client.aclose()
+
+
+async def test_an_agents_redis_user_cannot_reach_other_databases_or_the_server(shared, redis_url):
+    own = await _agent(shared, "dep-a", "pw-a")
+    other = await _agent(shared, "dep-b", "pw-b")
+    number_b = await shared.redis_number("dep-b")
+    try:
+        await other.set("secret", "of b")
+        for command in (("SELECT", number_b), ("SELECT", 0), ("FLUSHALL",), ("FLUSHDB",), ("SWAPDB", 0, number_b),
+                        ("MOVE", "k", number_b), ("COPY", "k", "k2", "DB", number_b), ("KEYS", "*"), ("INFO",),
+                        ("CONFIG", "GET", "requirepass"), ("ACL", "SETUSER", "someone", "on"), ("CLIENT", "LIST"),
+                        ("SCRIPT", "FLUSH"), ("FUNCTION", "FLUSH"), ("MIGRATE", "127.0.0.1", 1, "k", 0, 100)):
+            with pytest.raises(NoPermissionError):
+                await own.execute_command(*command)
+        # Not even inside a script.
+        with pytest.raises(Exception, match="can't run this command"):
+            await own.eval(f"return redis.call('select', '{number_b}')", 0)
+        assert await other.get("secret") == b"of b"
+    finally:
+        await own.aclose()
+        await other.aclose()
+    # Every connection starts in database 0, where the control plane keeps its streams: the
+    # agent's user cannot touch those keys there (nor anywhere).
+    admin = aioredis.Redis.from_url(redis_url)
+    await admin.xadd("lgcp:listener:l1:changes", {"deployment_id": "d"})
+    on_zero = await _agent(shared, "dep-a", "pw-a", db=0)
+    try:
+        for command in (("XADD", "lgcp:listener:l1:changes", "*", "k", "v"), ("DEL", "lgcp:listener:l1:changes"),
+                        ("XRANGE", "lgcp:listener:l1:changes", "-", "+"), ("SET", "lgcp:x", "1")):
+            with pytest.raises(NoPermissionError):
+                await on_zero.execute_command(*command)
+        await on_zero.set("lgcpx", "its own")  # only the `lgcp:` prefix is the control plane's
+    finally:
+        await on_zero.aclose()
+    assert await admin.xlen("lgcp:listener:l1:changes") == 1
+    await admin.aclose()
+
+
+async def test_the_redis_password_is_the_one_given_last_and_drop_removes_the_user(shared):
+    number = await shared.redis_number("dep-1")
+    await shared.ensure_redis_user("dep-1", number, "first")
+    await shared.ensure_redis_user("dep-1", number, "first")  # again: harmless
+    connected = aioredis.Redis.from_url(shared.agent_redis_uri("dep-1", number, "first"))
+    assert await connected.ping()
+    await shared.ensure_redis_user("dep-1", number, "second")  # e.g. the Secret was lost
+    with pytest.raises(AuthenticationError):
+        await aioredis.Redis.from_url(shared.agent_redis_uri("dep-1", number, "first")).ping()
+    second = aioredis.Redis.from_url(shared.agent_redis_uri("dep-1", number, "second"))
+    assert await second.ping()
+    await second.aclose()
+    await shared.drop("dep-1")
+    with pytest.raises(AuthenticationError):
+        await aioredis.Redis.from_url(shared.agent_redis_uri("dep-1", number, "second")).ping()
+    # A connection still open as the user is cut, not left with its rights.
+    with pytest.raises((ConnectionError, AuthenticationError, OSError, aioredis.ConnectionError)):
+        await connected.ping()
+    await connected.aclose()
+
+
+async def test_a_restarted_redis_gets_the_users_back_without_their_passwords(postgres_dsn):
+    from harness.redis import start_redis
+
+    server = start_redis()
+    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, server.url(), 8,
+                          acl_check_seconds=0.2)
+    try:
+        number = await dbs.redis_number("dep-1")
+        await dbs.ensure_redis_user("dep-1", number, "pw")
+        uri = dbs.agent_redis_uri("dep-1", number, "pw")
+        # The listener's table holds a hash, never the password.
+        conn = await asyncpg.connect(postgres_dsn)
+        stored = await conn.fetchval("SELECT acl_password_sha256 FROM lgcp_listener_redis_databases")
+        await conn.close()
+        assert stored and "pw" not in stored
+        server.stop()
+        server = start_redis(port=server.port, password=server.password)  # users gone
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:  # the keeper notices within a round
+            client = aioredis.Redis.from_url(uri)
+            try:
+                if await client.ping():
+                    break
+            except AuthenticationError:
+                assert asyncio.get_running_loop().time() < deadline, "the user was not re-created"
+                await asyncio.sleep(0.2)
+            finally:
+                await client.aclose()
+        with pytest.raises(NoPermissionError):
+            client = aioredis.Redis.from_url(uri)
+            try:
+                await client.flushall()
+            finally:
+                await client.aclose()
+        assert await dbs.keep_acl_users() == 0  # nothing left to do
+    finally:
+        await dbs.drop("dep-1")
+        await dbs.close()
+        server.stop()
+
+
+async def test_a_redis_that_refuses_acl_setuser_is_a_clear_error_and_acl_off_shares_the_url(shared, redis_url,
+                                                                                           postgres_dsn):
+    admin = aioredis.Redis.from_url(redis_url)
+    # Like a managed Redis: the URL's user may do anything but manage users.
+    await admin.execute_command("ACL", "SETUSER", "managed", "reset", "on", ">managed-pw", "~*", "&*", "+@all",
+                                "-acl")
+    await admin.aclose()
+    limited = redis_url.replace(f"//:{urlsplit(redis_url).password}@", "//managed:managed-pw@")
+    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, limited, 8)
+    try:
+        number = await dbs.redis_number("dep-x")
+        with pytest.raises(RedisAclError, match="LGCP_LISTENER_AGENT_REDIS_ACL=false"):
+            await dbs.ensure_redis_user("dep-x", number, "pw")
+        off = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, limited, 8, redis_acl=False)
+        await off.ensure_redis_user("dep-x", number, "pw")  # nothing to create
+        assert off.agent_redis_uri("dep-x", number, "pw") == redis_uri(limited, number)
+        await off.close()
+    finally:
+        await dbs.drop("dep-x")
+        await dbs.close()
+
+
+def test_the_stored_redis_password_is_read_only_from_the_agents_own_user():
+    import base64
+
+    def secret(uri: str) -> dict:
+        return {"data": {"REDIS_URI": base64.b64encode(uri.encode()).decode()}}
+
+    user = redis_user("dep-1")
+    assert stored_redis_password(secret(f"redis://{user}:p%40ss@redis:6379/3"), user) == "p@ss"
+    # An env Secret from before agents had users holds the shared credentials: not the agent's.
+    assert stored_redis_password(secret("redis://:shared@redis:6379/3"), user) is None
+    assert stored_redis_password(secret("redis://lgcp_other:p@redis:6379/3"), user) is None
+    assert stored_redis_password(None, user) is None

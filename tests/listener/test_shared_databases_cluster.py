@@ -8,9 +8,11 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import NoPermissionError
 
 from lgcp_listener.connections import SharedConnections
-from lgcp_listener.databases import SharedDatabases
+from lgcp_listener.databases import SharedDatabases, redis_user
 from lgcp_listener.desired import DesiredDeployment
 from listener_support import RecordingControlPlane, eventually, start_reconciler
 
@@ -45,6 +47,14 @@ async def shared(postgres_dsn, redis_url):
     await dbs.close()
 
 
+async def _redis_ping(uri: str) -> bool:
+    client = aioredis.Redis.from_url(uri)
+    try:
+        return await client.ping()
+    finally:
+        await client.aclose()
+
+
 def secret_env(cluster, namespace: str, name: str) -> dict[str, str]:
     data = cluster.get_json("secret", f"{name}-env", "-n", namespace)["data"]
     return {k: base64.b64decode(v).decode() for k, v in data.items()}
@@ -63,6 +73,17 @@ async def test_each_agent_gets_working_credentials_of_its_own(local_cluster, nam
         for env in (env_a, env_b):
             conn = await asyncpg.connect(env["DATABASE_URI"])
             await conn.close()
+        # Each REDIS_URI logs in as the agent's own user, which cannot select the other's number.
+        client_a = aioredis.Redis.from_url(env_a["REDIS_URI"])
+        try:
+            assert urlsplit(env_a["REDIS_URI"]).username == redis_user(a.id)
+            await client_a.set("k", "v")
+            with pytest.raises(NoPermissionError):
+                await client_a.select(int(urlsplit(env_b["REDIS_URI"]).path.lstrip("/")))
+            with pytest.raises(NoPermissionError):
+                await client_a.flushall()
+        finally:
+            await client_a.aclose()
         statuses = [s for i, s in cp.deployment_statuses if i == a.id]
         assert statuses == ["AWAITING_DATABASE", "READY"]
     finally:
@@ -80,8 +101,10 @@ async def test_password_survives_restart_and_a_crash_between_steps(local_cluster
         await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
         assert crashing.crashed
         stored = secret_env(local_cluster, namespace, d.name)["DATABASE_URI"]
+        stored_redis = secret_env(local_cluster, namespace, d.name)["REDIS_URI"]
         conn = await asyncpg.connect(stored)  # the role got the password stored before the crash
         await conn.close()
+        assert await _redis_ping(stored_redis)  # and so did the Redis user
     finally:
         await running.stop()
     # A new process reads the password back instead of inventing another one.
@@ -92,9 +115,11 @@ async def test_password_survives_restart_and_a_crash_between_steps(local_cluster
         running.reconciler.set_desired([d])
         await running.idle()
         assert secret_env(local_cluster, namespace, d.name)["DATABASE_URI"] == stored
+        assert secret_env(local_cluster, namespace, d.name)["REDIS_URI"] == stored_redis
         assert kube.writes == writes
         conn = await asyncpg.connect(stored)
         await conn.close()
+        assert await _redis_ping(stored_redis)
     finally:
         await running.stop()
 
@@ -150,3 +175,41 @@ async def test_no_redis_number_left_is_reported_as_deploy_failed(namespace, kube
     finally:
         await running.stop()
         await small.close()
+
+
+async def test_an_agent_from_before_redis_users_gets_its_own_user_and_rolls(local_cluster, namespace, kube,
+                                                                          postgres_dsn, redis_url):
+    """An env Secret written without ACL users (the shared credentials in REDIS_URI) is rewritten
+    with the agent's own user on the next listener start, and the pods roll onto it."""
+    port = urlsplit(postgres_dsn).port
+    compute_id = f"c-{uuid.uuid4().hex[:8]}"
+    d = agent(namespace)
+    before = SharedDatabases(postgres_dsn, "127.0.0.1", port, redis_url, 16, redis_acl=False)
+    running = await start_reconciler(kube, namespace, RecordingControlPlane(), SharedConnections(before),
+                                     compute_id=compute_id)
+    try:
+        running.reconciler.set_desired([d])
+        await running.idle()
+        old_uri = secret_env(local_cluster, namespace, d.name)["REDIS_URI"]
+        assert urlsplit(old_uri).password == urlsplit(redis_url).password  # the shared credentials
+        old_hash = local_cluster.get_json("deployment", d.name, "-n", namespace)["spec"]["template"]["metadata"]["annotations"]
+    finally:
+        await running.stop()
+        await before.close()
+    after = SharedDatabases(postgres_dsn, "127.0.0.1", port, redis_url, 16)
+    running = await start_reconciler(kube, namespace, RecordingControlPlane(), SharedConnections(after),
+                                     compute_id=compute_id)
+    try:
+        running.reconciler.set_desired([d])
+        await running.idle()
+        new_uri = secret_env(local_cluster, namespace, d.name)["REDIS_URI"]
+        assert urlsplit(new_uri).username == redis_user(d.id)
+        assert urlsplit(new_uri).path == urlsplit(old_uri).path  # the same number, its data kept
+        assert await _redis_ping(new_uri)
+        new_hash = local_cluster.get_json("deployment", d.name, "-n", namespace)["spec"]["template"]["metadata"]["annotations"]
+        assert new_hash != old_hash  # the pods roll onto the new environment
+    finally:
+        await running.stop()
+        await after.drop(d.id)
+        await after.close()
+

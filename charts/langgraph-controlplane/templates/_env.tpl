@@ -150,5 +150,7 @@ ever sits in a rendered manifest or a ConfigMap.
 - name: LGCP_LISTENER_AGENT_REDIS_DATABASES
   value: {{ .Values.externalRedis.databases | quote }}
 {{- end }}
+- name: LGCP_LISTENER_AGENT_REDIS_ACL
+  value: {{ .Values.listener.database.redisAcl | quote }}
 {{- end }}
 {{- end -}}

@@ -1,8 +1,9 @@
 """Where each agent's Postgres and Redis are, per database mode, and provisioning them.
 
-`shared`: its own database, role and Redis number on the data-plane servers (see databases.py);
-the role's password is generated once and kept in the agent's Secret, which is written before
-the role gets it, so a crash between the two never loses it.
+`shared`: its own database, role and Redis number on the data-plane servers, and a Redis ACL user
+limited to that number (see databases.py); the role's and the Redis user's passwords are
+generated once and kept in the agent's Secret (`DATABASE_URI`, `REDIS_URI`), which is written
+before the role or user gets them, so a crash between the two never loses them.
 `external`: connection templates filled with the agent's name and id; nothing to provision.
 """
 
@@ -12,7 +13,7 @@ import base64
 import secrets
 from urllib.parse import unquote, urlsplit
 
-from .databases import SharedDatabases, identifier, redis_uri
+from .databases import SharedDatabases, identifier, redis_user
 from .desired import DesiredDeployment
 from .render import AgentConnections
 
@@ -26,6 +27,18 @@ def stored_password(secret: dict | None) -> str | None:
     return unquote(password) if password else None
 
 
+def stored_redis_password(secret: dict | None, user: str) -> str | None:
+    """The password of the agent's Redis ACL user `user` kept in its env Secret, if any (a
+    `REDIS_URI` with another user, or none, as before agents had users of their own, holds none)."""
+    encoded = ((secret or {}).get("data") or {}).get("REDIS_URI")
+    if not encoded:
+        return None
+    parts = urlsplit(base64.b64decode(encoded).decode())
+    if parts.username is None or unquote(parts.username) != user or not parts.password:
+        return None
+    return unquote(parts.password)
+
+
 class SharedConnections:
     """Shared mode: one Postgres database + role and one Redis number per agent."""
 
@@ -35,18 +48,22 @@ class SharedConnections:
         self.databases = databases
 
     async def connections(self, desired: DesiredDeployment, secret: dict | None) -> AgentConnections:
-        """URIs with the password stored in `secret` (or a new one) and the agent's Redis number."""
+        """URIs with the passwords stored in `secret` (or new ones) and the agent's Redis number."""
         password = stored_password(secret) or secrets.token_urlsafe(24)
+        redis_password = stored_redis_password(secret, redis_user(desired.id)) or secrets.token_urlsafe(24)
         number = await self.databases.redis_number(desired.id)
         return AgentConnections(self.databases.database_uri(desired.id, password),
-                                redis_uri(self.databases.agent_redis_url, number))
+                                self.databases.agent_redis_uri(desired.id, number, redis_password))
 
     async def provision(self, desired: DesiredDeployment, conn: AgentConnections) -> None:
-        """Creates the role and database (idempotent), with the password of `conn`."""
+        """Creates the role and database and the Redis user (idempotent), with the passwords of `conn`."""
         await self.databases.ensure(desired.id, unquote(urlsplit(conn.database_uri).password or ""))
+        redis = urlsplit(conn.redis_uri)
+        await self.databases.ensure_redis_user(desired.id, int(redis.path.lstrip("/")),
+                                               unquote(redis.password or ""))
 
     async def release(self, deployment_id: str) -> None:
-        """Drops the agent's database and role and frees its Redis number."""
+        """Drops the agent's database and role, its Redis user, and frees its Redis number."""
         await self.databases.drop(deployment_id)
 
 

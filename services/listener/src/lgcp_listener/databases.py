@@ -4,20 +4,35 @@ Idempotent at every step, so a crash anywhere is repaired by running it again:
 - the role and database are created only when missing, and the role's password is always set to
   the one the caller passes (which the caller has already stored in the agent's Secret);
 - Redis numbers live in a table of the admin database with a unique constraint, handed out
-  under a transaction-scoped advisory lock, so two agents never share one.
+  under a transaction-scoped advisory lock, so two agents never share one;
+- each agent also gets a Redis ACL user of its own (`lgcp_<id>`, the role's name), limited to
+  its number (see `acl_rules`), whose password the caller has stored in the agent's Secret
+  like the role's. Redis keeps ACL users in memory only, so the table keeps the password's
+  SHA-256 (what Redis itself keeps; ACL SETUSER takes it as `#<hash>`) and `keep_acl_users`
+  re-creates the users a restarted Redis has lost.
+
+Redis cannot separate databases the way PostgreSQL does: the ACL user stops an agent from
+selecting another number, moving or copying keys across, flushing the server and running
+admin commands, and keeps it away from the control plane's keys (`lgcp:*`, in database 0
+where every connection starts); Pub/Sub channels, Lua functions and server statistics stay
+server-wide. Dedicated mode is the hard isolation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from .redis_numbers import pick_free
+
+log = logging.getLogger(__name__)
 
 _ALLOCATION_LOCK = 0x6C676370  # "lgcp": serialises Redis number allocation across replicas
 
@@ -25,8 +40,40 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lgcp_listener_redis_databases (
     deployment_id text PRIMARY KEY,
     db_number integer NOT NULL UNIQUE
-)
+);
+ALTER TABLE lgcp_listener_redis_databases ADD COLUMN IF NOT EXISTS acl_password_sha256 text;
 """
+
+# Every key but the control plane's `lgcp:*` (Redis key patterns only allow: these globs match
+# exactly the names that do not start with "lgcp:").
+_AGENT_KEY_PATTERNS = ("~[^l]*", "~l[^g]*", "~lg[^c]*", "~lgc[^p]*", "~lgcp[^:]*", "~l", "~lg", "~lgc", "~lgcp")
+# What else an agent may not do: reach another database (SELECT is allowed for its own number
+# only, MOVE and COPY take a target database), run admin or server-wide destructive commands
+# (@dangerous holds FLUSHALL, FLUSHDB, SWAPDB, MIGRATE, KEYS, INFO, CONFIG, ...), or empty the
+# server-wide script and function caches other agents use.
+_AGENT_DENIED = ("-@admin", "-@dangerous", "-select", "-move", "-copy", "-function|flush", "-function|delete",
+                 "-function|restore", "-script|flush")
+
+
+class RedisAclError(RuntimeError):
+    """The agents' Redis refused to create an agent's ACL user."""
+
+
+def redis_user(deployment_id: str) -> str:
+    """The agent's Redis ACL user: the name of its Postgres role."""
+    return identifier(deployment_id)
+
+
+def password_sha256(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def acl_rules(number: int, password_hash: str) -> list[str]:
+    """ACL SETUSER rules of an agent's user: everything a LangGraph server does with keys,
+    streams, lists, scripts and Pub/Sub in database `number`, and nothing beyond it. `reset`
+    first, so that applying them again (a restart, a changed number) gives exactly these."""
+    return ["reset", "on", f"#{password_hash}", *_AGENT_KEY_PATTERNS, "&*", "+@all", *_AGENT_DENIED,
+            f"+select|{number}"]
 
 
 def identifier(deployment_id: str) -> str:
@@ -37,21 +84,30 @@ def identifier(deployment_id: str) -> str:
     return f"lgcp_{cleaned}"
 
 
-def redis_uri(base: str, number: int) -> str:
-    """`base` (a redis:// URL, any db path dropped) pointing at database `number`."""
+def redis_uri(base: str, number: int, user: str | None = None, password: str | None = None) -> str:
+    """`base` (a redis:// URL, any db path dropped) pointing at database `number`; with `user`,
+    that user and `password` replace the credentials of `base`."""
     parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, ""))
+    netloc = parts.netloc
+    if user is not None:
+        host = netloc.rsplit("@", 1)[-1]
+        netloc = f"{quote(user, safe='')}:{quote(password or '', safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, f"/{number}", parts.query, ""))
 
 
 class SharedDatabases:
     """Provisions agents on one shared Postgres (admin URL) and one shared Redis."""
 
     def __init__(self, admin_url: str, agent_host: str, agent_port: int, agent_redis_url: str,
-                 redis_databases: int) -> None:
+                 redis_databases: int, redis_acl: bool = True, acl_check_seconds: float = 10) -> None:
         self.admin_url, self.agent_host, self.agent_port = admin_url, agent_host, agent_port
         self.agent_redis_url, self.redis_databases = agent_redis_url, redis_databases
+        # False: agents get the credentials of agent_redis_url itself (a Redis without ACLs,
+        # or one that refuses ACL SETUSER, like most managed ones).
+        self.redis_acl, self.acl_check_seconds = redis_acl, acl_check_seconds
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._keeper: asyncio.Task | None = None
 
     async def _conn_pool(self) -> asyncpg.Pool:
         async with self._opening:
@@ -64,9 +120,79 @@ class SharedDatabases:
         return self._pool
 
     async def close(self) -> None:
-        """Closes the admin connection pool."""
+        """Stops keeping the ACL users and closes the admin connection pool."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
+
+    def agent_redis_uri(self, deployment_id: str, number: int, password: str) -> str:
+        """The agent's `redis://` URI: its own ACL user and `password`, its database number."""
+        if not self.redis_acl:
+            return redis_uri(self.agent_redis_url, number)
+        return redis_uri(self.agent_redis_url, number, redis_user(deployment_id), password)
+
+    async def ensure_redis_user(self, deployment_id: str, number: int, password: str) -> None:
+        """Creates (or resets) the agent's ACL user with `password`, limited to `number`.
+
+        The password's hash goes to the table first, so that `keep_acl_users` can re-create the
+        user after a Redis restart. Needs `redis_acl`; otherwise there is no user to make."""
+        if not self.redis_acl:
+            return
+        digest = password_sha256(password)
+        pool = await self._conn_pool()
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE lgcp_listener_redis_databases SET acl_password_sha256 = $2 WHERE deployment_id = $1",
+                deployment_id, digest)
+        await self._set_users([(redis_user(deployment_id), number, digest)])
+        if self._keeper is None:
+            self._keeper = asyncio.create_task(self._keep_acl_users_forever(), name="redis-acl-users")
+
+    async def _set_users(self, users: list[tuple[str, int, str]]) -> None:
+        client = aioredis.Redis.from_url(redis_uri(self.agent_redis_url, 0))
+        try:
+            for user, number, digest in users:
+                await client.execute_command("ACL", "SETUSER", user, *acl_rules(number, digest))
+        except ResponseError as exc:
+            raise RedisAclError(
+                f"the agents' Redis refused ACL SETUSER ({exc}): it needs Redis 7 or later and the "
+                "agents' Redis URL's user must be allowed to manage users; where it cannot be, turn "
+                "the agents' ACL users off (LGCP_LISTENER_AGENT_REDIS_ACL=false, chart value "
+                "listener.database.redisAcl=false) and agents share that URL's credentials"
+            ) from exc
+        finally:
+            await client.aclose()
+
+    async def keep_acl_users(self) -> int:
+        """Re-creates the ACL users the agents' Redis does not have (it restarted: Redis keeps
+        them in memory only) from the stored hashes; returns how many."""
+        pool = await self._conn_pool()
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT deployment_id, db_number, acl_password_sha256 "
+                                    "FROM lgcp_listener_redis_databases WHERE acl_password_sha256 IS NOT NULL")
+        if not rows:
+            return 0
+        client = aioredis.Redis.from_url(redis_uri(self.agent_redis_url, 0))
+        try:
+            present = {u.decode() if isinstance(u, bytes) else u for u in await client.execute_command("ACL", "USERS")}
+        finally:
+            await client.aclose()
+        missing = [(redis_user(r["deployment_id"]), r["db_number"], r["acl_password_sha256"]) for r in rows
+                   if redis_user(r["deployment_id"]) not in present]
+        if missing:
+            await self._set_users(missing)
+            log.warning("re-created %d agents' Redis ACL users (the agents' Redis restarted?)", len(missing))
+        return len(missing)
+
+    async def _keep_acl_users_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.acl_check_seconds)
+            try:
+                await self.keep_acl_users()
+            except Exception as exc:  # noqa: BLE001 - Redis or Postgres away: try again next round
+                log.warning("could not check the agents' Redis ACL users: %s", type(exc).__name__)
 
     def database_uri(self, deployment_id: str, password: str) -> str:
         """The agent's own `postgresql://` URI, as its pods reach the server."""
@@ -124,12 +250,21 @@ class SharedDatabases:
         async with pool.acquire() as conn:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+            # The stored hash first: keep_acl_users must not bring the user back meanwhile.
             number = await conn.fetchval(
-                "SELECT db_number FROM lgcp_listener_redis_databases WHERE deployment_id = $1", deployment_id)
+                "UPDATE lgcp_listener_redis_databases SET acl_password_sha256 = NULL WHERE deployment_id = $1 "
+                "RETURNING db_number", deployment_id)
         if number is not None:
             client = aioredis.Redis.from_url(redis_uri(self.agent_redis_url, number))
             try:
                 await client.flushdb()
+                if self.redis_acl:
+                    # Also disconnects any client still authenticated as the user. A Redis that
+                    # refuses ACL commands never had the user: that must not block the deletion.
+                    try:
+                        await client.execute_command("ACL", "DELUSER", redis_user(deployment_id))
+                    except ResponseError as exc:
+                        log.warning("could not delete the Redis user of %s: %s", deployment_id, exc)
             finally:
                 await client.aclose()
             async with pool.acquire() as conn:

@@ -32,7 +32,7 @@ def _connections(settings: Settings):
                                    _secret(settings.external_redis_uri_template))
     return SharedConnections(SharedDatabases(
         _secret(settings.postgres_admin_url), settings.agent_postgres_host, settings.agent_postgres_port,
-        _secret(settings.agent_redis_url), settings.agent_redis_databases))
+        _secret(settings.agent_redis_url), settings.agent_redis_databases, settings.agent_redis_acl))
 
 
 def render_context(settings: Settings) -> RenderContext:

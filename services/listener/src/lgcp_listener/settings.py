@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     agent_postgres_port: int = 5432
     agent_redis_url: SecretStr | None = None
     agent_redis_databases: int = Field(default=16, ge=2)
+    # Shared mode: each agent gets a Redis ACL user limited to its database number (databases.py).
+    agent_redis_acl: bool = True
     external_database_uri_template: SecretStr | None = None
     external_redis_uri_template: SecretStr | None = None
 
