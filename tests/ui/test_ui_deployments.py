@@ -315,3 +315,73 @@ async def test_the_ui_works_under_a_base_path_and_a_path_of_its_own(page, ui_dsn
         await expect(page.locator(f'[data-live-revision="{revision["id"]}"]')).to_contain_text("DEPLOYING")
     finally:
         await asyncio.to_thread(server.stop)
+
+
+def _reported_manifests(name: str, image: str) -> list[dict]:
+    """Objects as the listener reports them (its Secret values already redacted)."""
+    meta = {"name": name, "namespace": "agents", "labels": {"app.kubernetes.io/managed-by": "lgcp-listener"}}
+    return [
+        {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {**meta, "name": f"{name}-env"},
+         "data": {"DATABASE_URI": "<redacted>", "OPENAI_API_KEY": "<redacted>"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+         "spec": {"template": {"spec": {"containers": [{"name": "langgraph-server", "image": image}]}}}},
+    ]
+
+
+async def test_the_deployment_page_shows_the_manifests_the_listener_applied(browser, ui_server, listener):
+    # Without JavaScript: the preview is plain server-rendered HTML (<details>), nothing to load.
+    context = await browser.new_context(java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        await sign_in(page, ui_server)
+        deployment_id = await create_through_form(page, ui_server, name="previewed")
+        section = page.get_by_role("region", name="Manifests")
+        await expect(section).to_contain_text("Not rendered yet")
+
+        async with ui_server.admin() as admin:
+            first_revision = (await admin.get(f"/deployments/{deployment_id}")).json()["latest_revision_id"]
+        async with ui_server.listener() as listener_api:
+            response = await listener_api.put(f"/listener-api/deployments/{deployment_id}/manifests", json={
+                "revision_id": first_revision, "manifests": _reported_manifests("previewed", IMAGE_1)})
+            assert response.status_code == 204, response.text
+        await page.reload()
+        await expect(section).to_contain_text(f"What the listener applied for revision {first_revision[:8]}")
+        await expect(section).not_to_contain_text("is not applied yet")
+        secret = section.locator("details").filter(has_text="Secret previewed-env")
+        deployment = section.locator("details").filter(has_text="Deployment previewed")
+        await expect(deployment.locator("pre")).to_be_hidden()  # collapsed until asked for
+        await deployment.locator("summary").click()
+        await expect(deployment.locator("pre")).to_contain_text(f'"image": "{IMAGE_1}"')
+        await secret.locator("summary").click()
+        await expect(secret.locator("pre")).to_contain_text('"OPENAI_API_KEY": "<redacted>"')
+        assert "sk-typed-in-the-browser" not in await page.content()
+        await expect(section).to_contain_text(f"/api-host/v2/deployments/{deployment_id}/manifests")
+        await screenshot(page, "deployment-manifests")
+
+        # A new revision the listener has not rendered yet: the page says the preview lags.
+        await page.goto(f"{ui_server.ui}/deployments/{deployment_id}/edit")
+        await page.get_by_label("Image (required)").fill(IMAGE_2)
+        await page.get_by_role("button", name="Create new revision").click()
+        await expect(page.get_by_role("status")).to_contain_text("New revision created")
+        async with ui_server.admin() as admin:
+            latest = (await admin.get(f"/deployments/{deployment_id}")).json()["latest_revision_id"]
+        await expect(section).to_contain_text(f"The latest revision, {latest[:8]}, is not applied yet.")
+    finally:
+        await context.close()
+
+
+async def test_a_viewer_sees_the_manifests_preview_too(page, ui_server, listener):
+    async with ui_server.admin() as admin:
+        created = (await admin.post("/deployments", json={
+            "name": "seen", "source_config": {"listener_id": listener["id"]},
+            "source_revision_config": {"image_uri": IMAGE_1}})).json()
+        viewer_key = (await admin.post("/api-keys", json={"name": "viewer", "role": "viewer"})).json()["key"]
+    async with ui_server.listener() as listener_api:
+        response = await listener_api.put(f"/listener-api/deployments/{created['id']}/manifests", json={
+            "revision_id": created["latest_revision_id"], "manifests": _reported_manifests("seen", IMAGE_1)})
+        assert response.status_code == 204, response.text
+    await sign_in(page, ui_server, key=viewer_key)
+    await page.goto(f"{ui_server.ui}/deployments/{created['id']}")
+    section = page.get_by_role("region", name="Manifests")
+    await section.locator("details").filter(has_text="Deployment seen").locator("summary").click()
+    await expect(section.locator("pre").nth(1)).to_contain_text(IMAGE_1)

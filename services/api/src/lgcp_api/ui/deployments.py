@@ -158,7 +158,38 @@ async def detail_page(ui: PageUi, deployment_id: str) -> Response:
     return ui.render(
         "deployment.html", title=deployment["name"], d=deployment, revisions=revisions,
         listener=listener, url=_url(ui, deployment), idempotency_key=new_idempotency_key(),
+        preview=await _manifests_preview(ui, deployment_id),
     )
+
+
+def _kubernetes_order(obj: dict) -> dict:
+    """apiVersion, kind and metadata first, as manifests are written (the API stores jsonb,
+    which keeps no key order)."""
+    head = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
+    return {**head, **{k: v for k, v in obj.items() if k not in head}}
+
+
+async def _manifests_preview(ui: Ui, deployment_id: str) -> dict | None:
+    """What the listener last applied for the deployment (GET .../manifests), each object as
+    indented JSON (what `kubectl apply -f` takes, and no YAML library needed); None before the
+    listener's first report (the API's 404 "not rendered yet")."""
+    try:
+        preview = await ui.api.get(f"/deployments/{deployment_id}/manifests")
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        return None
+    api_prefix = ui.request.app.state.settings.api_prefix
+    return {
+        "api_path": f"{api_prefix}/v2/deployments/{deployment_id}/manifests",
+        "revision_id": preview["revision_id"],
+        "rendered_at": preview["rendered_at"],
+        "objects": [
+            {"kind": m.get("kind", "?"), "name": (m.get("metadata") or {}).get("name", "?"),
+             "text": json.dumps(_kubernetes_order(m), indent=2, ensure_ascii=False)}
+            for m in preview["manifests"]
+        ],
+    }
 
 
 @router.get("/{deployment_id}/status.json")
