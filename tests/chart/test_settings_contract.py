@@ -9,7 +9,7 @@ import re
 import pytest
 from cryptography.fernet import Fernet
 
-from chart_commands import ENVIRONMENTS, VALUES_DIR, render
+from chart_commands import CHART, ENVIRONMENTS, VALUES_DIR, render
 
 FERNET_KEY = Fernet.generate_key().decode()
 
@@ -78,3 +78,37 @@ def test_listener_settings_accept_the_chart_environment(environment: str, monkey
     assert settings.pod_name == "lgcp-listener-abc"
     assert settings.database_mode == "shared" and settings.agent_redis_url is not None
     assert settings.leader_election is True
+
+
+def test_listener_settings_accept_the_chart_environment_in_dedicated_mode(monkeypatch) -> None:
+    from lgcp_listener.settings import Settings
+
+    documents = render("helm", "-f", str(VALUES_DIR / "prod.yaml"), "--set", "listener.database.mode=dedicated",
+                       "--set", "listener.database.dedicated.postgres.storage.storageClass=fast-ssd",
+                       "--set", "listener.database.dedicated.postgres.resources.requests.cpu=0.5",
+                       "--set", "listener.database.dedicated.imagePullSecrets={mirror-pull}")
+    (container,) = [c for d in documents if d["kind"] == "Deployment"
+                    and d["metadata"]["labels"]["app.kubernetes.io/component"] == "listener"
+                    for c in d["spec"]["template"]["spec"]["containers"]]
+    for name, value in container_env(container, "lgcp-listener-abc").items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert settings.database_mode == "dedicated"
+    assert settings.dedicated_postgres_storage_class == "fast-ssd" and settings.dedicated_image_pull_secrets == ["mirror-pull"]
+    assert settings.dedicated_postgres_resources["requests"]["cpu"] == "0.5"
+
+
+def test_dedicated_databases_default_to_the_subcharts_images_in_the_chart_and_the_listener() -> None:
+    import yaml
+
+    from lgcp_listener.settings import Settings
+
+    chart = yaml.safe_load((CHART / "values.yaml").read_text())["listener"]["database"]["dedicated"]
+    for store, field in (("postgres", "dedicated_postgres_image"), ("redis", "dedicated_redis_image")):
+        subchart = yaml.safe_load((CHART / "charts" / store / "values.yaml").read_text())
+        image = f"{subchart['image']['repository']}:{subchart['image']['tag']}"
+        assert f"{chart[store]['image']['repository']}:{chart[store]['image']['tag']}" == image, store
+        assert Settings.model_fields[field].default == image, store
+        assert chart[store]["resources"] == subchart["resources"], store
+        assert Settings.model_fields[f"dedicated_{store}_resources"].default_factory() == subchart["resources"], store
+    assert Settings.model_fields["dedicated_postgres_storage_size"].default == chart["postgres"]["storage"]["size"]

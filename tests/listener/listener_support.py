@@ -7,6 +7,7 @@ import time
 import uuid
 
 from lgcp_listener.connections import ExternalConnections
+from lgcp_listener.dedicated import DedicatedConfig, DedicatedConnections
 from lgcp_listener.kube import Kube
 from lgcp_listener.reconciler import Reconciler
 from lgcp_listener.render import RenderContext, RouteConfig
@@ -87,12 +88,14 @@ class Running:
 
 
 async def start_reconciler(kube: Kube, namespace: str, control_plane, connections=None,
-                           compute_id: str | None = None, **route) -> Running:
+                           compute_id: str | None = None, dedicated: DedicatedConfig | None = None,
+                           retention: str = "delete", **route) -> Running:
     ctx = RenderContext(compute_id or f"c-{uuid.uuid4().hex[:8]}",
-                        RouteConfig(route.pop("hostname", "langsmith.test"), **route))
-    reconciler = Reconciler(kube, control_plane,
-                            connections or ExternalConnections("postgresql://u:p@pg:5432/{database}", "redis://r:6379/0"),
-                            ctx, [namespace], workers=4)
+                        RouteConfig(route.pop("hostname", "langsmith.test"), **route), dedicated=dedicated)
+    if connections is None:
+        connections = (DedicatedConnections(kube, ctx) if dedicated is not None
+                       else ExternalConnections("postgresql://u:p@pg:5432/{database}", "redis://r:6379/0"))
+    reconciler = Reconciler(kube, control_plane, connections, ctx, [namespace], retention=retention, workers=4)
     tasks = [asyncio.create_task(inf.run()) for inf in reconciler.informers.values()]
     await asyncio.wait_for(reconciler.wait_synced(), 30)
     tasks.append(asyncio.create_task(reconciler.run_workers()))

@@ -23,6 +23,25 @@ def documented_rbac(namespace: str, lease_name: str) -> str:
     return block.replace("LEASE_NAMESPACE", namespace).replace("NAMESPACE", namespace).replace("LEASE_NAME", lease_name)
 
 
+def with_dedicated_rules(rbac: str) -> str:
+    """The documented Roles with the README's additional rules of dedicated mode in the namespace Role."""
+    extra = re.search(r"<!-- rbac-dedicated:begin -->\s*```yaml\n(.*?)```\s*<!-- rbac-dedicated:end -->",
+                      README.read_text(), re.S).group(1)
+    roles = [role for role in yaml.safe_load_all(rbac) if role]
+    namespace_role = next(r for r in roles if r["metadata"]["name"] == "lgcp-listener")
+    namespace_role["rules"] += yaml.safe_load(extra)
+    return yaml.safe_dump_all(roles)
+
+
+def bind(cluster, namespace: str, rbac: str) -> None:
+    """A ServiceAccount `lgcp-listener` bound to the Roles of `rbac`, and to nothing else."""
+    cluster.kubectl("create", "serviceaccount", "lgcp-listener", "-n", namespace)
+    cluster.apply(rbac)
+    for role in ("lgcp-listener", "lgcp-listener-lease"):
+        cluster.kubectl("create", "rolebinding", role, f"--role={role}",
+                        f"--serviceaccount={namespace}:lgcp-listener", "-n", namespace)
+
+
 def token_kubeconfig(cluster, namespace: str, account: str) -> str:
     admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
     token = cluster.kubectl("create", "token", account, "-n", namespace, "--duration", "1h").stdout.strip()
@@ -39,11 +58,7 @@ def token_kubeconfig(cluster, namespace: str, account: str) -> str:
 
 async def test_listener_runs_with_only_the_documented_rbac(stack: Stack, local_cluster):
     ns, lease = stack.namespace, stack.env["LGCP_LISTENER_LEASE_NAME"]
-    local_cluster.kubectl("create", "serviceaccount", "lgcp-listener", "-n", ns)
-    local_cluster.apply(documented_rbac(ns, lease))
-    for role in ("lgcp-listener", "lgcp-listener-lease"):
-        local_cluster.kubectl("create", "rolebinding", role, f"--role={role}",
-                              f"--serviceaccount={ns}:lgcp-listener", "-n", ns)
+    bind(local_cluster, ns, documented_rbac(ns, lease))
     # Sanity: the account really is limited (no list of Secrets, nothing cluster-wide).
     kubeconfig = token_kubeconfig(local_cluster, ns, "lgcp-listener")
     assert local_cluster.kubectl("--kubeconfig", kubeconfig, "get", "secrets", "-n", ns, check=False).returncode != 0
@@ -59,4 +74,32 @@ async def test_listener_runs_with_only_the_documented_rbac(stack: Stack, local_c
     async def forgotten():
         return (await stack.admin.get(f"/deployments/{deployment['id']}")).status_code == 404
     await eventually(forgotten, 60)
+    assert " 403" not in listener.output() and "Forbidden" not in listener.output()
+
+
+async def test_dedicated_mode_runs_with_only_the_documented_rbac_and_its_additional_rules(stack: Stack, local_cluster):
+    ns, lease = stack.namespace, stack.env["LGCP_LISTENER_LEASE_NAME"]
+    bind(local_cluster, ns, with_dedicated_rules(documented_rbac(ns, lease)))
+    kubeconfig = token_kubeconfig(local_cluster, ns, "lgcp-listener")
+    for verb, resource in (("delete", "statefulsets"), ("list", "persistentvolumeclaims"), ("create", "persistentvolumeclaims")):
+        answer = local_cluster.kubectl("--kubeconfig", kubeconfig, "auth", "can-i", verb, resource, "-n", ns, check=False)
+        assert answer.stdout.strip() == "no", (verb, resource)
+
+    listener = stack.start(LGCP_LISTENER_KUBECONFIG=kubeconfig, LGCP_LISTENER_DATABASE_MODE="dedicated",
+                           LGCP_LISTENER_DEDICATED_POSTGRES_STORAGE_SIZE="1Gi")
+    await stack.registered()
+    deployment = await stack.create()
+    await stack.wait_revision(deployment, "DEPLOYED", timeout=180)
+    name = deployment["name"]
+    assert stack.exists("statefulset", f"{name}-postgres") and stack.exists("statefulset", f"{name}-redis")
+    assert stack.exists("pvc", f"data-{name}-postgres-0")
+    assert (await stack.admin.get(f"/deployments/{deployment['id']}")).json()["status"] == "READY"
+    assert (await stack.admin.delete(f"/deployments/{deployment['id']}")).status_code == 204
+
+    async def forgotten():
+        return (await stack.admin.get(f"/deployments/{deployment['id']}")).status_code == 404
+    await eventually(forgotten, 60)
+    # Retention `delete` (the default): the volume and its passwords went with it.
+    await eventually(lambda: not stack.exists("pvc", f"data-{name}-postgres-0"), 30)
+    assert not stack.exists("secret", f"{name}-db-credentials")
     assert " 403" not in listener.output() and "Forbidden" not in listener.output()

@@ -60,6 +60,47 @@ def test_namespaces_must_be_dns_labels(monkeypatch):
         load(monkeypatch, LGCP_LISTENER_NAMESPACES="good,Bad_NS")
 
 
-def test_dedicated_mode_is_refused_clearly(monkeypatch):
-    with pytest.raises(ValidationError, match="dedicated is not supported"):
-        load(monkeypatch, LGCP_LISTENER_DATABASE_MODE="dedicated")
+def test_dedicated_mode_needs_nothing_else_and_defaults_to_the_charts_images(monkeypatch):
+    s = load(monkeypatch, LGCP_LISTENER_DATABASE_MODE="dedicated")
+    assert s.database_mode == "dedicated"
+    assert (s.dedicated_postgres_image, s.dedicated_redis_image) == ("postgres:16.4", "redis:7.4")
+    assert s.dedicated_postgres_storage_size == "8Gi" and s.dedicated_postgres_storage_class is None
+    assert s.dedicated_postgres_resources["limits"] == {"memory": "1Gi"}
+
+
+def test_dedicated_settings_are_read(monkeypatch):
+    s = load(monkeypatch, LGCP_LISTENER_DATABASE_MODE="dedicated",
+             LGCP_LISTENER_DEDICATED_POSTGRES_IMAGE="mirror.example.com/postgres@sha256:" + "a" * 64,
+             LGCP_LISTENER_DEDICATED_POSTGRES_STORAGE_SIZE="20Gi",
+             LGCP_LISTENER_DEDICATED_POSTGRES_STORAGE_CLASS="fast-ssd",
+             LGCP_LISTENER_DEDICATED_REDIS_RESOURCES='{"requests": {"cpu": "10m"}, "limits": {"memory": "64Mi"}}',
+             LGCP_LISTENER_DEDICATED_IMAGE_PULL_SECRETS="mirror, other")
+    assert s.dedicated_postgres_storage_class == "fast-ssd" and s.dedicated_postgres_storage_size == "20Gi"
+    assert s.dedicated_redis_resources == {"requests": {"cpu": "10m"}, "limits": {"memory": "64Mi"}}
+    assert s.dedicated_image_pull_secrets == ["mirror", "other"]
+    # JSON numbers are quantities too (the chart's values may hold them).
+    numbers = load(monkeypatch, LGCP_LISTENER_DEDICATED_POSTGRES_RESOURCES='{"requests": {"cpu": 0.5, "memory": 1073741824}}')
+    assert numbers.dedicated_postgres_resources == {"requests": {"cpu": "0.5", "memory": "1073741824"}}
+    assert load(monkeypatch, LGCP_LISTENER_DEDICATED_POSTGRES_STORAGE_CLASS="").dedicated_postgres_storage_class is None
+
+
+@pytest.mark.parametrize("variable, value, reason", [
+    ("DEDICATED_POSTGRES_IMAGE", "has spaces:1", "image reference"),
+    ("DEDICATED_REDIS_IMAGE", "", "image reference"),
+    ("DEDICATED_POSTGRES_STORAGE_SIZE", "lots", "Kubernetes quantity"),
+    ("DEDICATED_POSTGRES_STORAGE_SIZE", "0", "positive size"),
+    ("DEDICATED_POSTGRES_STORAGE_SIZE", "500m", "positive size"),
+    ("DEDICATED_POSTGRES_STORAGE_CLASS", "Fast_SSD", "StorageClass name"),
+    ("DEDICATED_POSTGRES_RESOURCES", "cpu=1", "must be JSON"),
+    ("DEDICATED_POSTGRES_RESOURCES", '{"requests": {"gpu": "1"}}', "may only name"),
+    ("DEDICATED_REDIS_RESOURCES", '{"requests": {"memory": "-1"}}', "Kubernetes quantity"),
+    ("DEDICATED_REDIS_RESOURCES", '{"requests": {"memory": true}}', "positive Kubernetes quantity"),
+    ("DEDICATED_REDIS_RESOURCES", '{"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}', "above its limit"),
+    ("DEDICATED_IMAGE_PULL_SECRETS", "ok,Not_OK", "Secret names"),
+])
+def test_bad_dedicated_settings_are_refused_naming_the_field(monkeypatch, variable, value, reason):
+    with pytest.raises(ValidationError) as caught:
+        load(monkeypatch, LGCP_LISTENER_DATABASE_MODE="dedicated", **{f"LGCP_LISTENER_{variable}": value})
+    (error,) = caught.value.errors()
+    assert error["loc"] == (variable.lower(),)
+    assert reason in error["msg"]

@@ -98,10 +98,31 @@ ever sits in a rendered manifest or a ConfigMap.
   value: {{ .Values.api.logLevel | quote }}
 {{- end -}}
 
-{{/* Where the listener creates agents' databases (shared mode) or their templates (external). */}}
+{{/* Where the listener creates agents' databases (shared mode), what each agent's own
+databases are made of (dedicated mode) or their templates (external). */}}
 {{- define "lgcp.env.listenerDatabases" -}}
 {{- $mode := .Values.listener.database.mode -}}
-{{- if eq $mode "external" }}
+{{- if eq $mode "dedicated" }}
+{{- $d := .Values.listener.database.dedicated }}
+- name: LGCP_LISTENER_DEDICATED_POSTGRES_IMAGE
+  value: {{ include "lgcp.image" (dict "root" . "image" $d.postgres.image) | quote }}
+- name: LGCP_LISTENER_DEDICATED_REDIS_IMAGE
+  value: {{ include "lgcp.image" (dict "root" . "image" $d.redis.image) | quote }}
+- name: LGCP_LISTENER_DEDICATED_POSTGRES_STORAGE_SIZE
+  value: {{ $d.postgres.storage.size | quote }}
+{{- with $d.postgres.storage.storageClass }}
+- name: LGCP_LISTENER_DEDICATED_POSTGRES_STORAGE_CLASS
+  value: {{ . | quote }}
+{{- end }}
+- name: LGCP_LISTENER_DEDICATED_POSTGRES_RESOURCES
+  value: {{ $d.postgres.resources | toJson | quote }}
+- name: LGCP_LISTENER_DEDICATED_REDIS_RESOURCES
+  value: {{ $d.redis.resources | toJson | quote }}
+{{- with $d.imagePullSecrets }}
+- name: LGCP_LISTENER_DEDICATED_IMAGE_PULL_SECRETS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- else if eq $mode "external" }}
 - name: LGCP_LISTENER_EXTERNAL_DATABASE_URI_TEMPLATE
   valueFrom:
     secretKeyRef:

@@ -41,6 +41,9 @@ KINDS: dict[str, Kind] = {
     "HTTPRoute": Kind("/apis/gateway.networking.k8s.io/v1", "httproutes"),
     "HorizontalPodAutoscaler": Kind("/apis/autoscaling/v2", "horizontalpodautoscalers"),
     "PodDisruptionBudget": Kind("/apis/policy/v1", "poddisruptionbudgets"),
+    "StatefulSet": Kind("/apis/apps/v1", "statefulsets"),
+    "NetworkPolicy": Kind("/apis/networking.k8s.io/v1", "networkpolicies"),
+    "PersistentVolumeClaim": Kind("/api/v1", "persistentvolumeclaims"),
     "Lease": Kind("/apis/coordination.k8s.io/v1", "leases"),
 }
 

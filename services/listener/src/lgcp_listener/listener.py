@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from .connections import ExternalConnections, SharedConnections
 from .control_plane import ControlPlane
 from .databases import SharedDatabases
+from .dedicated import DedicatedConfig, DedicatedConnections
 from .health import serve
 from .kube import Kube, connect
 from .leader import LeaderElection
@@ -26,7 +27,9 @@ def _secret(value) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def _connections(settings: Settings):
+def _connections(settings: Settings, kube: Kube):
+    if settings.database_mode == "dedicated":
+        return DedicatedConnections(kube, render_context(settings))
     if settings.database_mode == "external":
         return ExternalConnections(_secret(settings.external_database_uri_template),
                                    _secret(settings.external_redis_uri_template))
@@ -44,7 +47,20 @@ def render_context(settings: Settings) -> RenderContext:
                           settings.gateway_name, settings.gateway_namespace),
         platform=PlatformEnv(settings.langsmith_endpoint, _secret(settings.langsmith_api_key),
                              _secret(settings.license_key)),
+        dedicated=_dedicated_config(settings),
     )
+
+
+def _dedicated_config(settings: Settings) -> DedicatedConfig | None:
+    if settings.database_mode != "dedicated":
+        return None
+    return DedicatedConfig(
+        postgres_image=settings.dedicated_postgres_image, redis_image=settings.dedicated_redis_image,
+        postgres_storage_size=settings.dedicated_postgres_storage_size,
+        postgres_storage_class=settings.dedicated_postgres_storage_class,
+        postgres_resources=settings.dedicated_postgres_resources,
+        redis_resources=settings.dedicated_redis_resources,
+        image_pull_secrets=tuple(settings.dedicated_image_pull_secrets))
 
 
 class Listener:
@@ -68,7 +84,7 @@ class Listener:
         health = await serve(s.health_port, self.ready) if s.health_port else None
         self.kube = Kube(await connect(s.kubeconfig))
         control_plane = ControlPlane(s.api_url, s.api_key.get_secret_value(), s.tenant_id)
-        connections = _connections(s)
+        connections = _connections(s, self.kube)
         election = None
         tasks: list[asyncio.Task] = []
         try:

@@ -19,6 +19,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from . import labels as L
 from . import metrics
 from .control_plane import ControlPlane, ControlPlaneError
+from . import dedicated
 from .desired import DesiredDeployment
 from .hashing import applied_hash
 from .informer import Informer
@@ -54,6 +55,8 @@ class Reconciler:
         self.loaded = False
         self.route_kind = "HTTPRoute" if ctx.route.mode == "gateway" else "Ingress"
         self.kinds = ("Deployment", "Service", self.route_kind, *OPTIONAL_KINDS, "Pod")
+        if ctx.dedicated is not None:
+            self.kinds += dedicated.KINDS
         selector = L.owned_selector(ctx.compute_id)
         self.informers = {(kind, ns): Informer(kube, kind, ns, selector, self._on_change)
                           for kind in self.kinds for ns in namespaces}
@@ -179,7 +182,7 @@ class Reconciler:
             return
         try:
             conn = await self._agent_connections(desired, live)
-        except NoRedisDatabaseLeft as exc:
+        except (NoRedisDatabaseLeft, dedicated.DedicatedDatabaseError) as exc:
             # Tell people why, and keep retrying: a number may be freed by a deletion.
             await self._report(desired, "DEPLOY_FAILED", str(exc))
             raise
@@ -229,6 +232,8 @@ class Reconciler:
         """`Kind/name` of objects holding this deployment's names that are not labelled as its own."""
         names = [(kind, desired.name) for kind in self.kinds if kind != "Pod"]
         names.append(("Secret", env_secret_name(desired.name)))
+        if self.ctx.dedicated is not None:
+            names += dedicated.owned_names(desired.name)  # its volume claim included
         taken = []
         for kind, name in names:
             existing = await self.kube.get(kind, desired.namespace, name)
@@ -253,7 +258,8 @@ class Reconciler:
             await self._apply_if_changed(desired, render(desired, conn, self.ctx, _owner(live))[0])
             await self.conns.provision(desired, conn)
         self._connections[desired.id] = conn
-        if desired.status != "READY":
+        # Dedicated databases are READY once their pods are (see _report_rollout).
+        if desired.status != "READY" and self.ctx.dedicated is None:
             await self._deployment_status(desired, "READY")
         return conn
 
@@ -300,6 +306,8 @@ class Reconciler:
         # database, so a misconfiguration can never destroy every agent's data.
         if self.retention == "delete" and desired is not None and desired.deleting:
             await self.conns.release(deployment_id)
+            if self.ctx.dedicated is not None:
+                await self.conns.drop(desired)  # its volume and passwords, by name
         elif desired is None:
             log.warning("deployment %s is not in the desired state: objects removed, database kept", deployment_id)
         self._connections.pop(deployment_id, None)
@@ -308,6 +316,9 @@ class Reconciler:
         if location is not None:
             for kind in self.kinds:
                 self._written.pop((kind, location[0], location[1]), None)
+            if self.ctx.dedicated is not None:
+                for kind, name in dedicated.owned_names(location[1]):
+                    self._written.pop((kind, location[0], name), None)
         self.pods.pop(deployment_id, None)
         if desired is not None:
             await self.cp.deleted(deployment_id)
@@ -339,6 +350,12 @@ class Reconciler:
         assert revision is not None
         live = self.informer("Deployment", desired.namespace).get(desired.name)
         rollout = derive(live, list(self.pods.get(desired.id, {}).values()), revision.id)
+        if self.ctx.dedicated is not None:
+            databases = self.ctx.dedicated.rollout(desired, self.informer("StatefulSet", desired.namespace).get,
+                                                   list(self.pods.get(desired.id, {}).values()))
+            if databases.state == "complete" and desired.status != "READY":
+                await self._deployment_status(desired, "READY")
+            rollout = dedicated.combine(rollout, databases)
         await self._report(desired, ROLLOUT_STATUS[rollout.state], rollout.message)
 
     async def _report(self, desired: DesiredDeployment, status: str, message: str | None) -> None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import labels as L
 from .desired import DesiredDeployment, ResourceSpec
 from .hashing import content_hash, stamp
+
+if TYPE_CHECKING:
+    from .dedicated import DedicatedConfig
 
 PORT = 8000
 ENV_SECRET_SUFFIX = "-env"
@@ -44,8 +48,8 @@ class PlatformEnv:
 class AgentConnections:
     """Where one agent's Postgres and Redis are (URIs carry credentials: never log them)."""
 
-    database_uri: str
-    redis_uri: str
+    database_uri: str = field(repr=False)
+    redis_uri: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class RenderContext:
     compute_id: str
     route: RouteConfig
     platform: PlatformEnv = field(default_factory=PlatformEnv)
+    # `dedicated` database mode: the agent's own Postgres and Redis are rendered with it.
+    dedicated: DedicatedConfig | None = None
 
 
 def env_secret_name(name: str) -> str:
@@ -89,6 +95,8 @@ def render(desired: DesiredDeployment, connections: AgentConnections, ctx: Rende
         objects.append(_hpa(desired, spec, ctx, owner))
     if spec.min_scale > 1:
         objects.append(_pdb(desired, ctx, owner))
+    if ctx.dedicated is not None:
+        objects += ctx.dedicated.objects(desired, connections, ctx, owner)
     return [stamp(obj) for obj in objects]
 
 

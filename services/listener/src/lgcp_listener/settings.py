@@ -2,16 +2,60 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import socket
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from . import dedicated
+
 
 _LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+_IMAGE = re.compile(r"[a-z0-9][a-z0-9._/:@-]*[a-zA-Z0-9_]", re.I)
+_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
+_FACTORS = {None: 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
+            "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
+
+
+def quantity(value: str) -> Decimal:
+    """A Kubernetes quantity (`100m`, `1.5Gi`, `2`) as a number; ValueError if it is not one."""
+    match = _QUANTITY.fullmatch(value)
+    if not match:
+        raise ValueError("not a Kubernetes quantity (e.g. 100m, 512Mi, 8Gi)")
+    return Decimal(match.group(1)) * _FACTORS[match.group(2)]
+
+
+def _container_resources(value: object) -> dict:
+    """`{"requests": {...}, "limits": {...}}` given as JSON; each limit at least its request."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError('must be JSON like {"requests": {"cpu": "100m", "memory": "256Mi"}, '
+                             '"limits": {"memory": "1Gi"}}') from None
+    if not isinstance(value, dict) or not set(value) <= {"requests", "limits"}:
+        raise ValueError('must be an object with "requests" and/or "limits"')
+    for part in value.values():
+        if not isinstance(part, dict) or not set(part) <= set(_RESOURCE_NAMES):
+            raise ValueError(f"requests and limits may only name {', '.join(_RESOURCE_NAMES)}")
+        for name, amount in part.items():
+            if isinstance(amount, (int, float)) and not isinstance(amount, bool):
+                part[name] = amount = format(Decimal(str(amount)), "f")  # JSON numbers, as Kubernetes takes them
+            if not isinstance(amount, str) or quantity(amount) <= 0:
+                raise ValueError("every amount must be a positive Kubernetes quantity")
+    for name, limit in (value.get("limits") or {}).items():
+        request = (value.get("requests") or {}).get(name)
+        if request is not None and quantity(request) > quantity(limit):
+            raise ValueError(f"the {name} request is above its limit")
+    return value
 
 
 class Settings(BaseSettings):
@@ -39,6 +83,15 @@ class Settings(BaseSettings):
     agent_redis_acl: bool = True
     external_database_uri_template: SecretStr | None = None
     external_redis_uri_template: SecretStr | None = None
+    dedicated_postgres_image: str = dedicated.POSTGRES_IMAGE
+    dedicated_redis_image: str = dedicated.REDIS_IMAGE
+    dedicated_postgres_storage_size: str = dedicated.POSTGRES_STORAGE_SIZE
+    dedicated_postgres_storage_class: str | None = None
+    dedicated_postgres_resources: Annotated[dict, NoDecode] = Field(
+        default_factory=lambda: copy.deepcopy(dedicated.POSTGRES_RESOURCES))
+    dedicated_redis_resources: Annotated[dict, NoDecode] = Field(
+        default_factory=lambda: copy.deepcopy(dedicated.REDIS_RESOURCES))
+    dedicated_image_pull_secrets: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     langsmith_hostname: str = "langsmith.local"
     base_path: str = ""
@@ -68,6 +121,48 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("dedicated_image_pull_secrets", mode="before")
+    @classmethod
+    def _split_pull_secrets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("dedicated_image_pull_secrets")
+    @classmethod
+    def _secret_names(cls, value: list[str]) -> list[str]:
+        if not all(_DNS_SUBDOMAIN.fullmatch(name) for name in value):
+            raise ValueError("must be comma-separated Secret names (lowercase DNS subdomains)")
+        return value
+
+    @field_validator("dedicated_postgres_image", "dedicated_redis_image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if not _IMAGE.fullmatch(value):
+            raise ValueError("must be an image reference such as postgres:16.4 or registry.example.com/redis:7.4")
+        return value
+
+    @field_validator("dedicated_postgres_storage_size")
+    @classmethod
+    def _storage_size(cls, value: str) -> str:
+        if value.endswith("m") or quantity(value) <= 0:
+            raise ValueError("must be a positive size such as 8Gi")
+        return value
+
+    @field_validator("dedicated_postgres_storage_class", mode="before")
+    @classmethod
+    def _storage_class(cls, value: object) -> object:
+        if value == "":
+            return None  # empty: the cluster's default StorageClass
+        if isinstance(value, str) and not _DNS_SUBDOMAIN.fullmatch(value):
+            raise ValueError("must be a StorageClass name (a lowercase DNS subdomain), or empty for the default")
+        return value
+
+    @field_validator("dedicated_postgres_resources", "dedicated_redis_resources", mode="before")
+    @classmethod
+    def _resources(cls, value: object) -> object:
+        return _container_resources(value)
 
     @field_validator("compute_id")
     @classmethod
@@ -104,8 +199,6 @@ class Settings(BaseSettings):
                        if getattr(self, name) is None]
             if missing:
                 raise ValueError(f"database_mode=shared needs {', '.join(missing)}")
-        if self.database_mode == "dedicated":
-            raise ValueError("database_mode=dedicated is not supported yet: use shared or external")
         if self.database_mode == "external":
             # LangGraph servers need both: an agent without REDIS_URI would only crash-loop.
             missing = [name for name in ("external_database_uri_template", "external_redis_uri_template")
