@@ -8,8 +8,7 @@ objects. Uses the test harness' servers (a throwaway Postgres and Redis, the loc
 
     .venv/bin/python bench/reconcile.py --n 10 100 --resync-only 1000
 
-The local cluster has 220 pod slots and about 250 Service IPs, so full runs fit up to N of about
-150; `--resync-only` measures larger N without the cluster (see resync_cost).
+`--resync-only` measures a resync of N settled deployments without the cluster (see resync_cost).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "listener")]
 
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 import yaml  # noqa: E402
 
@@ -43,7 +44,57 @@ from lgcp_listener.render import AgentConnections, RenderContext, RouteConfig, r
 from listener_support import make_namespace  # noqa: E402
 from processes_support import start_api, start_listener  # noqa: E402
 
-POD_SLOTS = 220
+# Each agent asks for a little CPU: the simulated nodes' 2 x 32 cores then hold thousands.
+AGENT_CPU = 0.02
+CLUSTER_PROCESSES = ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok-controller")
+
+
+def cpu_seconds(processes: dict[int, str], cluster_dir: Path) -> dict[str, float]:
+    """CPU seconds used so far by each process of this run (PostgreSQL with its backends) and by
+    the local cluster's components: where a 2-core machine's time goes."""
+    found: dict[str, float] = {}
+
+    def add(name: str, proc: psutil.Process) -> None:
+        times = proc.cpu_times()
+        found[name] = found.get(name, 0.0) + times.user + times.system
+
+    for pid, name in processes.items():
+        try:
+            root = psutil.Process(pid)
+            # PostgreSQL works in the backends it forks; everything else is one process (and this
+            # benchmark's children are the other processes listed, not its own work).
+            for proc in (root, *(root.children(recursive=True) if name == "postgres" else ())):
+                add(name, proc)
+        except psutil.NoSuchProcess:
+            continue
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if cmd and cmd[0].startswith(str(cluster_dir)) and Path(cmd[0]).name in CLUSTER_PROCESSES:
+            try:
+                add(Path(cmd[0]).name, proc)
+            except psutil.NoSuchProcess:
+                continue
+    return found
+
+
+def quantity(value: str | float) -> float:
+    """A Kubernetes quantity as a number: "1k" -> 1000, "500m" -> 0.5, "2" -> 2."""
+    text = str(value)
+    if text.endswith("k"):
+        return float(text[:-1]) * 1000
+    return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+def free_pod_slots(cluster) -> int:
+    """Agents (one pod of AGENT_CPU each) the local cluster's simulated nodes can still take."""
+    nodes = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    pods = [pod for pod in json.loads(cluster.kubectl("get", "pods", "-A", "-o", "json").stdout)["items"]
+            if pod["status"].get("phase") in ("Pending", "Running")]
+    requested = sum(quantity(container.get("resources", {}).get("requests", {}).get("cpu", 0))
+                    for pod in pods for container in pod["spec"]["containers"])
+    cpu = sum(quantity(node["status"]["allocatable"]["cpu"]) for node in nodes) - requested
+    slots = sum(quantity(node["status"]["allocatable"]["pods"]) for node in nodes) - len(pods)
+    return int(min(slots, cpu / AGENT_CPU))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -56,12 +107,25 @@ def ms(seconds: float) -> str:
 
 
 async def watch_added(kube: Kube, namespace: str, seen: dict[str, float], stop: asyncio.Event) -> None:
+    """Records when each Deployment first appears. Watches metadata only (PartialObjectMetadata):
+    the benchmark must not spend the cores it measures on parsing every status update."""
     _, version = await kube.list("Deployment", namespace)
+    accept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
     while not stop.is_set():
-        async for event in kube.watch("Deployment", namespace, version, timeout_seconds=60):
-            version = event["object"]["metadata"]["resourceVersion"]
-            if event["type"] == "ADDED":
-                seen.setdefault(event["object"]["metadata"]["name"], time.time())
+        resp = await kube.api.call_api(
+            f"/apis/apps/v1/namespaces/{namespace}/deployments", "GET",
+            query_params=[("watch", "true"), ("resourceVersion", version), ("timeoutSeconds", "60")],
+            header_params={"Accept": accept}, auth_settings=["BearerToken"], _preload_content=False,
+            _request_timeout=90)
+        try:
+            while line := await resp.content.readline():
+                event = json.loads(line)
+                meta = event["object"]["metadata"]
+                version = meta.get("resourceVersion", version)
+                if event["type"] == "ADDED":
+                    seen.setdefault(meta["name"], time.time())
+        finally:
+            resp.release()
 
 
 def parse_time(value: str) -> float:
@@ -86,7 +150,7 @@ def floor_apply(cluster, n: int) -> tuple[float, int]:
     for _ in range(n):
         desired = DesiredDeployment.model_validate({
             "id": str(uuid.uuid4()), "name": f"agent-{uuid.uuid4().hex[:8]}", "namespace": namespace,
-            "source_config": {"resource_spec": {"cpu": 0.1, "memory_mb": 128}},
+            "source_config": {"resource_spec": {"cpu": AGENT_CPU, "memory_mb": 128}},
             "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-bench"}],
             "revision": {"id": str(uuid.uuid4()), "image_uri": "registry.bench/agent:1", "status": "QUEUED"},
         })
@@ -103,17 +167,30 @@ def floor_apply(cluster, n: int) -> tuple[float, int]:
     return elapsed, len(docs)
 
 
-async def bench(n: int, api, cluster, redis_server) -> None:
+def database_settings(mode: str, n: int, postgres, started: list) -> dict[str, str]:
+    """The listener's database settings: `external` (nothing to provision: the Kubernetes side
+    alone) or `shared` (a database, role and Redis number made per agent, as by default)."""
+    if mode == "external":
+        return {"LGCP_LISTENER_DATABASE_MODE": "external",
+                "LGCP_LISTENER_EXTERNAL_DATABASE_URI_TEMPLATE": "postgresql://agent:pw@pg:5432/{database}",
+                "LGCP_LISTENER_EXTERNAL_REDIS_URI_TEMPLATE": "redis://redis:6379/0"}
+    agents_redis = start_redis(databases=n + 1)
+    started.append(agents_redis)
+    admin_url = asyncio.run(postgres.create_database(f"lgcp_bench_dp_{uuid.uuid4().hex[:6]}"))
+    return {"LGCP_LISTENER_DATABASE_MODE": "shared", "LGCP_LISTENER_POSTGRES_ADMIN_URL": admin_url,
+            "LGCP_LISTENER_AGENT_POSTGRES_HOST": "127.0.0.1", "LGCP_LISTENER_AGENT_POSTGRES_PORT": str(postgres.port),
+            "LGCP_LISTENER_AGENT_REDIS_URL": agents_redis.url(0), "LGCP_LISTENER_AGENT_REDIS_DATABASES": str(n + 1)}
+
+
+async def bench(n: int, api, cluster, redis_server, databases: dict[str, str], servers: dict[int, str],
+                rate: float = 0) -> None:
     namespace = make_namespace(cluster, "lgcp-bench")
     admin = api.admin()
     key = (await admin.post("/api-keys", json={"name": "bench listener", "role": "listener"})).json()["key"]
     compute_id = f"bench-{uuid.uuid4().hex[:8]}"
     listener = start_listener({
         "LGCP_LISTENER_API_URL": api.url, "LGCP_LISTENER_API_KEY": key, "LGCP_LISTENER_COMPUTE_ID": compute_id,
-        "LGCP_LISTENER_NAMESPACES": namespace, "LGCP_LISTENER_REDIS_URL": redis_server.url(0),
-        "LGCP_LISTENER_DATABASE_MODE": "external",
-        "LGCP_LISTENER_EXTERNAL_DATABASE_URI_TEMPLATE": "postgresql://agent:pw@pg:5432/{database}",
-        "LGCP_LISTENER_EXTERNAL_REDIS_URI_TEMPLATE": "redis://redis:6379/0",
+        "LGCP_LISTENER_NAMESPACES": namespace, "LGCP_LISTENER_REDIS_URL": redis_server.url(0), **databases,
         "LGCP_LISTENER_KUBECONFIG": str(cluster.kubeconfig), "LGCP_LISTENER_LEADER_ELECTION": "false",
         "LGCP_LISTENER_RESYNC_SECONDS": "3600", "LGCP_LISTENER_LOG_LEVEL": "WARNING",
     })
@@ -131,11 +208,13 @@ async def bench(n: int, api, cluster, redis_server) -> None:
         created: dict[str, tuple[float, dict]] = {}
         gate = asyncio.Semaphore(4)
 
-        async def create() -> None:
+        async def create(index: int) -> None:
+            if rate:
+                await asyncio.sleep(index / rate)
             body = {
                 "name": f"a-{uuid.uuid4().hex[:10]}", "source": "external_docker",
                 "source_config": {"listener_id": listener_id, "listener_config": {"k8s_namespace": namespace},
-                                  "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128}},
+                                  "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": AGENT_CPU, "memory_mb": 128}},
                 "source_revision_config": {"image_uri": "registry.bench/agent:1"},
                 "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-bench"}],
             }
@@ -145,15 +224,26 @@ async def bench(n: int, api, cluster, redis_server) -> None:
             response.raise_for_status()
             created[body["name"]] = (at, response.json())
 
+        measured = {listener.proc.pid: "listener", api.proc.pid: "api", os.getpid(): "this benchmark",
+                    **servers}
+        cpu_before = cpu_seconds(measured, cluster.kubeconfig.parent)
         started = time.perf_counter()
-        await asyncio.gather(*(create() for _ in range(n)))
+        await asyncio.gather(*(create(i) for i in range(n)))
         create_seconds = time.perf_counter() - started
         await until(lambda: asyncio.sleep(0, len(seen) >= n), 120 + n, "all Deployments applied", 0.2)
+        applied_seconds = time.perf_counter() - started
+        cpu_after = cpu_seconds(measured, cluster.kubeconfig.parent)
         applied = [seen[name] - at for name, (at, _) in created.items()]
-        print(f"N={n}: created through the API in {create_seconds:.1f}s ({n / create_seconds:.0f}/s, 4 in flight)")
+        pace = f"paced at {rate:g}/s" if rate else "4 in flight"
+        mode = databases["LGCP_LISTENER_DATABASE_MODE"]
+        print(f"N={n} ({mode} databases): created through the API in {create_seconds:.1f}s "
+              f"({n / create_seconds:.0f}/s, {pace})")
         print(f"  201 -> Deployment in the cluster: p50 {ms(pct(applied, 0.5))}, p99 {ms(pct(applied, 0.99))}, max {ms(max(applied))}")
+        used = {name: cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0) for name in cpu_after}
+        print(f"  CPU seconds until the last Deployment ({applied_seconds:.1f}s, {os.cpu_count()} cores): "
+              + ", ".join(f"{name} {value:.1f}" for name, value in sorted(used.items(), key=lambda kv: -kv[1])))
 
-        if n <= POD_SLOTS - 20:
+        if n <= free_pod_slots(cluster):
             pending = {name: body for name, (_, body) in created.items()}
             deployed: dict[str, float] = {}
 
@@ -169,7 +259,7 @@ async def bench(n: int, api, cluster, redis_server) -> None:
             to_deployed = [deployed[name] - at for name, (at, _) in created.items()]
             print(f"  201 -> DEPLOYED: p50 {ms(pct(to_deployed, 0.5))}, p99 {ms(pct(to_deployed, 0.99))}")
         else:
-            print(f"  201 -> DEPLOYED: not measured (more pods than the local cluster's {POD_SLOTS} slots)")
+            print("  201 -> DEPLOYED: not measured (more pods than the local cluster has room for)")
 
         # A resync with nothing changed: first let the listener finish everything it is doing
         # (the reconcile count stays put for 3 s with an empty queue), then wake it and count.
@@ -222,21 +312,22 @@ async def resync_cost(n: int, api, cluster) -> None:
     """
     from lgcp_listener.connections import ExternalConnections
     from lgcp_listener.control_plane import ControlPlane
-    from lgcp_listener.hashing import applied_hash
     from lgcp_listener.preview import preview_hash
     from lgcp_listener.reconciler import Reconciler
     from lgcp_listener.render import Owner
 
     namespace = f"lgcp-resync-{uuid.uuid4().hex[:6]}"  # never created: nothing is sent to Kubernetes
     admin = api.admin()
-    control_plane = ControlPlane(api.url, api.admin_key)
+    # The listener-facing API takes only listener keys (it answers decrypted secrets).
+    key = (await admin.post("/api-keys", json={"name": "bench resync", "role": "listener"})).json()["key"]
+    control_plane = ControlPlane(api.url, key)
     listener_id = await control_plane.register(f"resync-{uuid.uuid4().hex[:8]}", [namespace])
     gate = asyncio.Semaphore(8)
 
     async def create() -> None:
         body = {"name": f"r-{uuid.uuid4().hex[:10]}", "source": "external_docker",
                 "source_config": {"listener_id": listener_id, "listener_config": {"k8s_namespace": namespace},
-                                  "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128}},
+                                  "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": AGENT_CPU, "memory_mb": 128}},
                 "source_revision_config": {"image_uri": "registry.bench/agent:1"},
                 "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-bench"}]}
         async with gate:
@@ -254,12 +345,10 @@ async def resync_cost(n: int, api, cluster) -> None:
         conn = await connections.connections(desired, None)
         reconciler._connections[desired.id] = conn
         reconciler._reported[desired.revision.id] = ("DEPLOYED", "settled")
+        reconciler._ready_reported.add(f"{desired.id}:READY")
         objects = render(desired, conn, ctx, Owner(desired.name, f"uid-{desired.id}"))
         reconciler._previewed[desired.id] = preview_hash(desired.revision.id, objects)  # already reported
         for obj in objects:
-            if obj["kind"] == "Secret":
-                reconciler._secret_hash[desired.id] = applied_hash(obj)
-                continue
             uid = f"uid-{desired.id}" if obj["kind"] == "Deployment" else f"uid-{obj['kind']}-{desired.id}"
             obj["metadata"].update(generation=1, uid=uid, resourceVersion="1")
             if obj["kind"] == "Deployment":
@@ -281,10 +370,11 @@ async def resync_cost(n: int, api, cluster) -> None:
     await admin.aclose()
 
 
-async def run_all(sizes: list[int], api, cluster, redis_server, resync_only: list[int]) -> None:
+async def run_all(sizes: list[int], api, cluster, redis_server, resync_only: list[int], rate: float,
+                  databases: dict[int, dict[str, str]], servers: dict[int, str]) -> None:
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
     for n in sizes:
-        await bench(n, api, cluster, redis_server)
+        await bench(n, api, cluster, redis_server, databases[n], servers, rate)
     for n in resync_only:
         await resync_cost(n, api, cluster)
 
@@ -292,20 +382,30 @@ async def run_all(sizes: list[int], api, cluster, redis_server, resync_only: lis
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="*", default=[10, 100])
+    parser.add_argument("--database-mode", choices=["external", "shared"], default="external",
+                        help="external: the Kubernetes side alone; shared: with a database per agent")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="creations per second (default: as fast as 4 requests in flight allow)")
     parser.add_argument("--resync-only", type=int, nargs="*", default=[1000],
                         help="sizes too large for the local cluster: resync cost without it")
     args = parser.parse_args()
     cluster, started_here = ensure_cluster()
     # The harness starts its servers synchronously (outside any event loop).
     postgres, redis_server = start_postgres(), start_redis()
+    agents_servers: list = []
     try:
         database_url = asyncio.run(postgres.create_database("lgcp_bench"))
+        databases = {n: database_settings(args.database_mode, n, postgres, agents_servers) for n in args.n}
         api = start_api(database_url, redis_server.url(0))
         try:
-            asyncio.run(run_all(args.n, api, cluster, redis_server, args.resync_only))
+            servers = {postgres.proc.pid: "postgres", redis_server.proc.pid: "redis",
+                       **{server.proc.pid: "agents' redis" for server in agents_servers}}
+            asyncio.run(run_all(args.n, api, cluster, redis_server, args.resync_only, args.rate, databases, servers))
         finally:
             api.stop()
     finally:
+        for server in agents_servers:
+            server.stop()
         redis_server.stop()
         postgres.stop()
         if started_here:

@@ -30,7 +30,7 @@ class RedisServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_redis(port: int | None = None, password: str | None = None) -> RedisServer:
+def start_redis(port: int | None = None, password: str | None = None, databases: int = 64) -> RedisServer:
     """redis-server on 127.0.0.1; pass the old port and password to restart one in place."""
     folder = Path(tempfile.mkdtemp(prefix="lgcp-redis-"))
     log = folder / "redis.log"
@@ -39,7 +39,7 @@ def start_redis(port: int | None = None, password: str | None = None) -> RedisSe
     proc = processes.start(
         [processes.find_binary("redis-server"), "--bind", "127.0.0.1", "--port", str(port),
          "--requirepass", password, "--save", "", "--appendonly", "no", "--dir", str(folder),
-         "--databases", "64"],
+         "--databases", str(databases)],
         log,
     )
     server = RedisServer("127.0.0.1", port, password, folder, proc)

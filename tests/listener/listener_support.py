@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
 
 from lgcp_listener.connections import ExternalConnections
 from lgcp_listener.dedicated import DedicatedConfig, DedicatedConnections
@@ -37,6 +40,17 @@ class RecordingControlPlane:
 
     def statuses(self, revision_id: str) -> list[str]:
         return [s for r, s, _, _ in self.revision_statuses if r == revision_id]
+
+
+async def url_of_a_user_who_cannot_manage_users(redis_url: str) -> str:
+    """`redis_url` as a new user that may do anything but ACL: like a managed Redis's user."""
+    user = f"managed-{uuid.uuid4().hex[:6]}"
+    admin = aioredis.Redis.from_url(redis_url)
+    try:
+        await admin.execute_command("ACL", "SETUSER", user, "reset", "on", ">managed-pw", "~*", "&*", "+@all", "-acl")
+    finally:
+        await admin.aclose()
+    return redis_url.replace(f"//:{urlsplit(redis_url).password}@", f"//{user}:managed-pw@")
 
 
 async def eventually(check, timeout: float = 30, interval: float = 0.2):

@@ -81,6 +81,7 @@ from redis.exceptions import AuthenticationError, NoPermissionError  # noqa: E40
 
 from lgcp_listener.connections import stored_redis_password  # noqa: E402
 from lgcp_listener.databases import RedisAclError, redis_user  # noqa: E402
+from listener_support import url_of_a_user_who_cannot_manage_users  # noqa: E402
 
 
 async def _agent(shared, deployment_id: str, password: str, db: int | None = None) -> aioredis.Redis:
@@ -215,12 +216,7 @@ async def test_a_restarted_redis_gets_the_users_back_without_their_passwords(pos
 
 async def test_a_redis_that_refuses_acl_setuser_is_a_clear_error_and_acl_off_shares_the_url(shared, redis_url,
                                                                                            postgres_dsn):
-    admin = aioredis.Redis.from_url(redis_url)
-    # Like a managed Redis: the URL's user may do anything but manage users.
-    await admin.execute_command("ACL", "SETUSER", "managed", "reset", "on", ">managed-pw", "~*", "&*", "+@all",
-                                "-acl")
-    await admin.aclose()
-    limited = redis_url.replace(f"//:{urlsplit(redis_url).password}@", "//managed:managed-pw@")
+    limited = await url_of_a_user_who_cannot_manage_users(redis_url)
     dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, limited, 8)
     try:
         number = await dbs.redis_number("dep-x")
@@ -247,3 +243,47 @@ def test_the_stored_redis_password_is_read_only_from_the_agents_own_user():
     assert stored_redis_password(secret("redis://:shared@redis:6379/3"), user) is None
     assert stored_redis_password(secret("redis://lgcp_other:p@redis:6379/3"), user) is None
     assert stored_redis_password(None, user) is None
+
+
+async def test_a_new_agents_database_is_a_spare_renamed_and_spares_are_refilled(postgres_dsn, redis_url):
+    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, redis_url, 8, spare_databases=2)
+    admin = await asyncpg.connect(postgres_dsn)
+    try:
+        for name in await dbs.spares.names():  # other tests' listeners share this server
+            await admin.execute(f'DROP DATABASE "{name}"')
+        await dbs.spares.refill()
+        spares = await dbs.spares.names()
+        assert len(spares) == 2
+        # Spares are nobody's: PUBLIC may not connect to them.
+        assert not await admin.fetchval("SELECT has_database_privilege('public', $1, 'CONNECT')", spares[0])
+        await dbs.ensure("dep-spare", "pw")
+        name = identifier("dep-spare")
+        assert spares[0] not in await dbs.spares.names()  # the oldest spare became the agent's
+        assert await admin.fetchval("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1", name) == name
+        assert not await admin.fetchval("SELECT has_database_privilege('public', $1, 'CONNECT')", name)
+        agent = await asyncpg.connect(dbs.database_uri("dep-spare", "pw"))
+        try:
+            await agent.execute("CREATE TABLE t (x int)")  # it owns its database
+        finally:
+            await agent.close()
+        await dbs.spares.refill()
+        assert len(await dbs.spares.names()) == 2
+    finally:
+        await dbs.drop("dep-spare")
+        for name in await dbs.spares.names():
+            await admin.execute(f'DROP DATABASE "{name}"')
+        await dbs.close()
+        await admin.close()
+
+
+async def test_a_crash_between_rename_and_owner_is_repaired(shared, postgres_dsn):
+    """A spare renamed to the agent's name but never handed over (the listener died between the
+    two) is given to the agent's role on the next pass."""
+    name = identifier("dep-crash")
+    admin = await asyncpg.connect(postgres_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')  # what the rename left: the admin's
+        await shared.ensure("dep-crash", "pw")
+        assert await admin.fetchval("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1", name) == name
+    finally:
+        await admin.close()

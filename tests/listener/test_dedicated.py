@@ -50,7 +50,7 @@ def pods() -> list[dict]:
 def test_renders_the_agents_own_databases_after_its_own_objects():
     kinds = [(o["kind"], o["metadata"]["name"]) for o in render(desired(), conn(), CTX)]
     assert kinds == [("Secret", "agent-env"), ("Deployment", "agent"), ("Service", "agent"), ("Ingress", "agent"),
-                     ("Service", "agent-postgres"), ("StatefulSet", "agent-postgres"),
+                     ("Secret", "agent-db-credentials"), ("Service", "agent-postgres"), ("StatefulSet", "agent-postgres"),
                      ("Service", "agent-redis"), ("StatefulSet", "agent-redis"), ("NetworkPolicy", "agent-databases")]
     # Nothing of the kind without dedicated mode.
     plain = RenderContext("cid", RouteConfig("ls.example.com"))

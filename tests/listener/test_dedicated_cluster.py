@@ -183,6 +183,12 @@ async def test_drift_of_a_database_is_repaired(local_cluster, namespace, kube):
         await eventually(lambda: exists(local_cluster, "statefulset", namespace, f"{d.name}-redis"), 30)
         local_cluster.kubectl("delete", "networkpolicy", f"{d.name}-databases", "-n", namespace)
         await eventually(lambda: exists(local_cluster, "networkpolicy", namespace, f"{d.name}-databases"), 30)
+        # The passwords' Secret comes back with the same passwords (the running databases have them).
+        credentials = f"{d.name}-db-credentials"
+        before = local_cluster.get_json("secret", credentials, "-n", namespace)["data"]
+        local_cluster.kubectl("delete", "secret", credentials, "-n", namespace)
+        await eventually(lambda: exists(local_cluster, "secret", namespace, credentials), 30)
+        assert local_cluster.get_json("secret", credentials, "-n", namespace)["data"] == before
 
 
 async def test_api_deletion_with_retention_delete_removes_the_volume_and_passwords(local_cluster, namespace, kube):

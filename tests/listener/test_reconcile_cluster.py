@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 
@@ -51,8 +52,9 @@ async def test_create_makes_objects_admitted_under_restricted_and_reports_deploy
         assert len(pods) == 1 and pods[0]["status"]["phase"] == "Running"
         service = local_cluster.get_json("service", d.name, "-n", namespace)
         assert service["metadata"]["ownerReferences"][0]["name"] == d.name
+        # The env Secret is the listener's to delete (it exists before the Deployment does).
         secret = local_cluster.get_json("secret", f"{d.name}-env", "-n", namespace)
-        assert secret["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
+        assert "ownerReferences" not in secret["metadata"]
         managers = {m["manager"] for m in local_cluster.get_json("deployment", d.name, "-n", namespace, "--show-managed-fields")["metadata"]["managedFields"]}
         assert "lgcp-listener" in managers
         deploying_events = [e for r, s, _, e in cp.revision_statuses if s == "DEPLOYING"][0]
@@ -100,6 +102,18 @@ async def test_drift_is_repaired(local_cluster, namespace, kube):
         local_cluster.kubectl("set", "image", f"deployment/{d.name}", "langgraph-server=evil/image:1", "-n", namespace)
         await eventually(lambda: local_cluster.get_json("deployment", d.name, "-n", namespace)
                          ["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.test/agent:1", 15)
+        # The env Secret too: an edited value is put back, a deleted Secret comes back.
+        secret_name = f"{d.name}-env"
+        local_cluster.kubectl("patch", "secret", secret_name, "-n", namespace, "--type=merge",
+                              "-p", '{"stringData": {"OPENAI_API_KEY": "sk-tampered"}}')
+
+        def secret_value() -> str | None:
+            found = local_cluster.kubectl("get", "secret", secret_name, "-n", namespace,
+                                          "-o", "jsonpath={.data.OPENAI_API_KEY}", check=False)
+            return base64.b64decode(found.stdout).decode() if found.returncode == 0 and found.stdout else None
+        await eventually(lambda: secret_value() == "sk-test", 15)
+        local_cluster.kubectl("delete", "secret", secret_name, "-n", namespace)
+        await eventually(lambda: secret_value() == "sk-test", 15)
     finally:
         await running.stop()
 
@@ -215,21 +229,24 @@ async def test_objects_of_the_same_name_that_are_not_ours_are_never_taken_over(l
         await running.stop()
 
 
-async def test_references_to_the_control_planes_secrets_are_refused(local_cluster, namespace, kube):
-    chart_secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {
-        "name": f"cp-{uuid.uuid4().hex[:6]}", "labels": {"app.kubernetes.io/part-of": "langgraph-controlplane"}},
-        "stringData": {"admin-api-key": "lgcp_admin_key"}}
-    local_cluster.apply(json.dumps(chart_secret), "-n", namespace)
-    d = agent(namespace)
-    d = d.model_copy(update={"secret_references": [
-        SecretReference(name="STOLEN", secret_name=chart_secret["metadata"]["name"], secret_key="admin-api-key")]})
+@pytest.mark.parametrize("holder", ["control plane", "langsmith tls"])
+async def test_references_to_secrets_an_agent_must_not_read_are_refused(local_cluster, namespace, kube, holder):
+    # The chart's own Secrets (API keys, database passwords), and the LangSmith host's TLS Secret,
+    # which sits in the agents' namespace for their routes: its private key is not theirs.
+    name = f"{holder.split()[0]}-{uuid.uuid4().hex[:6]}"
+    labels = {"app.kubernetes.io/part-of": "langgraph-controlplane"} if holder == "control plane" else {}
+    local_cluster.apply(json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "labels": labels},
+                                    "stringData": {"key": "value"}}), "-n", namespace)
+    d = agent(namespace).model_copy(update={"secret_references": [
+        SecretReference(name="STOLEN", secret_name=name, secret_key="key")]})
     cp = RecordingControlPlane()
-    running = await start_reconciler(kube, namespace, cp)
+    route = {"tls_secret_name": name} if holder == "langsmith tls" else {}
+    running = await start_reconciler(kube, namespace, cp, **route)
     try:
         running.reconciler.set_desired([d])
         await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 60)
         message = next(m for r, s, m, _ in cp.revision_statuses if r == d.revision.id and s == "DEPLOY_FAILED")
-        assert f"Secret/{chart_secret['metadata']['name']}" in message
+        assert f"Secret/{name}" in message
         assert not exists(local_cluster, "deployment", namespace, d.name)
     finally:
         await running.stop()

@@ -104,9 +104,14 @@ def test_hash_is_stable_and_changes_with_content():
 
 def test_children_name_the_deployment_as_owner_once_known():
     objs = render(desired(), CONN, CTX, Owner("agent", "uid-1"))
-    owned = [o for o in objs if o["kind"] != "Deployment"]
+    owned = [o for o in objs if o["kind"] not in ("Deployment", "Secret")]
+    assert {o["kind"] for o in owned} == {"Service", "Ingress"}
     assert all(o["metadata"]["ownerReferences"][0]["uid"] == "uid-1" for o in owned)
     assert "ownerReferences" not in by_kind(objs)["Deployment"]["metadata"]
+    # The env Secret is written before the Deployment exists and removed by the listener itself,
+    # so it never changes (and is never rewritten) once the owner is known.
+    assert "ownerReferences" not in by_kind(objs)["Secret"]["metadata"]
+    assert applied_hash(by_kind(objs)["Secret"]) == applied_hash(render(desired(), CONN, CTX)[0])
 
 
 def test_every_object_is_labelled_for_this_listener():

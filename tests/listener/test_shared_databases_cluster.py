@@ -14,7 +14,8 @@ from redis.exceptions import NoPermissionError
 from lgcp_listener.connections import SharedConnections
 from lgcp_listener.databases import SharedDatabases, redis_user
 from lgcp_listener.desired import DesiredDeployment
-from listener_support import RecordingControlPlane, eventually, start_reconciler
+from listener_support import (RecordingControlPlane, eventually, start_reconciler,
+                              url_of_a_user_who_cannot_manage_users)
 
 pytestmark = pytest.mark.cluster
 
@@ -175,6 +176,23 @@ async def test_no_redis_number_left_is_reported_as_deploy_failed(namespace, kube
     finally:
         await running.stop()
         await small.close()
+
+
+async def test_a_redis_that_refuses_acl_users_fails_the_revision_naming_the_switch(namespace, kube, postgres_dsn,
+                                                                                   redis_url):
+    limited = await url_of_a_user_who_cannot_manage_users(redis_url)
+    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, limited, 16)
+    cp = RecordingControlPlane()
+    running = await start_reconciler(kube, namespace, cp, SharedConnections(dbs))
+    try:
+        d = agent(namespace)
+        running.reconciler.set_desired([d])
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 30)
+        message = [m for r, s, m, _ in cp.revision_statuses if r == d.revision.id and s == "DEPLOY_FAILED"][0]
+        assert "LGCP_LISTENER_AGENT_REDIS_ACL=false" in message
+    finally:
+        await running.stop()
+        await dbs.close()
 
 
 async def test_an_agent_from_before_redis_users_gets_its_own_user_and_rolls(local_cluster, namespace, kube,

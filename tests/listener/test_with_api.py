@@ -149,9 +149,12 @@ async def test_two_agents_never_share_a_database_or_redis_number(stack):
 
 
 async def test_a_notification_wakes_the_listener_without_waiting_for_the_resync(stack):
-    stack.start(LGCP_LISTENER_RESYNC_SECONDS="3600")
+    listener = stack.start(LGCP_LISTENER_RESYNC_SECONDS="3600")
     await stack.registered()
-    deployment = await stack.create()  # after the listener's first fetch: only the stream tells it
+    # Ready = registered, synced and the first desired state read: from here on only the stream
+    # can tell it about a new deployment (the next resync is an hour away).
+    await eventually(listener.ready, 30)
+    deployment = await stack.create()
     await stack.wait_revision(deployment, "DEPLOYED", timeout=30)
 
 

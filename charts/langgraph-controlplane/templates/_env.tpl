@@ -173,5 +173,7 @@ databases are made of (dedicated mode) or their templates (external). */}}
 {{- end }}
 - name: LGCP_LISTENER_AGENT_REDIS_ACL
   value: {{ .Values.listener.database.redisAcl | quote }}
+- name: LGCP_LISTENER_SPARE_DATABASES
+  value: {{ .Values.listener.database.spareDatabases | quote }}
 {{- end }}
 {{- end -}}

@@ -30,8 +30,9 @@ class ControlPlane:
         """Closes the HTTP connections."""
         await self._http.aclose()
 
-    async def _send(self, method: str, path: str, body: dict | None = None) -> dict | None:
-        resp = await self._http.request(method, path, json=body)
+    async def _send(self, method: str, path: str, body: dict | None = None,
+                    params: list[tuple[str, str]] | None = None) -> dict | None:
+        resp = await self._http.request(method, path, json=body, params=params)
         if resp.status_code >= 400:
             try:
                 detail = resp.json().get("detail", resp.text)
@@ -45,9 +46,12 @@ class ControlPlane:
         listener = await self._send("POST", "/register", {"compute_id": compute_id, "k8s_namespaces": namespaces})
         return listener["id"]
 
-    async def desired_state(self, listener_id: str) -> DesiredState:
-        """Every deployment this listener should run (secrets decrypted)."""
-        return DesiredState.model_validate(await self._send("GET", f"/listeners/{listener_id}/desired-state"))
+    async def desired_state(self, listener_id: str, deployment_ids: list[str] | None = None) -> DesiredState:
+        """Every deployment this listener should run (secrets decrypted), or only those named:
+        one absent from the answer no longer exists."""
+        params = [("deployment_id", item) for item in deployment_ids] if deployment_ids else None
+        return DesiredState.model_validate(
+            await self._send("GET", f"/listeners/{listener_id}/desired-state", params=params))
 
     async def revision_status(self, revision_id: str, status: str, message: str | None,
                               events: list[dict] | None = None) -> None:

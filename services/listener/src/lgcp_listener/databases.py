@@ -1,8 +1,9 @@
 """Each agent's own database and login role on the shared data-plane Postgres, and its Redis number.
 
 Idempotent at every step, so a crash anywhere is repaired by running it again:
-- the role and database are created only when missing, and the role's password is always set to
-  the one the caller passes (which the caller has already stored in the agent's Secret);
+- the role and database are created only when missing (the database is a spare renamed when one
+  is there: spare_databases.py), and the role's password is always set to the one the caller
+  passes (which the caller has already stored in the agent's Secret);
 - Redis numbers live in a table of the admin database with a unique constraint, handed out
   under a transaction-scoped advisory lock, so two agents never share one;
 - each agent also gets a Redis ACL user of its own (`lgcp_<id>`, the role's name), limited to
@@ -31,6 +32,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from .redis_numbers import pick_free
+from .spare_databases import SpareDatabases
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,8 @@ class SharedDatabases:
     """Provisions agents on one shared Postgres (admin URL) and one shared Redis."""
 
     def __init__(self, admin_url: str, agent_host: str, agent_port: int, agent_redis_url: str,
-                 redis_databases: int, redis_acl: bool = True, acl_check_seconds: float = 10) -> None:
+                 redis_databases: int, redis_acl: bool = True, acl_check_seconds: float = 10,
+                 spare_databases: int = 0) -> None:
         self.admin_url, self.agent_host, self.agent_port = admin_url, agent_host, agent_port
         self.agent_redis_url, self.redis_databases = agent_redis_url, redis_databases
         # False: agents get the credentials of agent_redis_url itself (a Redis without ACLs,
@@ -108,6 +111,7 @@ class SharedDatabases:
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
         self._keeper: asyncio.Task | None = None
+        self.spares = SpareDatabases(self._conn_pool, spare_databases)
 
     async def _conn_pool(self) -> asyncpg.Pool:
         async with self._opening:
@@ -120,7 +124,8 @@ class SharedDatabases:
         return self._pool
 
     async def close(self) -> None:
-        """Stops keeping the ACL users and closes the admin connection pool."""
+        """Stops keeping the ACL users and making spares, and closes the admin connection pool."""
+        await self.spares.close()
         if self._keeper is not None:
             self._keeper.cancel()
             await asyncio.gather(self._keeper, return_exceptions=True)
@@ -230,18 +235,22 @@ class SharedDatabases:
                     await conn.execute(f'CREATE ROLE "{name}" WITH LOGIN PASSWORD {literal}')
             except asyncpg.DuplicateObjectError:  # created concurrently: set the password
                 await conn.execute(f'ALTER ROLE "{name}" WITH LOGIN PASSWORD {literal}')
-            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-                # CREATE DATABASE ... OWNER needs membership in the owner: PostgreSQL 16 gives a
-                # CREATEROLE admin that through createrole_self_grant (the chart's init script);
-                # older servers (an external Postgres) need the grant.
-                if not await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", name):
-                    await conn.execute(f'GRANT "{name}" TO CURRENT_USER')
+            # Giving the role a database needs membership in it: PostgreSQL 16 gives a CREATEROLE
+            # admin that through createrole_self_grant (the chart's init script); older servers
+            # (an external Postgres) need the grant.
+            if not await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", name):
+                await conn.execute(f'GRANT "{name}" TO CURRENT_USER')
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name) and \
+                    not await self.spares.claim(conn, name):
                 try:
-                    await conn.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+                    await conn.execute(f'CREATE DATABASE "{name}"')
                 except asyncpg.DuplicateDatabaseError:
                     pass
+            # Every time, so that a crash between the rename (or creation) and here is repaired.
+            await conn.execute(f'ALTER DATABASE "{name}" OWNER TO "{name}"')
             # Agents must not read each other's databases.
             await conn.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
+        self.spares.refill()
 
     async def drop(self, deployment_id: str) -> None:
         """Drops the agent's database and role, empties and frees its Redis number."""

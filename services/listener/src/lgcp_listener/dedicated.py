@@ -134,12 +134,14 @@ class DedicatedConfig:
 
     def objects(self, desired: DesiredDeployment, conn: AgentConnections, ctx: RenderContext,
                 owner: Owner | None) -> list[dict]:
-        """The databases' Services, StatefulSets and NetworkPolicy (owned by the agent's
-        Deployment once `owner` is known). Unstamped. The credentials Secret is not among them:
-        `DedicatedConnections.provision` creates it, once, before any of these is applied."""
+        """The credentials Secret, and the databases' Services, StatefulSets and NetworkPolicy
+        (owned by the agent's Deployment once `owner` is known). Unstamped. The Secret is here so
+        that an edited or deleted one is put back and it shows in the preview;
+        `DedicatedConnections.provision` has created it, once, before any of these is applied."""
         if not isinstance(conn, DedicatedAgentConnections):
             raise TypeError("dedicated mode renders from DedicatedAgentConnections")
         return [
+            credentials_secret(desired, conn, ctx),
             self._service(desired, ctx, owner, POSTGRES, POSTGRES_PORT),
             self._postgres(desired, conn, ctx, owner),
             self._service(desired, ctx, owner, REDIS, REDIS_PORT),

@@ -15,9 +15,15 @@ from .kube import Gone, Kube
 log = logging.getLogger(__name__)
 
 
-def _slim(obj: dict) -> dict:
-    # managedFields are large and never read: dropping them keeps memory flat at 1000s of agents.
+def _slim(kind: str, obj: dict) -> dict:
+    """Drops what the listener never reads, so memory stays flat at 1000s of agents: managedFields
+    everywhere, a Pod's spec (only its labels and container statuses are read) and a Deployment's
+    pod template (its applied-hash annotation says whether it is what we applied)."""
     obj.get("metadata", {}).pop("managedFields", None)
+    if kind == "Pod":
+        obj.pop("spec", None)
+    elif kind == "Deployment":
+        (obj.get("spec") or {}).pop("template", None)
     return obj
 
 
@@ -40,7 +46,7 @@ class Informer:
         name = obj["metadata"]["name"]
         current = self.objects.get(name)
         if current is None or int(obj["metadata"].get("resourceVersion", 0)) >= int(current["metadata"].get("resourceVersion", 0)):
-            self.objects[name] = _slim(obj)
+            self.objects[name] = _slim(self.kind, obj)
 
     def forget(self, name: str) -> None:
         """Drops an object we deleted, ahead of its watch event."""
@@ -52,7 +58,7 @@ class Informer:
         while True:
             try:
                 items, version = await self.kube.list(self.kind, self.namespace, label_selector=self.selector)
-                fresh = {item["metadata"]["name"]: _slim(item) for item in items}
+                fresh = {item["metadata"]["name"]: _slim(self.kind, item) for item in items}
                 vanished = [obj for name, obj in self.objects.items() if name not in fresh]
                 self.objects = fresh
                 for obj in vanished:

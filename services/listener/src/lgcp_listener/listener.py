@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 
 from pydantic import ValidationError
 
@@ -22,6 +23,8 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
+MAX_IDS_PER_READ = 100  # the API's limit for ?deployment_id=
+
 
 def _secret(value) -> str | None:
     return value.get_secret_value() if value is not None else None
@@ -35,7 +38,8 @@ def _connections(settings: Settings, kube: Kube):
                                    _secret(settings.external_redis_uri_template))
     return SharedConnections(SharedDatabases(
         _secret(settings.postgres_admin_url), settings.agent_postgres_host, settings.agent_postgres_port,
-        _secret(settings.agent_redis_url), settings.agent_redis_databases, settings.agent_redis_acl))
+        _secret(settings.agent_redis_url), settings.agent_redis_databases, settings.agent_redis_acl,
+        spare_databases=settings.spare_databases))
 
 
 def render_context(settings: Settings) -> RenderContext:
@@ -72,6 +76,8 @@ class Listener:
         self.reconciler: Reconciler | None = None
         self.listener_id: str | None = None
         self._refetch = asyncio.Event()
+        self._changed: set[str] = set()  # deployment ids notified since the last read
+        self._reread_all = False
         self._ready = False
 
     def ready(self) -> bool:
@@ -104,13 +110,20 @@ class Listener:
             tasks += [asyncio.create_task(inf.run(), name=f"watch-{kind}-{ns}")
                       for (kind, ns), inf in self.reconciler.informers.items()]
             await _first(self.reconciler.wait_synced(), *tasks)
+            if s.redis_url is not None:
+                # Positioned on the stream before the first read, so no change falls in between.
+                positioned = asyncio.Event()
+                tasks.append(asyncio.create_task(
+                    follow(s.redis_url.get_secret_value(), self.listener_id, self._notified, positioned),
+                    name="notifications"))
+                try:
+                    await asyncio.wait_for(positioned.wait(), 2)
+                except asyncio.TimeoutError:
+                    log.warning("notification stream not reachable yet: changes wait for the resync until it is")
             state = await _retry(lambda: control_plane.desired_state(self.listener_id), "desired state")
             self.reconciler.set_desired(state.deployments)
             tasks.append(asyncio.create_task(self._resync_loop(control_plane), name="resync"))
             tasks.append(asyncio.create_task(self.reconciler.run_workers(), name="workers"))
-            if s.redis_url is not None:
-                tasks.append(asyncio.create_task(
-                    follow(s.redis_url.get_secret_value(), self.listener_id, self._refetch.set), name="notifications"))
             self._ready = True
             watched = [election.lost.wait()] if election else []
             await _first(*watched, *tasks)
@@ -128,22 +141,56 @@ class Listener:
             if health is not None:
                 await health.cleanup()
 
-    async def _resync_loop(self, control_plane: ControlPlane) -> None:
-        """Fetches the desired state on every notification (coalesced) and every resync interval."""
+    def _notified(self, deployment_id: str | None) -> None:
+        """A notification: reread that deployment (None: everything) as soon as possible."""
+        if deployment_id is None or not _is_uuid(deployment_id):
+            self._reread_all = True
+        else:
+            self._changed.add(deployment_id)
         self._refetch.set()
+
+    async def _resync_loop(self, control_plane: ControlPlane) -> None:
+        """Rereads the deployments notifications name (up to MAX_IDS_PER_READ at a time), and
+        everything every resync interval or when a notification asks for it."""
+        loop, delay = asyncio.get_running_loop(), 0.5
+        next_full = loop.time() + self.settings.resync_seconds
         while True:
-            try:
-                await asyncio.wait_for(self._refetch.wait(), self.settings.resync_seconds)
-            except asyncio.TimeoutError:
-                pass
+            if not self._changed and not self._reread_all:
+                try:
+                    await asyncio.wait_for(self._refetch.wait(), max(0.0, next_full - loop.time()))
+                except asyncio.TimeoutError:
+                    pass
             self._refetch.clear()
+            full = self._reread_all or loop.time() >= next_full
+            ids = [] if full else sorted(self._changed)[:MAX_IDS_PER_READ]
+            self._changed.difference_update(ids)
+            if full:
+                self._reread_all = False
+                self._changed.clear()
             try:
-                state = await control_plane.desired_state(self.listener_id)
-            except Exception as exc:  # noqa: BLE001 - try again at the next wake-up
+                if full:
+                    state = await control_plane.desired_state(self.listener_id)
+                    self.reconciler.set_desired(state.deployments)
+                    next_full = loop.time() + self.settings.resync_seconds
+                else:
+                    state = await control_plane.desired_state(self.listener_id, ids)
+                    self.reconciler.update_desired(ids, state.deployments)
+                delay = 0.5
+            except Exception as exc:  # noqa: BLE001 - try again shortly; nothing notified is dropped
                 metrics.ERRORS.labels(kind="desired_state").inc()
                 log.warning("fetching the desired state failed: %s", describe_failure(exc))
-                continue
-            self.reconciler.set_desired(state.deployments)
+                self._reread_all = self._reread_all or full
+                self._changed.update(ids)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.resync_seconds)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 async def _first(*awaitables) -> None:

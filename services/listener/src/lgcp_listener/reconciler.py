@@ -25,7 +25,8 @@ from .hashing import applied_hash
 from .informer import Informer
 from .kube import Kube
 from .preview import preview_hash, redacted
-from .render import AgentConnections, Owner, RenderContext, env_secret_name, render
+from .render import AgentConnections, Owner, RenderContext, env_secret_name, owned_names, render
+from .databases import RedisAclError
 from .redis_numbers import NoRedisDatabaseLeft
 from .rollout import derive
 from .workqueue import WorkQueue
@@ -54,7 +55,7 @@ class Reconciler:
         # otherwise delete everything its watches list before the API has answered.
         self.loaded = False
         self.route_kind = "HTTPRoute" if ctx.route.mode == "gateway" else "Ingress"
-        self.kinds = ("Deployment", "Service", self.route_kind, *OPTIONAL_KINDS, "Pod")
+        self.kinds = ("Deployment", "Secret", "Service", self.route_kind, *OPTIONAL_KINDS, "Pod")
         if ctx.dedicated is not None:
             self.kinds += dedicated.KINDS
         selector = L.owned_selector(ctx.compute_id)
@@ -63,12 +64,11 @@ class Reconciler:
         self.located: dict[str, tuple[str, str]] = {}  # deployment id -> (namespace, name) of its Deployment
         self.pods: dict[str, dict[str, dict]] = defaultdict(dict)  # deployment id -> pod name -> pod
         self._connections: dict[str, AgentConnections] = {}
-        self._secret_hash: dict[str, str | None] = {}
         # What our last write left, per object: a later change of it by anyone else is drift.
         self._written: dict[tuple[str, str, str], str] = {}
         self._reported: dict[str, tuple[str, str | None]] = {}
-        self._previewed: dict[str, str] = {}
-        self._references_checked: set[str | None] = set()  # revision ids whose references passed  # deployment id -> preview_hash last reported
+        self._previewed: dict[str, str] = {}  # deployment id -> preview_hash last reported
+        self._references_checked: set[str | None] = set()  # revision ids whose references passed
         self._ready_reported: set[str] = set()
 
     # --- cluster events ---------------------------------------------------------------------
@@ -90,9 +90,10 @@ class Reconciler:
                 self.located[deployment_id] = (meta["namespace"], meta["name"])
         self.enqueue(deployment_id)
 
-    def enqueue(self, deployment_id: str) -> None:
-        """Queues a deployment for a pass (at most once; see workqueue.py)."""
-        self.queue.put(deployment_id, None)
+    def enqueue(self, deployment_id: str, urgent: bool = False) -> None:
+        """Queues a deployment for a pass (at most once; see workqueue.py). Urgent: its desired
+        state changed (a new deployment, revision or deletion), which goes before status work."""
+        self.queue.put(deployment_id, None, urgent=urgent)
         metrics.QUEUE_DEPTH.set(len(self.queue))
 
     def informer(self, kind: str, namespace: str) -> Informer:
@@ -107,10 +108,22 @@ class Reconciler:
 
     def set_desired(self, deployments: list[DesiredDeployment]) -> None:
         """Replaces the desired state and queues every deployment it names or no longer names."""
-        self.desired = {d.id: d for d in deployments}
+        previous, self.desired = self.desired, {d.id: d for d in deployments}
         self.loaded = True
         for deployment_id in set(self.desired) | set(self.located):
-            self.enqueue(deployment_id)
+            self.enqueue(deployment_id, _changed(previous.get(deployment_id), self.desired.get(deployment_id)))
+
+    def update_desired(self, deployment_ids: list[str], deployments: list[DesiredDeployment]) -> None:
+        """Replaces the desired state of `deployment_ids` only (one missing from `deployments` no
+        longer exists) and queues them."""
+        answered = {d.id: d for d in deployments}
+        for deployment_id in deployment_ids:
+            previous = self.desired.get(deployment_id)
+            if deployment_id in answered:
+                self.desired[deployment_id] = answered[deployment_id]
+            else:
+                self.desired.pop(deployment_id, None)
+            self.enqueue(deployment_id, _changed(previous, self.desired.get(deployment_id)))
 
     # --- workers --------------------------------------------------------------------------------
 
@@ -164,46 +177,47 @@ class Reconciler:
             return
         if live is not None and live["metadata"].get("deletionTimestamp"):
             raise NotYet(f"waiting for the deletion of Deployment {desired.namespace}/{desired.name} to finish")
-        if live is None:
-            # First creation: the informers see only our labelled objects, and a forced apply
-            # would take over anything else of the same name (and the garbage collector would
-            # later delete a Secret given our owner). Look once, by name.
-            taken = await self._names_taken_by_others(desired)
-            if taken:
-                await self._report(desired, "DEPLOY_FAILED",
-                                   f"{', '.join(taken)} already exist in namespace {desired.namespace!r} and are "
-                                   "not this deployment's: choose another name or remove them")
-                return
+        # The informers see only our labelled objects, and a forced apply would take over anything
+        # else of the same name (and the garbage collector would later delete what then names our
+        # Deployment as its owner). So before an object is first made, its name is looked up.
+        taken = await self._names_taken_by_others(desired, first_creation=live is None)
+        if taken:
+            await self._report(desired, "DEPLOY_FAILED",
+                               f"{', '.join(taken)} already exist in namespace {desired.namespace!r} and are "
+                               "not this deployment's: choose another name or remove them")
+            return
         refused = await self._refused_references(desired)
         if refused:
             await self._report(desired, "DEPLOY_FAILED",
                                f"secret_references may not name {', '.join(refused)}: they hold the control "
-                               "plane's or another agent's credentials")
+                               "plane's, the LangSmith host's TLS or another agent's credentials")
             return
         try:
-            conn = await self._agent_connections(desired, live)
-        except (NoRedisDatabaseLeft, dedicated.DedicatedDatabaseError) as exc:
-            # Tell people why, and keep retrying: a number may be freed by a deletion.
+            conn = await self._agent_connections(desired)
+        except (NoRedisDatabaseLeft, RedisAclError, dedicated.DedicatedDatabaseError) as exc:
+            # Tell people why, and keep retrying: a number may be freed by a deletion, an ACL
+            # turned off or allowed.
             await self._report(desired, "DEPLOY_FAILED", str(exc))
             raise
         owner = _owner(live)
         objects = render(desired, conn, self.ctx, owner)
-        await self._report_preview(desired, objects)
-        rendered_with_owner = owner is not None
-        for obj in objects:
-            if not rendered_with_owner and obj["kind"] not in ("Secret", "Deployment"):
-                break  # written below, naming their owner
-            result = await self._apply_if_changed(desired, obj)
-            if result is not None and obj["kind"] == "Deployment" and owner is None:
-                owner = _owner(result)
-        if "ownerReferences" not in objects[0]["metadata"] and owner is not None:
-            # First creation: the others can name their owner only now that it exists (the
-            # Secret had to be written first, before the database role got its password).
-            objects = render(desired, conn, self.ctx, owner)
-            await self._report_preview(desired, objects)
-            for obj in objects:
-                if obj["kind"] != "Deployment":
-                    await self._apply_if_changed(desired, obj)
+        # The Secret, then the Deployment, as soon as possible: that is what starts the rollout.
+        # The Secret first, so that no pod ever starts without its environment.
+        await self._apply_if_changed(desired, objects[0])
+        created = await self._apply_if_changed(desired, objects[1])
+        if owner is None and created is not None:
+            # First creation: the rest (which names the Deployment as its owner) in a pass of its
+            # own, queued behind the other new deployments, so that under a burst of creations
+            # every rollout starts before any Service or status report is written.
+            self.enqueue(desired.id)
+            return
+        follow_ups = [self._apply_if_changed(desired, obj) for obj in objects[2:]]
+        follow_ups.append(self._report_preview(desired, objects))
+        # Provisioned by now (see _agent_connections); dedicated databases are READY once their
+        # pods are (see _report_rollout).
+        if desired.status != "READY" and self.ctx.dedicated is None:
+            follow_ups.append(self._deployment_status(desired, "READY"))
+        await _all(follow_ups)
         wanted = {(obj["kind"], obj["metadata"]["name"]) for obj in objects}
         for kind in OPTIONAL_KINDS:
             if self.informer(kind, desired.namespace).get(desired.name) and (kind, desired.name) not in wanted:
@@ -213,74 +227,69 @@ class Reconciler:
 
     async def _refused_references(self, desired: DesiredDeployment) -> list[str]:
         """Referenced Secrets an agent must not read: the chart's own (API keys, encryption keys,
-        database passwords) and other agents' environments. Looked up once per revision."""
+        database passwords), other agents' environments and the LangSmith host's TLS Secret (its
+        private key sits in the agents' namespace for their routes). Looked up once per revision."""
         revision_id = desired.revision.id if desired.revision else None
         if revision_id in self._references_checked:
             return []
+        names = sorted({ref.secret_name for ref in desired.secret_references})
+        found = await asyncio.gather(*(self.kube.get("Secret", desired.namespace, name) for name in names))
         refused = []
-        for secret_name in sorted({ref.secret_name for ref in desired.secret_references}):
-            secret = await self.kube.get("Secret", desired.namespace, secret_name)
+        for secret_name, secret in zip(names, found):
             labels = (secret or {}).get("metadata", {}).get("labels") or {}
             if labels.get("app.kubernetes.io/part-of") == "langgraph-controlplane" or \
-                    labels.get(L.DEPLOYMENT_ID, desired.id) != desired.id:
+                    labels.get(L.DEPLOYMENT_ID, desired.id) != desired.id or \
+                    secret_name == self.ctx.route.tls_secret_name:
                 refused.append(f"Secret/{secret_name}")
         if not refused:
             self._references_checked.add(revision_id)
         return refused
 
-    async def _names_taken_by_others(self, desired: DesiredDeployment) -> list[str]:
-        """`Kind/name` of objects holding this deployment's names that are not labelled as its own."""
-        names = [(kind, desired.name) for kind in self.kinds if kind != "Pod"]
-        names.append(("Secret", env_secret_name(desired.name)))
+    async def _names_taken_by_others(self, desired: DesiredDeployment, first_creation: bool) -> list[str]:
+        """`Kind/name` of objects holding this deployment's names that are not labelled as its own.
+
+        On first creation every name it will use; afterwards only those of watched kinds that it
+        does not have yet (an HPA a new revision adds, an object someone deleted), so a pass over
+        a settled deployment reads nothing.
+        """
+        names = owned_names(desired, self.route_kind)
         if self.ctx.dedicated is not None:
             names += dedicated.owned_names(desired.name)  # its volume claim included
-        taken = []
-        for kind, name in names:
-            existing = await self.kube.get(kind, desired.namespace, name)
-            if existing and (existing["metadata"].get("labels") or {}).get(L.DEPLOYMENT_ID) != desired.id:
-                taken.append(f"{kind}/{name}")
-        return taken
+        if not first_creation:
+            names = [(kind, name) for kind, name in names
+                     if (kind, desired.namespace) in self.informers and self.informer(kind, desired.namespace).get(name) is None]
+        if not names:
+            return []
+        found = await asyncio.gather(*(self.kube.get(kind, desired.namespace, name) for kind, name in names))
+        return [f"{kind}/{name}" for (kind, name), existing in zip(names, found)
+                if existing and (existing["metadata"].get("labels") or {}).get(L.DEPLOYMENT_ID) != desired.id]
 
-    async def _agent_connections(self, desired: DesiredDeployment, live: dict | None) -> AgentConnections:
+    async def _agent_connections(self, desired: DesiredDeployment) -> AgentConnections:
         conn = self._connections.get(desired.id)
         if conn is not None:
             return conn
         # Once per deployment and process: read back the stored password, provision if needed.
-        secret = await self.kube.get("Secret", desired.namespace, env_secret_name(desired.name))
+        secret = self.informer("Secret", desired.namespace).get(env_secret_name(desired.name))
         if secret and (secret["metadata"].get("labels") or {}).get(L.DEPLOYMENT_ID) != desired.id:
             secret = None
-        self._secret_hash[desired.id] = applied_hash(secret)
         conn = await self.conns.connections(desired, secret)
         if self.conns.needs_provisioning:
-            if desired.status != "READY":
-                await self._deployment_status(desired, "AWAITING_DATABASE")
             # The Secret (holding the password) is written before the role gets that password.
-            await self._apply_if_changed(desired, render(desired, conn, self.ctx, _owner(live))[0])
-            await self.conns.provision(desired, conn)
+            await self._apply_if_changed(desired, render(desired, conn, self.ctx)[0])
+            waiting = [self._deployment_status(desired, "AWAITING_DATABASE")] if desired.status != "READY" else []
+            await _all([*waiting, self.conns.provision(desired, conn)])
         self._connections[desired.id] = conn
-        # Dedicated databases are READY once their pods are (see _report_rollout).
-        if desired.status != "READY" and self.ctx.dedicated is None:
-            await self._deployment_status(desired, "READY")
         return conn
 
     async def _apply_if_changed(self, desired: DesiredDeployment, obj: dict) -> dict | None:
         kind, name = obj["kind"], obj["metadata"]["name"]
-        wanted = applied_hash(obj)
-        if kind == "Secret":
-            # Secrets are not watched (least privilege: no list/watch on Secrets); the hash of what
-            # was applied or read back is remembered instead.
-            if self._secret_hash.get(desired.id) == wanted:
-                return None
-            result = await self.kube.apply(obj)
-            self._secret_hash[desired.id] = wanted
-        else:
-            informer = self.informer(kind, desired.namespace)
-            live, key = informer.get(name), (kind, desired.namespace, name)
-            if applied_hash(live) == wanted and self._written.get(key, _version(live)) == _version(live):
-                return None
-            result = await self.kube.apply(obj)
-            informer.remember(result)
-            self._written[key] = _version(result)
+        informer = self.informer(kind, desired.namespace)
+        live, key = informer.get(name), (kind, desired.namespace, name)
+        if applied_hash(live) == applied_hash(obj) and self._written.get(key, _version(live)) == _version(live):
+            return None
+        result = await self.kube.apply(obj)
+        informer.remember(result)
+        self._written[key] = _version(result)
         return result
 
     async def _remove(self, deployment_id: str, desired: DesiredDeployment | None) -> None:
@@ -308,14 +317,14 @@ class Reconciler:
             await self.conns.release(deployment_id)
             if self.ctx.dedicated is not None:
                 await self.conns.drop(desired)  # its volume and passwords, by name
-        elif desired is None:
+        elif desired is None and location is not None:
             log.warning("deployment %s is not in the desired state: objects removed, database kept", deployment_id)
         self._connections.pop(deployment_id, None)
-        self._secret_hash.pop(deployment_id, None)
         self._previewed.pop(deployment_id, None)
         if location is not None:
             for kind in self.kinds:
-                self._written.pop((kind, location[0], location[1]), None)
+                name = env_secret_name(location[1]) if kind == "Secret" else location[1]
+                self._written.pop((kind, location[0], name), None)
             if self.ctx.dedicated is not None:
                 for kind, name in dedicated.owned_names(location[1]):
                     self._written.pop((kind, location[0], name), None)
@@ -349,7 +358,9 @@ class Reconciler:
         revision = desired.revision
         assert revision is not None
         live = self.informer("Deployment", desired.namespace).get(desired.name)
-        rollout = derive(live, list(self.pods.get(desired.id, {}).values()), revision.id)
+        spec = desired.resource_spec
+        autoscaled_min = spec.min_scale if spec.max_scale > spec.min_scale >= 1 else 0
+        rollout = derive(live, list(self.pods.get(desired.id, {}).values()), revision.id, autoscaled_min)
         if self.ctx.dedicated is not None:
             databases = self.ctx.dedicated.rollout(desired, self.informer("StatefulSet", desired.namespace).get,
                                                    list(self.pods.get(desired.id, {}).values()))
@@ -412,6 +423,22 @@ class Reconciler:
             "object": f"{e['involvedObject'].get('kind')}/{e['involvedObject'].get('name')}",
             "timestamp": e.get("lastTimestamp") or e.get("eventTime"),
         } for e in found[-limit:]]
+
+
+def _changed(before: DesiredDeployment | None, after: DesiredDeployment | None) -> bool:
+    """Whether someone asked for something new: a deployment, revision or deletion."""
+    if before is None or after is None:
+        return before is not after
+    return (before.revision.id if before.revision else None) != (after.revision.id if after.revision else None) \
+        or before.deleting != after.deleting
+
+
+async def _all(calls: list) -> None:
+    """Runs `calls` at once and waits for every one; then raises the first failure, if any."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 def _listener_event(desired: DesiredDeployment, status: str, message: str | None) -> dict:

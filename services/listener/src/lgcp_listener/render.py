@@ -76,6 +76,23 @@ def env_secret_name(name: str) -> str:
     return f"{name}{ENV_SECRET_SUFFIX}"
 
 
+def autoscaled(spec: ResourceSpec) -> bool:
+    """Whether the agent gets an HPA (its scale is a range)."""
+    return spec.max_scale > spec.min_scale >= 1
+
+
+def owned_names(desired: DesiredDeployment, route_kind: str) -> list[tuple[str, str]]:
+    """(kind, name) of every object `render` makes for this deployment, without rendering it."""
+    spec = desired.resource_spec
+    names = [("Secret", env_secret_name(desired.name)), ("Deployment", desired.name),
+             ("Service", desired.name), (route_kind, desired.name)]
+    if autoscaled(spec):
+        names.append(("HorizontalPodAutoscaler", desired.name))
+    if spec.min_scale > 1:
+        names.append(("PodDisruptionBudget", desired.name))
+    return names
+
+
 def mount_prefix(route: RouteConfig, name: str) -> str:
     """The path the agent is served under: `<base_path>/lgp/<name>`."""
     return f"{route.base_path}/lgp/{name}"
@@ -87,11 +104,13 @@ def render(desired: DesiredDeployment, connections: AgentConnections, ctx: Rende
     if desired.revision is None:
         raise ValueError(f"deployment {desired.id} has no revision to run")
     spec = desired.resource_spec
-    secret = _env_secret(desired, connections, ctx, owner)
+    # The Secret names no owner: it is written before the Deployment exists (shared mode stores
+    # the database password in it first), and the listener deletes it itself.
+    secret = _env_secret(desired, connections, ctx)
     env_hash = content_hash(secret["data"])
     objects = [secret, _deployment(desired, spec, ctx, env_hash), _service(desired, ctx, owner),
                _route(desired, ctx, owner)]
-    if spec.max_scale > spec.min_scale >= 1:
+    if autoscaled(spec):
         objects.append(_hpa(desired, spec, ctx, owner))
     if spec.min_scale > 1:
         objects.append(_pdb(desired, ctx, owner))
@@ -130,8 +149,7 @@ def _b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
 
 
-def _env_secret(desired: DesiredDeployment, conn: AgentConnections, ctx: RenderContext,
-                owner: Owner | None) -> dict:
+def _env_secret(desired: DesiredDeployment, conn: AgentConnections, ctx: RenderContext) -> dict:
     env = {item.name: item.value.get_secret_value() for item in desired.secrets}
     # Platform values last: they win over a user secret of the same name (the API rejects those).
     env.update({"DATABASE_URI": conn.database_uri, "POSTGRES_URI": conn.database_uri,
@@ -142,7 +160,7 @@ def _env_secret(desired: DesiredDeployment, conn: AgentConnections, ctx: RenderC
         env["LANGGRAPH_CLOUD_LICENSE_KEY"] = ctx.platform.license_key
     return {
         "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": _metadata(desired, ctx, env_secret_name(desired.name), "env", owner),
+        "metadata": _metadata(desired, ctx, env_secret_name(desired.name), "env", None),
         "data": {key: _b64(value) for key, value in sorted(env.items())},
     }
 
@@ -227,7 +245,7 @@ def _deployment(desired: DesiredDeployment, spec: ResourceSpec, ctx: RenderConte
         },
     }
     # With an HPA the replica count is the HPA's field: applying one would fight it.
-    if not spec.max_scale > spec.min_scale >= 1:
+    if not autoscaled(spec):
         deployment_spec["replicas"] = spec.min_scale
     meta = _metadata(desired, ctx, desired.name, "langgraph-server", None)
     meta["labels"][L.REVISION_ID] = revision.id

@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     agent_redis_databases: int = Field(default=16, ge=2)
     # Shared mode: each agent gets a Redis ACL user limited to its database number (databases.py).
     agent_redis_acl: bool = True
+    spare_databases: int = Field(default=3, ge=0, le=50)
     external_database_uri_template: SecretStr | None = None
     external_redis_uri_template: SecretStr | None = None
     dedicated_postgres_image: str = dedicated.POSTGRES_IMAGE
