@@ -48,15 +48,6 @@ componentsPatches:
     extraArgs:
       - key: service-cluster-ip-range
         value: 10.0.0.0/16
-  # The controller-manager's client allows 20 requests/s by default: rolling out 100 agents
-  # (ReplicaSets, pods, status) then takes 20 s however idle the machine. A real control plane
-  # is sized for its cluster; this one gets room for benchmarks.
-  - name: kube-controller-manager
-    extraArgs:
-      - key: kube-api-qps
-        value: "300"
-      - key: kube-api-burst
-        value: "600"
 EOF
     # kwokctl takes Stages from its configuration, not StorageClasses (applied after start).
     for f in "$stages"/*.yaml "$root/scripts/cluster/stages.yaml"; do
