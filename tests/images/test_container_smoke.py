@@ -168,7 +168,9 @@ def test_api_container_runs_as_the_charts_user_on_a_read_only_root(api_container
 def test_listener_image_registers_itself_with_the_api(api_container: dict, chart: RenderedChart,
                                                        local_cluster: LocalCluster, tmp_path: Path) -> None:
     listener = chart.container("Deployment", "listener", pod_name="lgcp-listener-smoke")
-    for namespace in listener.env["LGCP_LISTENER_NAMESPACES"].split(","):
+    # The agents' namespaces and the release namespace (the lease's), as an install has them.
+    lease_namespace = listener.env.get("LGCP_LISTENER_LEASE_NAMESPACE")
+    for namespace in {*listener.env["LGCP_LISTENER_NAMESPACES"].split(","), *filter(None, [lease_namespace])}:
         local_cluster.kubectl("create", "namespace", namespace, check=False)
     local = {**api_container["local"], chart.client_service("api"): api_container["url"].removeprefix("http://")}
     env = swap_addresses(listener.env, chart, local)
