@@ -7,7 +7,8 @@ import pytest
 from lgcp_listener import labels as L
 from lgcp_listener.desired import DesiredDeployment
 from lgcp_listener.hashing import applied_hash, content_hash
-from lgcp_listener.render import AgentConnections, Owner, PlatformEnv, RenderContext, RouteConfig, render
+from lgcp_listener.render import (AgentConnections, Owner, PlatformEnv, RenderContext, RouteConfig, owned_names,
+                                  render)
 
 CONN = AgentConnections("postgresql://u:pw@pg:5432/db", "redis://r:6379/3")
 CTX = RenderContext("cid", RouteConfig("ls.example.com", "/base", "ingress", "nginx", "tls-cert"),
@@ -127,3 +128,13 @@ def test_missing_revision_is_a_clear_error():
 
 def test_content_hash_ignores_key_order():
     assert content_hash({"a": 1, "b": [1, 2]}) == content_hash({"b": [1, 2], "a": 1})
+
+
+@pytest.mark.parametrize("min_scale, max_scale", [(1, 1), (1, 3), (2, 2), (2, 5)])
+@pytest.mark.parametrize("route_kind", ["Ingress", "HTTPRoute"])
+def test_owned_names_are_exactly_what_render_makes(min_scale, max_scale, route_kind):
+    """The names looked up before a first creation are the objects the pass will write."""
+    d = desired(source_config={"resource_spec": {"min_scale": min_scale, "max_scale": max_scale}})
+    route = RouteConfig("ls.example.com", mode="gateway" if route_kind == "HTTPRoute" else "ingress", gateway_name="gw")
+    rendered = render(d, CONN, RenderContext("cid", route))
+    assert sorted(owned_names(d, route_kind)) == sorted((o["kind"], o["metadata"]["name"]) for o in rendered)

@@ -104,3 +104,12 @@ def test_bad_dedicated_settings_are_refused_naming_the_field(monkeypatch, variab
     (error,) = caught.value.errors()
     assert error["loc"] == (variable.lower(),)
     assert reason in error["msg"]
+
+
+@pytest.mark.parametrize("value", ["-1", "51", "some"])
+def test_spare_databases_out_of_range_is_refused_naming_the_field(monkeypatch, value):
+    assert load(monkeypatch).spare_databases == 3
+    with pytest.raises(ValidationError) as caught:
+        load(monkeypatch, LGCP_LISTENER_SPARE_DATABASES=value)
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("spare_databases",)
