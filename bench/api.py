@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from harness import processes  # noqa: E402  (the test harness owns server start-up)
 from harness.postgres import start_postgres  # noqa: E402
 from harness.redis import start_redis  # noqa: E402
-from lgcp_api.migrate import apply_migrations  # noqa: E402
+from lgcp_api.core.migrate import apply_migrations  # noqa: E402
 
 ADMIN_KEY = "lgcp_bench_" + "k" * 40
 SECRET_KEY = "b" * 48

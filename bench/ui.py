@@ -33,7 +33,7 @@ from api import ADMIN_KEY, body, percentile, run_concurrently, start_api  # noqa
 from harness import processes  # noqa: E402
 from harness.postgres import start_postgres  # noqa: E402
 from harness.redis import start_redis  # noqa: E402
-from lgcp_api.migrate import apply_migrations  # noqa: E402
+from lgcp_api.core.migrate import apply_migrations  # noqa: E402
 
 
 async def sign_in(client: aiohttp.ClientSession, origin: str) -> str:

@@ -12,8 +12,8 @@ from cryptography.fernet import Fernet
 
 from lgcp_api.app import create_app
 from harness.postgres import empty_every_table
-from lgcp_api.migrate import apply_migrations
-from lgcp_api.settings import Settings
+from lgcp_api.core.migrate import apply_migrations
+from lgcp_api.core.settings import Settings
 
 from api_support import ADMIN_KEY, SECRET_KEY, client_for, deployment_body
 

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
-from lgcp_api.settings import Settings
+from lgcp_api.core.settings import Settings
 
 DB = "postgresql://u:p@localhost/db"
 GOOD = {"secret_key": "k" * 40, "encryption_keys": Fernet.generate_key().decode()}
@@ -50,7 +50,7 @@ def test_base_path_sets_the_api_prefix():
 
 
 def test_rotation_keeps_old_ciphertexts_readable():
-    from lgcp_api.secret_box import SecretBox
+    from lgcp_api.core.secret_box import SecretBox
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     sealed = SecretBox([old]).seal([{"name": "A", "value": "1"}])

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lgcp_api.auth import cache as cache_module
-from lgcp_api.auth.cache import TtlCache
+from lgcp_api.kit import ttl_cache as cache_module
+from lgcp_api.kit.ttl_cache import TtlCache
 
 
 def test_entries_expire_after_the_ttl(monkeypatch):

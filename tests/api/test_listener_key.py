@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from lgcp_api.app import create_app
-from lgcp_api.bootstrap import BootstrapError
+from lgcp_api.tenants.bootstrap import BootstrapError
 
 from api_support import ADMIN_KEY, client_for
 

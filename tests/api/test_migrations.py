@@ -9,7 +9,7 @@ import sys
 
 import asyncpg
 
-from lgcp_api.migrate import MIGRATIONS, apply_migrations
+from lgcp_api.core.migrate import MIGRATIONS, apply_migrations
 
 EXPECTED_TABLES = {
     "tenants", "api_keys", "listeners", "deployments", "revisions", "revision_events",

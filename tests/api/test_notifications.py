@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 
 from harness.redis import start_redis
 from lgcp_api.app import create_app
-from lgcp_api.notifications import BACKOFF_SECONDS
+from lgcp_api.core.notifications import BACKOFF_SECONDS
 
 from api_support import ADMIN_KEY, client_for, deployment_body
 
@@ -41,7 +41,7 @@ async def test_failed_writes_notify_nothing(admin, listener, redis_url):
 
 
 async def test_stream_length_is_bounded(app, admin, listener, redis_url):
-    from lgcp_api.notifications import STREAM_MAXLEN
+    from lgcp_api.core.notifications import STREAM_MAXLEN
 
     notifier = app.state.notifier
     deployment = (await admin.post("/deployments", json=deployment_body(listener["id"]))).json()

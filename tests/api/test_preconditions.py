@@ -102,7 +102,7 @@ async def test_listener_etag_and_if_match(admin, listener):
 async def test_expired_keys_are_purged_and_may_be_reused(admin, listener, settings):
     import asyncpg
 
-    from lgcp_api.http.idempotency import RETENTION_HOURS, purge_expired
+    from lgcp_api.idempotency.repository import RETENTION_HOURS, purge_expired
 
     headers = {"Idempotency-Key": "old"}
     first = await admin.post("/deployments", json=deployment_body(listener["id"], "a"), headers=headers)
@@ -140,7 +140,7 @@ async def test_the_stored_request_hash_is_an_hmac_under_the_secret_key(admin, li
     import asyncpg
 
     from lgcp_api.deployments.schemas import DeploymentCreate
-    from lgcp_api.http.idempotency import request_hmac
+    from lgcp_api.idempotency.service import request_hmac
 
     body = deployment_body(listener["id"])
     assert (await admin.post("/deployments", json=body, headers={"Idempotency-Key": "hmac-1"})).status_code == 201

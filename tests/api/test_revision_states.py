@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lgcp_api.revisions.states import RevisionStatus as S, can_move, superseded_status
+from lgcp_contract.statuses import RevisionStatus as S
+
+from lgcp_api.revisions.state_machine import can_move, superseded_status
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 
+from api_support import ADMIN_KEY, client_for, deployment_body
+
 
 @pytest.fixture
 async def listener_client(role_client):
@@ -140,3 +142,41 @@ async def test_revision_on_a_deployment_being_deleted_is_409(admin, deployment):
     await admin.delete(url)
     response = await admin.post(f"{url}/revisions", json={"source_revision_config": {"image_uri": "r.io/a:2"}})
     assert response.status_code == 409
+
+
+async def test_revisions_of_several_deployments_are_read_by_id_in_one_call(app, admin, listener, deployment):
+    other = (await admin.post("/deployments", json=deployment_body(listener["id"], "other-agent"))).json()
+    newer = (
+        await admin.post(
+            f"/deployments/{deployment['id']}/revisions", json={"source_revision_config": {"image_uri": "r.io/a:2"}}
+        )
+    ).json()
+    wanted = [other["latest_revision_id"], newer["id"], deployment["latest_revision_id"]]
+    response = await admin.get("/revisions", params={"revision_ids": wanted})
+    assert response.status_code == 200
+    found = response.json()["resources"]
+    assert [r["id"] for r in found] == wanted  # in the order asked
+    single = f"/deployments/{deployment['id']}/revisions/{newer['id']}"
+    assert found[1] == (await admin.get(single)).json()
+    # Comma-separated too; unknown ids, and another tenant's, are left out rather than refused.
+    tenant = (await admin.post("/tenants", json={"name": "team-r"})).json()
+    async with client_for(app, ADMIN_KEY, tenant["id"]) as other_admin:
+        mixed = f"{uuid.uuid4()},{newer['id']}"
+        assert (await other_admin.get("/revisions", params={"revision_ids": mixed})).json() == {"resources": []}
+        assert [r["id"] for r in (await admin.get("/revisions", params={"revision_ids": mixed})).json()["resources"]] == [
+            newer["id"]
+        ]
+
+
+async def test_reading_revisions_by_id_names_a_bad_id_and_bounds_the_count(admin, role_client):
+    response = await admin.get("/revisions", params={"revision_ids": "not-a-uuid"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "revision_ids"]
+    assert "not-a-uuid" in response.json()["detail"][0]["msg"]
+    too_many = ",".join(str(uuid.uuid4()) for _ in range(101))
+    assert (await admin.get("/revisions", params={"revision_ids": too_many})).status_code == 422
+    assert (await admin.get("/revisions")).status_code == 422
+    viewer = await role_client("viewer")
+    assert (await viewer.get("/revisions", params={"revision_ids": str(uuid.uuid4())})).status_code == 200
+    listener = await role_client("listener")
+    assert (await listener.get("/revisions", params={"revision_ids": str(uuid.uuid4())})).status_code == 403

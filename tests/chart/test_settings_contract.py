@@ -52,7 +52,7 @@ def containers(environment: str, component: str) -> list[dict]:
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 @pytest.mark.parametrize("component", ["api", "migrate"])
 def test_api_settings_accept_the_chart_environment(environment: str, component: str, monkeypatch) -> None:
-    from lgcp_api.settings import Settings
+    from lgcp_api.core.settings import Settings
 
     for container in containers(environment, component):
         env = container_env(container, "pod-0")

@@ -55,7 +55,7 @@ def chart_variables(stack, component: str, container: str | None = None, init: b
 
 @pytest.mark.parametrize("container, init", [("api", False), ("migrate", True)])
 def test_the_chart_sets_exactly_what_the_api_reads(stack, container, init):
-    from lgcp_api.settings import Settings
+    from lgcp_api.core.settings import Settings
 
     names, expanded = chart_variables(stack, "api", container, init)
     read = read_by(Settings, "LGCP_")

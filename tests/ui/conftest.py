@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from harness.postgres import empty_every_table
-from lgcp_api.migrate import apply_migrations
+from lgcp_api.core.migrate import apply_migrations
 from ui_harness import CHROMIUM, CHROMIUM_ARGS, DATABASE, UiServer, start_server, ui_settings
 
 

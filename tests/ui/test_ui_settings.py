@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from lgcp_api.settings import Settings
+from lgcp_api.core.settings import Settings
 
 
 def make(**values) -> Settings:

@@ -16,7 +16,7 @@ from playwright.async_api import Page
 
 from harness.processes import free_port
 from lgcp_api.app import create_app
-from lgcp_api.settings import Settings
+from lgcp_api.core.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -9,7 +9,7 @@ import sys
 from pydantic import ValidationError
 
 from .observability import json_logs
-from .settings import Settings
+from .core.settings import Settings
 
 log = logging.getLogger("lgcp_api")
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = _settings()
     json_logs.configure(settings.log_level)
     if args.command == "migrate":
-        from .migrate import apply_migrations
+        from .core.migrate import apply_migrations
 
         applied = apply_migrations(settings.database_url)
         log.info("migrations done", extra={"applied": applied})

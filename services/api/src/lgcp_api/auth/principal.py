@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Header, HTTPException, Request, status
 
+from ..kit.ttl_cache import TtlCache
+from . import repository
 from .keys import key_hmac
+from .repository import DEFAULT_TENANT
 from .roles import Role
 
-DEFAULT_TENANT = "default"
+__all__ = ["DEFAULT_TENANT", "Principal", "PrincipalCache", "authenticate", "require"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,15 @@ class Principal:
     platform: bool
 
 
+async def _principal_cache(request: Request) -> TtlCache[Principal]:
+    cache: TtlCache[Principal] = request.app.state.principal_cache
+    return cache
+
+
+# Checked keys, trusted for LGCP_AUTH_CACHE_SECONDS; revoking a key clears it.
+PrincipalCache = Annotated[TtlCache[Principal], Depends(_principal_cache)]
+
+
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "ApiKey"})
 
@@ -37,7 +50,8 @@ async def authenticate(
         str | None, Header(description="tenant (workspace) id; needed when a key reaches several")
     ] = None,
 ) -> Principal:
-    """Checks the key against its HMAC and picks the tenant; 401 or 403 otherwise."""
+    """Checks the key against its HMAC and picks the tenant; 401 or 403 otherwise. Also called
+    directly by the web UI with the key of its session."""
     if not x_api_key:
         raise _unauthorized("X-Api-Key header is required")
     tenant_header: uuid.UUID | None = None
@@ -49,32 +63,21 @@ async def authenticate(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
                 [{"loc": ["header", "X-Tenant-Id"], "msg": "must be a UUID", "type": "uuid_parsing"}],
             ) from None
-    state = request.app.state
-    digest = key_hmac(state.secret_key, x_api_key)
-    cached = state.principal_cache.get((digest, tenant_header))
+    secret_key: str = request.app.state.secret_key
+    cache: TtlCache[Principal] = request.app.state.principal_cache
+    digest = key_hmac(secret_key, x_api_key)
+    cached = cache.get((digest, tenant_header))
     if cached is not None:
         return cached
-    principal = await _resolve(state, digest, tenant_header)
-    state.principal_cache.put((digest, tenant_header), principal)
+    pool: asyncpg.Pool = request.app.state.pool
+    principal = await _resolve(pool, digest, tenant_header)
+    cache.put((digest, tenant_header), principal)
     return principal
 
 
-async def _resolve(state, digest: bytes, tenant_header: uuid.UUID | None) -> Principal:
-    async with state.pool.acquire() as conn:
-        row = await conn.fetchrow(
-            """
-            SELECT k.id, k.role, k.tenant_id,
-                   CASE WHEN k.tenant_id IS NULL THEN
-                       CASE WHEN $2::uuid IS NULL
-                            THEN (SELECT id FROM tenants WHERE name = $3)
-                            ELSE (SELECT id FROM tenants WHERE id = $2) END
-                   END AS platform_tenant
-            FROM api_keys k WHERE k.key_hmac = $1 AND k.revoked_at IS NULL
-            """,
-            digest,
-            tenant_header,
-            DEFAULT_TENANT,
-        )
+async def _resolve(pool: asyncpg.Pool, digest: bytes, tenant_header: uuid.UUID | None) -> Principal:
+    async with pool.acquire() as conn:
+        row = await repository.find_live_key(conn, digest, tenant_header)
     if row is None:
         raise _unauthorized("invalid or revoked API key")
     role = Role(row["role"])
@@ -85,21 +88,17 @@ async def _resolve(state, digest: bytes, tenant_header: uuid.UUID | None) -> Pri
     if row["platform_tenant"] is None:
         if tenant_header is not None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "tenant not found")
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, "X-Tenant-Id header is required: no default tenant exists"
-        )
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "X-Tenant-Id header is required: no default tenant exists")
     return Principal(row["id"], role, row["platform_tenant"], platform=True)
 
 
-def require(allowed: frozenset[Role], refusal: str = "may not do this") -> Callable:
+def require(allowed: frozenset[Role], refusal: str = "may not do this") -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates and then checks the role; 403 when not allowed, with
     `refusal` after the role's name as the reason."""
 
     async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.role not in allowed:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"role {principal.role.value!r} {refusal}"
-            )
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role.value!r} {refusal}")
         return principal
 
     return dependency

@@ -3,46 +3,42 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from lgcp_contract.statuses import DeploymentStatus
 
 from ..auth.principal import Principal, require
 from ..auth.roles import DEPLOY, READ, Role
-from ..http import idempotency
-from ..http.dependencies import IdempotencyKey, IfMatch, app_state
+from ..http.deps import (
+    AfterCommitJobs,
+    Box,
+    Connection,
+    IdempotencyKey,
+    IfMatch,
+    ListenerNotifier,
+    SecretKey,
+    Transaction,
+)
 from ..http.errors import field_error
 from ..http.etags import etag
+from ..http.query import parse_ids
 from ..http.paging import Page, PageOut, page_out, page_params
-from . import service
-from .schemas import (
-    BulkDeleteOut,
-    DeploymentCreate,
-    DeploymentOut,
-    DeploymentPatch,
-    DeploymentStatus,
-)
+from ..idempotency.service import run_once
+from . import repository, service
+from .schemas import BulkDeleteOut, DeploymentCreate, DeploymentOut, DeploymentPatch
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
+Deployer = Annotated[Principal, Depends(require(DEPLOY))]
+Reader = Annotated[Principal, Depends(require(READ))]
+MAX_BULK_DELETE = 100
+_IDS_LOC = ("query", "deployment_ids")
 
 
-def _parse_ids(values: list[str] | None) -> list[uuid.UUID] | None:
-    # Accepts repeated parameters and comma-separated lists alike.
-    if values is None:
-        return None
-    ids = []
-    for item in (p.strip() for v in values for p in v.split(",")):
-        if not item:
-            continue
-        try:
-            ids.append(uuid.UUID(item))
-        except ValueError:
-            raise field_error(("query", "deployment_ids"), f"{item!r} is not a UUID") from None
-    return ids
-
-
-def _answer(row, status_code: int = 200) -> JSONResponse:
+def _answer(row: asyncpg.Record, status_code: int = 200) -> JSONResponse:
     return JSONResponse(
         service.to_out(row).model_dump(mode="json"),
         status_code=status_code,
@@ -54,128 +50,135 @@ def _answer(row, status_code: int = 200) -> JSONResponse:
 async def create_deployment(
     request: Request,
     body: DeploymentCreate,
-    principal: Annotated[Principal, Depends(require(DEPLOY))],
+    principal: Deployer,
+    conn: Transaction,
+    after_commit: AfterCommitJobs,
+    box: Box,
+    secret_key: SecretKey,
+    notifier: ListenerNotifier,
     idempotency_key: IdempotencyKey = None,
-    state=Depends(app_state),
 ) -> JSONResponse:
-    async def work(conn):
-        row = await service.create(conn, state.secret_box, principal, body)
+    async def work(conn: asyncpg.Connection) -> tuple[object, asyncpg.Record]:
+        row = await service.create(conn, box, principal, body)
         return service.to_out(row).model_dump(mode="json"), row
 
-    replayed, outcome = await idempotency.run_once(
-        state.pool, state.secret_key, principal.api_key_id, idempotency_key, request.url.path,
-        body.model_dump(mode="json"), work,
+    outcome = await run_once(
+        conn, secret_key, principal.api_key_id, idempotency_key, request.url.path, body.model_dump(mode="json"), work
     )
-    if replayed is not None:
-        return replayed
+    if isinstance(outcome, JSONResponse):
+        return outcome  # a retry: the first answer again, and no second notification
     answer, row = outcome
-    await state.notifier.notify(row["listener_id"], row["id"], "created")
+    after_commit.add(partial(notifier.notify, row["listener_id"], row["id"], "created"))
     return JSONResponse(answer, status_code=201, headers={"ETag": etag(row["version"])})
 
 
 @router.get("", response_model=PageOut[DeploymentOut], summary="List deployments")
 async def list_deployments(
-    principal: Annotated[Principal, Depends(require(READ))],
+    principal: Reader,
     page: Annotated[Page, Depends(page_params)],
+    conn: Connection,
     name: Annotated[str | None, Query(max_length=63)] = None,
     name_contains: Annotated[str | None, Query(max_length=63)] = None,
     status_: Annotated[list[DeploymentStatus] | None, Query(alias="status")] = None,
     deployment_ids: Annotated[list[str] | None, Query(description="ids, repeated or comma-separated")] = None,
     image_version: Annotated[str | None, Query(max_length=256)] = None,
-    state=Depends(app_state),
-) -> dict:
-    filters = service.ListFilters(
+) -> dict[str, Any]:
+    filters = repository.ListFilters(
         name=name,
         name_contains=name_contains,
         statuses=[s.value for s in status_] if status_ else None,
-        deployment_ids=_parse_ids(deployment_ids),
+        deployment_ids=parse_ids(deployment_ids, _IDS_LOC) if deployment_ids is not None else None,
         image_version=image_version,
     )
-    async with state.pool.acquire() as conn:
-        rows = await service.list_page(conn, principal.tenant_id, filters, page)
+    rows = await repository.list_page(conn, principal.tenant_id, filters, page)
     return page_out([service.to_out(r) for r in rows], page)
 
 
 @router.get("/{deployment_id}", response_model=DeploymentOut, summary="Get a deployment")
-async def get_deployment(
-    deployment_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(require(READ))],
-    state=Depends(app_state),
-) -> JSONResponse:
-    async with state.pool.acquire() as conn:
-        row = await service.get(conn, principal.tenant_id, deployment_id)
-    return _answer(row)
+async def get_deployment(deployment_id: uuid.UUID, principal: Reader, conn: Connection) -> JSONResponse:
+    return _answer(await repository.get(conn, principal.tenant_id, deployment_id))
 
 
 @router.patch(
-    "/{deployment_id}", response_model=DeploymentOut, summary="Update a deployment",
+    "/{deployment_id}",
+    response_model=DeploymentOut,
+    summary="Update a deployment",
     responses={412: {"description": "If-Match does not match"}},
 )
 async def patch_deployment(
     deployment_id: uuid.UUID,
     body: DeploymentPatch,
-    principal: Annotated[Principal, Depends(require(DEPLOY))],
+    principal: Deployer,
+    conn: Transaction,
+    after_commit: AfterCommitJobs,
+    box: Box,
+    notifier: ListenerNotifier,
     if_match: IfMatch = None,
-    state=Depends(app_state),
 ) -> JSONResponse:
-    async with state.pool.acquire() as conn, conn.transaction():
-        row, new_revision = await service.update(
-            conn, state.secret_box, principal, deployment_id, body, if_match
-        )
-    await state.notifier.notify(row["listener_id"], row["id"], "revision" if new_revision else "updated")
+    row, new_revision = await service.update(conn, box, principal, deployment_id, body, if_match)
+    change = "revision" if new_revision else "updated"
+    after_commit.add(partial(notifier.notify, row["listener_id"], row["id"], change))
     return _answer(row)
 
 
 @router.delete(
-    "/{deployment_id}", status_code=204, summary="Delete a deployment",
+    "/{deployment_id}",
+    status_code=204,
+    summary="Delete a deployment",
     responses={412: {"description": "If-Match does not match"}},
 )
 async def delete_deployment(
     deployment_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(require(DEPLOY))],
+    principal: Deployer,
+    conn: Transaction,
+    after_commit: AfterCommitJobs,
+    notifier: ListenerNotifier,
     if_match: IfMatch = None,
     force: Annotated[
         bool,
-        Query(description="admin only: forget the deployment now, without waiting for its "
-                          "listener (for a listener that is gone; a running listener then "
-                          "collects the orphaned objects)"),
+        Query(
+            description="admin only: forget the deployment now, without waiting for its "
+            "listener (for a listener that is gone; a running listener then "
+            "collects the orphaned objects)"
+        ),
     ] = False,
-    state=Depends(app_state),
 ) -> Response:
     if force and principal.role != Role.admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin may force a deletion")
-    async with state.pool.acquire() as conn, conn.transaction():
-        row = await service.request_delete(conn, principal, deployment_id, if_match)
-        if force:
-            await service.forget(conn, principal, deployment_id)
-    await state.notifier.notify(row["listener_id"], row["id"], "deleted")
+    row = await service.request_delete(conn, principal, deployment_id, if_match)
+    if force:
+        await service.forget(conn, principal, deployment_id)
+    after_commit.add(partial(notifier.notify, row["listener_id"], row["id"], "deleted"))
     return Response(status_code=204)
 
 
 @router.delete(
-    "", response_model=BulkDeleteOut, summary="Delete several deployments",
+    "",
+    response_model=BulkDeleteOut,
+    summary="Delete several deployments",
     responses={207: {"model": BulkDeleteOut, "description": "some could not be deleted"}},
 )
 async def delete_deployments(
-    principal: Annotated[Principal, Depends(require(DEPLOY))],
+    principal: Deployer,
     deployment_ids: Annotated[list[str], Query(description="ids, repeated or comma-separated")],
-    state=Depends(app_state),
+    conn: Connection,
+    notifier: ListenerNotifier,
 ) -> JSONResponse:
-    ids = _parse_ids(deployment_ids) or []
-    if not ids or len(ids) > 100:
-        raise field_error(("query", "deployment_ids"), "give 1..100 deployment ids")
-    results, notify = [], []
-    async with state.pool.acquire() as conn:
-        for deployment_id in dict.fromkeys(ids):
-            try:
-                # One transaction per item: one failure must not undo the others.
-                async with conn.transaction():
-                    row = await service.request_delete(conn, principal, deployment_id, None)
-                results.append({"id": deployment_id, "status": 204, "detail": None})
-                notify.append(row)
-            except HTTPException as exc:
-                results.append({"id": deployment_id, "status": exc.status_code, "detail": exc.detail})
-    for row in notify:
-        await state.notifier.notify(row["listener_id"], row["id"], "deleted")
-    code = status.HTTP_200_OK if len(notify) == len(results) else status.HTTP_207_MULTI_STATUS
-    return JSONResponse(BulkDeleteOut(resources=results).model_dump(mode="json"), status_code=code)
+    ids = parse_ids(deployment_ids, _IDS_LOC)
+    if not ids or len(ids) > MAX_BULK_DELETE:
+        raise field_error(_IDS_LOC, f"give 1..{MAX_BULK_DELETE} deployment ids")
+    results: list[dict[str, Any]] = []
+    deleted: list[asyncpg.Record] = []
+    for deployment_id in dict.fromkeys(ids):
+        try:
+            # One transaction per item: one failure must not undo the others.
+            async with conn.transaction():
+                row = await service.request_delete(conn, principal, deployment_id, None)
+            results.append({"id": deployment_id, "status": 204, "detail": None})
+            deleted.append(row)
+        except HTTPException as exc:
+            results.append({"id": deployment_id, "status": exc.status_code, "detail": exc.detail})
+    for row in deleted:
+        await notifier.notify(row["listener_id"], row["id"], "deleted")
+    code = status.HTTP_200_OK if len(deleted) == len(results) else status.HTTP_207_MULTI_STATUS
+    return JSONResponse(BulkDeleteOut.model_validate({"resources": results}).model_dump(mode="json"), status_code=code)

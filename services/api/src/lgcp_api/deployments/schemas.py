@@ -5,43 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..image_references import check_image_reference
-from ..kubernetes_names import (
-    dns_label,
-    dns_subdomain,
-    label_value,
-    qualified_key,
-    secret_data_key,
-)
+from lgcp_contract.environment import RESERVED_ENV_NAMES
+from lgcp_contract.labels import RESERVED_LABEL_PREFIXES
+from lgcp_contract.names import DEPLOYMENT_NAME_MAX_LENGTH
+from lgcp_contract.statuses import DeploymentStatus
 
-# The listener derives object names as `<name>-<suffix>` (at most 23 characters of suffix) and
-# Kubernetes caps names and label values at 63; 40 keeps every derived name valid.
-NAME_MAX_LENGTH = 40
+from ..kit.image_references import check_image_reference
+from ..kit.kubernetes_names import dns_label, dns_subdomain, label_value, qualified_key, secret_data_key
+
 SECRET_VALUE_MAX_BYTES = 64 * 1024
-# Set by the platform itself for every agent; a user value would silently break the agent.
-RESERVED_ENV_NAMES = frozenset({
-    "DATABASE_URI", "POSTGRES_URI", "REDIS_URI", "PORT", "MOUNT_PREFIX",
-    "LANGGRAPH_CLOUD_LICENSE_KEY", "LANGSMITH_API_KEY", "LANGSMITH_ENDPOINT",
-    "LANGCHAIN_API_KEY", "LANGCHAIN_ENDPOINT", "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2",
-    "LANGGRAPH_HTTP", "LANGGRAPH_STORE", "LANGSMITH_LANGGRAPH_API_VARIANT",
-})
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Label keys the listener sets on the objects it owns; a user label must not overwrite them.
-# (lgcp.dev/ is the listener's own prefix: services/listener/src/lgcp_listener/labels.py.)
-_RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "lgcp.dev/")
-
-
-class DeploymentStatus(StrEnum):
-    AWAITING_DATABASE = "AWAITING_DATABASE"
-    READY = "READY"
-    UNUSED = "UNUSED"
-    AWAITING_DELETE = "AWAITING_DELETE"
-    UNKNOWN = "UNKNOWN"
 
 
 def _env_name(value: str) -> str:
@@ -55,7 +32,7 @@ def _env_name(value: str) -> str:
 def _labels(value: dict[str, str]) -> dict[str, str]:
     for key, item in value.items():
         qualified_key(key)
-        if key.startswith(_RESERVED_LABEL_PREFIXES):
+        if key.startswith(RESERVED_LABEL_PREFIXES):
             raise ValueError(f"label {key!r} is reserved for the platform")
         label_value(item)
     return value
@@ -219,8 +196,8 @@ _CREATE_EXAMPLE = {
 class DeploymentCreate(BaseModel):
     model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [_CREATE_EXAMPLE]})
 
-    name: Annotated[str, AfterValidator(lambda v: dns_label(v, NAME_MAX_LENGTH))] = Field(
-        description=f"DNS label, at most {NAME_MAX_LENGTH} characters, unique in the tenant"
+    name: Annotated[str, AfterValidator(lambda v: dns_label(v, DEPLOYMENT_NAME_MAX_LENGTH))] = Field(
+        description=f"DNS label, at most {DEPLOYMENT_NAME_MAX_LENGTH} characters, unique in the tenant"
     )
     source: str = Field("external_docker", description="only `external_docker`")
     source_config: SourceConfig

@@ -21,7 +21,7 @@ async def page_params(
     limit: Annotated[int, Query(ge=1, le=100, description="page size")] = 20,
     offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
 ) -> Page:
-    """The paging query parameters, validated (async: no thread-pool hop, see app_state)."""
+    """The paging query parameters, validated (async: no thread-pool hop, see lgcp_api.http.deps)."""
     return Page(limit, offset)
 
 

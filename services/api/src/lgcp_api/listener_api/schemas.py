@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from lgcp_contract.statuses import DeploymentStatus, RevisionStatus
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..deployments.schemas import DeploymentOut, DeploymentStatus, ResourceSpec
+from ..deployments.schemas import DeploymentOut, ResourceSpec
 from ..listeners.schemas import ComputeId, Namespaces
 from ..revisions.schemas import RevisionEvent
-from ..revisions.states import RevisionStatus
 
 
 class RegisterIn(BaseModel):

@@ -8,10 +8,13 @@ and the UPDATE's own condition skips rows any replica touched within it.
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import asyncpg
+from fastapi import Depends, Request
 
-from ..auth.cache import TtlCache
+from ..kit.ttl_cache import TtlCache
+from . import repository
 
 CONTACT_INTERVAL_SECONDS = 5.0
 
@@ -23,14 +26,19 @@ class ContactRecorder:
         self._interval = interval
         self._recent: TtlCache[bool] = TtlCache(interval)
 
-    async def seen(self, pool: asyncpg.Pool, tenant_id: uuid.UUID, listener_id: uuid.UUID) -> None:
-        """Notes that the listener called now, unless it was noted within the interval."""
+    async def seen(self, conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id: uuid.UUID) -> None:
+        """Notes that the listener called now, unless it was noted within the interval. `conn`
+        is the request's own connection, outside any transaction (so the write is not held
+        back by, nor holds up, the request's locks)."""
         if self._recent.get(listener_id):
             return
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE listeners SET last_seen_at = now() WHERE id = $1 AND tenant_id = $2 "
-                "AND (last_seen_at IS NULL OR last_seen_at < now() - make_interval(secs => $3))",
-                listener_id, tenant_id, self._interval,
-            )
+        await repository.mark_seen(conn, tenant_id, listener_id, self._interval)
         self._recent.put(listener_id, True)
+
+
+async def _contact(request: Request) -> ContactRecorder:
+    recorder: ContactRecorder = request.app.state.listener_contact
+    return recorder
+
+
+ListenerContact = Annotated[ContactRecorder, Depends(_contact)]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ..kubernetes_names import dns_label
+from ..kit.kubernetes_names import dns_label
 
 Namespace = Annotated[str, AfterValidator(dns_label)]
 

@@ -8,37 +8,29 @@ from typing import Any
 import asyncpg
 from fastapi import HTTPException, status
 
-from ..deployments import service as deployments
+from ..deployments import repository as deployments
 from ..http.errors import field_error, not_found
+from . import repository
 from .schemas import check_manifests
 
 NOT_RENDERED = "not rendered yet: the listener has not picked this deployment up"
 
 
 async def store(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, deployment_id: uuid.UUID,
-    revision_id: uuid.UUID, manifests: list[Any],
+    conn: asyncpg.Connection,
+    tenant_id: uuid.UUID,
+    deployment_id: uuid.UUID,
+    revision_id: uuid.UUID,
+    manifests: list[Any],
 ) -> None:
     """Replaces the deployment's preview; 404 for another tenant's deployment, 422 for a revision
     of another deployment or a manifest that breaks the rules of `check_manifests`."""
     await deployments.get(conn, tenant_id, deployment_id)
     check_manifests(manifests)
-    owned = await conn.fetchval(
-        "SELECT true FROM revisions WHERE id = $1 AND deployment_id = $2", revision_id, deployment_id
-    )
-    if not owned:
+    if not await repository.revision_belongs(conn, deployment_id, revision_id):
         raise field_error(("body", "revision_id"), "is not a revision of this deployment")
     try:
-        await conn.execute(
-            """
-            INSERT INTO deployment_manifests (deployment_id, revision_id, manifests, rendered_at)
-            VALUES ($1, $2, $3, clock_timestamp())
-            ON CONFLICT (deployment_id) DO UPDATE
-            SET revision_id = EXCLUDED.revision_id, manifests = EXCLUDED.manifests,
-                rendered_at = EXCLUDED.rendered_at
-            """,
-            deployment_id, revision_id, manifests,
-        )
+        await repository.replace(conn, deployment_id, revision_id, manifests)
     except asyncpg.ForeignKeyViolationError:
         raise not_found("deployment") from None  # deleted since the check above
     except asyncpg.UntranslatableCharacterError:
@@ -46,13 +38,10 @@ async def store(
         raise field_error(("body", "manifests"), "must not contain the NUL character") from None
 
 
-async def get(conn: asyncpg.Connection, tenant_id: uuid.UUID, deployment_id: uuid.UUID) -> dict:
+async def get(conn: asyncpg.Connection, tenant_id: uuid.UUID, deployment_id: uuid.UUID) -> dict[str, Any]:
     """The deployment's latest preview; 404 for a missing deployment, or one not rendered yet."""
     await deployments.get(conn, tenant_id, deployment_id)
-    row = await conn.fetchrow(
-        "SELECT revision_id, rendered_at, manifests FROM deployment_manifests WHERE deployment_id = $1",
-        deployment_id,
-    )
+    row = await repository.find(conn, deployment_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_RENDERED)
     return dict(row)

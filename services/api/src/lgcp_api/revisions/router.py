@@ -1,50 +1,75 @@
-"""/v2/deployments/{id}/revisions: history, new revisions, rollback and logs."""
+"""/v2/deployments/{id}/revisions: history, new revisions, rollback and logs; and /v2/revisions,
+revisions of several deployments in one read."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..auth.principal import Principal, require
 from ..auth.roles import DEPLOY, READ
-from ..http import idempotency
-from ..http.dependencies import IdempotencyKey, app_state
+from ..core.notifications import Notifier
+from ..http.deps import (
+    AfterCommit,
+    AfterCommitJobs,
+    Box,
+    Connection,
+    IdempotencyKey,
+    ListenerNotifier,
+    SecretKey,
+    Transaction,
+)
+from ..http.errors import field_error
+from ..http.query import parse_ids
 from ..http.paging import Page, PageOut, page_out, page_params
+from ..idempotency.service import run_once
 from . import service
-from .schemas import RevisionCreate, RevisionEventOut, RevisionOut
+from .schemas import RevisionCreate, RevisionEventOut, RevisionOut, RevisionsOut
 
 router = APIRouter(prefix="/deployments/{deployment_id}/revisions", tags=["revisions"])
+batch_router = APIRouter(prefix="/revisions", tags=["revisions"])
+Deployer = Annotated[Principal, Depends(require(DEPLOY))]
+Reader = Annotated[Principal, Depends(require(READ))]
+Paging = Annotated[Page, Depends(page_params)]
+MAX_BATCH_IDS = 100
+RevisionWork = Callable[[asyncpg.Connection], Awaitable[tuple[asyncpg.Record, asyncpg.Record]]]
 
 
-async def _idempotent_create(request, principal, key, body_json, state, work) -> JSONResponse:
-    """Runs `work(conn)` (which returns (revision, deployment)) once per Idempotency-Key."""
+async def _idempotent_create(
+    request: Request,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    secret_key: str,
+    key: str | None,
+    body_json: object,
+    work: RevisionWork,
+    after_commit: AfterCommit,
+    notifier: Notifier,
+) -> JSONResponse:
+    """Runs `work(conn)` (which returns (revision, deployment)) once per Idempotency-Key and
+    wakes the deployment's listener after commit."""
 
-    async def run(conn):
+    async def answered(conn: asyncpg.Connection) -> tuple[object, asyncpg.Record]:
         revision, deployment = await work(conn)
         return service.to_out(revision).model_dump(mode="json"), deployment
 
-    replayed, outcome = await idempotency.run_once(
-        state.pool, state.secret_key, principal.api_key_id, key, request.url.path, body_json, run
-    )
-    if replayed is not None:
-        return replayed
+    outcome = await run_once(conn, secret_key, principal.api_key_id, key, request.url.path, body_json, answered)
+    if isinstance(outcome, JSONResponse):
+        return outcome  # a retry: the first answer again, and no second notification
     answer, deployment = outcome
-    await state.notifier.notify(deployment["listener_id"], deployment["id"], "revision")
+    after_commit.add(partial(notifier.notify, deployment["listener_id"], deployment["id"], "revision"))
     return JSONResponse(answer, status_code=201)
 
 
 @router.get("", response_model=PageOut[RevisionOut], summary="List revisions, newest first")
-async def list_revisions(
-    deployment_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(require(READ))],
-    page: Annotated[Page, Depends(page_params)],
-    state=Depends(app_state),
-) -> dict:
-    async with state.pool.acquire() as conn:
-        rows = await service.list_page(conn, principal.tenant_id, deployment_id, page)
+async def list_revisions(deployment_id: uuid.UUID, principal: Reader, page: Paging, conn: Connection) -> dict[str, Any]:
+    rows = await service.list_page(conn, principal.tenant_id, deployment_id, page)
     return page_out([service.to_out(r) for r in rows], page)
 
 
@@ -53,57 +78,91 @@ async def create_revision(
     request: Request,
     deployment_id: uuid.UUID,
     body: RevisionCreate,
-    principal: Annotated[Principal, Depends(require(DEPLOY))],
+    principal: Deployer,
+    conn: Transaction,
+    after_commit: AfterCommitJobs,
+    box: Box,
+    secret_key: SecretKey,
+    notifier: ListenerNotifier,
     idempotency_key: IdempotencyKey = None,
-    state=Depends(app_state),
 ) -> JSONResponse:
     return await _idempotent_create(
-        request, principal, idempotency_key, body.model_dump(mode="json"), state,
-        lambda conn: service.create(conn, state.secret_box, principal, deployment_id, body),
+        request,
+        conn,
+        principal,
+        secret_key,
+        idempotency_key,
+        body.model_dump(mode="json"),
+        lambda conn: service.create(conn, box, principal, deployment_id, body),
+        after_commit,
+        notifier,
     )
 
 
 @router.get("/{revision_id}", response_model=RevisionOut, summary="Get a revision")
 async def get_revision(
-    deployment_id: uuid.UUID,
-    revision_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(require(READ))],
-    state=Depends(app_state),
+    deployment_id: uuid.UUID, revision_id: uuid.UUID, principal: Reader, conn: Connection
 ) -> RevisionOut:
-    async with state.pool.acquire() as conn:
-        row = await service.get(conn, principal.tenant_id, deployment_id, revision_id)
-    return service.to_out(row)
+    return service.to_out(await service.get(conn, principal.tenant_id, deployment_id, revision_id))
 
 
 @router.post(
-    "/{revision_id}/redeploy", status_code=201, response_model=RevisionOut,
+    "/{revision_id}/redeploy",
+    status_code=201,
+    response_model=RevisionOut,
     summary="Roll back: a new revision with this revision's content",
 )
 async def redeploy_revision(
     request: Request,
     deployment_id: uuid.UUID,
     revision_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(require(DEPLOY))],
+    principal: Deployer,
+    conn: Transaction,
+    after_commit: AfterCommitJobs,
+    secret_key: SecretKey,
+    notifier: ListenerNotifier,
     idempotency_key: IdempotencyKey = None,
-    state=Depends(app_state),
 ) -> JSONResponse:
     return await _idempotent_create(
-        request, principal, idempotency_key, None, state,
+        request,
+        conn,
+        principal,
+        secret_key,
+        idempotency_key,
+        None,
         lambda conn: service.redeploy(conn, principal, deployment_id, revision_id),
+        after_commit,
+        notifier,
     )
 
 
 @router.get(
-    "/{revision_id}/logs", response_model=PageOut[RevisionEventOut],
+    "/{revision_id}/logs",
+    response_model=PageOut[RevisionEventOut],
     summary="The listener's deploy events and Kubernetes events of a revision",
 )
 async def revision_logs(
-    deployment_id: uuid.UUID,
-    revision_id: uuid.UUID,
-    principal: Annotated[Principal, Depends(require(READ))],
-    page: Annotated[Page, Depends(page_params)],
-    state=Depends(app_state),
-) -> dict:
-    async with state.pool.acquire() as conn:
-        rows = await service.logs_page(conn, principal.tenant_id, deployment_id, revision_id, page)
+    deployment_id: uuid.UUID, revision_id: uuid.UUID, principal: Reader, page: Paging, conn: Connection
+) -> dict[str, Any]:
+    rows = await service.logs_page(conn, principal.tenant_id, deployment_id, revision_id, page)
     return page_out([dict(r) for r in rows], page)
+
+
+@batch_router.get(
+    "",
+    response_model=RevisionsOut,
+    summary="Revisions of any deployments by id, in one read (unknown ids are left out)",
+)
+async def get_revisions(
+    principal: Reader,
+    conn: Connection,
+    revision_ids: Annotated[
+        list[str], Query(description=f"1..{MAX_BATCH_IDS} ids, repeated or comma-separated")
+    ],
+) -> dict[str, Any]:
+    ids = parse_ids(revision_ids, ("query", "revision_ids"))
+    if not ids or len(ids) > MAX_BATCH_IDS:
+        raise field_error(("query", "revision_ids"), f"give 1..{MAX_BATCH_IDS} revision ids")
+    rows = await service.get_many(conn, principal.tenant_id, ids)
+    return {"resources": [service.to_out(r) for r in rows]}
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from lgcp_contract.statuses import RevisionStatus
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..deployments.schemas import (
@@ -15,8 +16,6 @@ from ..deployments.schemas import (
     SourceRevisionConfig,
     unique_env_names,
 )
-
-from .states import RevisionStatus
 
 
 class RevisionCreate(BaseModel):
@@ -76,3 +75,9 @@ class RevisionEvent(BaseModel):
 class RevisionEventOut(RevisionEvent):
     id: int
     timestamp: dt.datetime
+
+
+class RevisionsOut(BaseModel):
+    """Revisions asked for by id (GET /v2/revisions); unknown ones are left out."""
+
+    resources: list[RevisionOut]

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ..auth.roles import Role
-from ..kubernetes_names import dns_label
+from ..kit.kubernetes_names import dns_label
 
 
 class TenantCreate(BaseModel):

@@ -1,5 +1,9 @@
 """The web UI: server-rendered pages under `<LGCP_BASE_PATH><LGCP_UI_PATH>` that call the v2 API
-in-process as the signed-in API key. Mounted by `mount_ui`; nothing else in the app knows it."""
+in-process as the signed-in API key. Mounted by `mount_ui`; nothing else in the app knows it.
+
+Modules: `guards` (the dependencies a page starts with), `page` (rendering), `session` (the
+cookie), `csrf`, `navigation` (redirect targets), `api_client`, `forms` (form <-> API body), and
+one module of routes per area (`sign_in`, `deployments`, `listeners`, `api_keys`)."""
 
 from __future__ import annotations
 
@@ -7,45 +11,41 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from . import api_keys, deployments, listeners, sign_in
 from .api_client import ApiError
-from .context import (
-    FormRefused,
-    SignInRequired,
-    Ui,
-    anonymous_page,
-    ensure_cookie_key,
-    sign_in_location,
-)
-from .session import load_session
+from .guards import FormRefused, SignInRequired, anonymous_page, current_ui
+from .navigation import sign_in_location
+from .page import Ui
+from .session import ensure_cookie_key
 
 __all__ = ["mount_ui"]
 # A form becomes one API body, so it gets the same bound as the API (app.MAX_BODY_BYTES).
 MAX_FORM_BYTES = 1024 * 1024
 
 
-def _ui_of(request: Request) -> Ui:
-    ui = getattr(request.state, "ui", None)
-    return ui if ui is not None else Ui(request, load_session(request, request.app.state.ui_cookie_fernet))
-
-
-async def _sign_in_required(request: Request, exc: SignInRequired):
-    ui = _ui_of(request)
+async def _sign_in_required(request: Request, exc: Exception) -> Response:
+    ui = current_ui(request)
     return ui.finish(RedirectResponse(sign_in_location(ui.prefix, request), status_code=303))
 
 
-async def _form_refused(request: Request, exc: FormRefused):
-    return _ui_of(request).render("error.html", 403, title="Form refused", message=(
-        "This form was sent from another site, or its page is too old. Nothing was changed. "
-        "Go back, reload the page and try again."
-    ))
+async def _form_refused(request: Request, exc: Exception) -> Response:
+    return current_ui(request).render(
+        "error.html",
+        403,
+        title="Form refused",
+        message=(
+            "This form was sent from another site, or its page is too old. Nothing was changed. "
+            "Go back, reload the page and try again."
+        ),
+    )
 
 
-async def _api_error(request: Request, exc: ApiError):
-    ui = _ui_of(request)
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)  # registered for ApiError only
+    ui = current_ui(request)
     if exc.status == 401:
         # The key stopped working between the page's own check and the API call.
         ui.session.sign_out()
@@ -53,9 +53,9 @@ async def _api_error(request: Request, exc: ApiError):
         return ui.finish(RedirectResponse(sign_in_location(ui.prefix, request), status_code=303))
     if exc.status in (404, 422):
         # A malformed id is as unknown as a missing one (or another tenant's).
-        return ui.render("error.html", 404, title="Not found", message=(
-            "There is nothing here, or it belongs to another tenant."
-        ))
+        return ui.render(
+            "error.html", 404, title="Not found", message="There is nothing here, or it belongs to another tenant."
+        )
     if exc.status == 403:
         return ui.render("error.html", 403, title="Not allowed", message=str(exc.detail))
     return ui.render("error.html", exc.status, title="Something went wrong", message=str(exc.detail))
@@ -79,8 +79,7 @@ def mount_ui(app: FastAPI) -> None:
         raise ApiError(404, "not found")
 
     # Static files first: the router's catch-all would otherwise answer for them.
-    app.mount(f"{prefix}/static", StaticFiles(directory=Path(__file__).parent / "static"),
-              name="ui-static")
+    app.mount(f"{prefix}/static", StaticFiles(directory=Path(__file__).parent / "static"), name="ui-static")
     app.include_router(router)
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(FormRefused, _form_refused)

@@ -11,13 +11,14 @@ from fastapi.responses import Response
 from ..auth.roles import Role
 from . import forms
 from .api_client import ApiError
-from .context import Ui, signed_in_form, signed_in_page
+from .guards import signed_in_form, signed_in_page
+from .page import SignedInUi
 
 router = APIRouter(prefix="/api-keys")
 ROLES = [role.value for role in Role]
 
 
-async def _page(ui: Ui, status_code: int = 200, *, values: dict | None = None,
+async def _page(ui: SignedInUi, status_code: int = 200, *, values: dict | None = None,
                 errors: dict | None = None, created: dict | None = None) -> Response:
     keys = await ui.api.all_pages("/api-keys")
     return ui.render("api_keys.html", status_code, title="API keys", keys=keys, roles=ROLES,
@@ -25,12 +26,12 @@ async def _page(ui: Ui, status_code: int = 200, *, values: dict | None = None,
 
 
 @router.get("")
-async def keys_page(ui: Annotated[Ui, Depends(signed_in_page)]) -> Response:
+async def keys_page(ui: Annotated[SignedInUi, Depends(signed_in_page)]) -> Response:
     return await _page(ui)
 
 
 @router.post("")
-async def create_key(ui: Annotated[Ui, Depends(signed_in_form)]) -> Response:
+async def create_key(ui: Annotated[SignedInUi, Depends(signed_in_form)]) -> Response:
     values = {"name": ui.form.get("name", "").strip(), "role": ui.form.get("role", "")}
     try:
         created = await ui.api.call("POST", "/api-keys", json=values)
@@ -43,7 +44,7 @@ async def create_key(ui: Annotated[Ui, Depends(signed_in_form)]) -> Response:
 
 
 @router.post("/{key_id}/revoke")
-async def revoke_key(ui: Annotated[Ui, Depends(signed_in_form)], key_id: str) -> Response:
+async def revoke_key(ui: Annotated[SignedInUi, Depends(signed_in_form)], key_id: str) -> Response:
     try:
         key_id = str(uuid.UUID(key_id))
     except ValueError:

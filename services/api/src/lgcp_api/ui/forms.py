@@ -6,6 +6,7 @@ in the errors shown next to it (`cpu`, `secrets.0.name`, ...)."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -181,3 +182,8 @@ def unplaced(errors: Mapping[str, list[str]], fields: set[str]) -> list[str]:
         message for key, messages in errors.items() if key not in fields
         for message in (messages if key == FORM_LEVEL else [f"{key}: {m}" for m in messages])
     ]
+
+
+def new_idempotency_key() -> str:
+    """A key rendered into a form, so a double submit creates one object, not two."""
+    return uuid.uuid4().hex

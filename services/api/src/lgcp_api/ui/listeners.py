@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from .context import Ui, signed_in_page
+from .guards import signed_in_page
+from .page import SignedInUi
 
 router = APIRouter()
 
 
 @router.get("/listeners")
-async def listeners_page(ui: Annotated[Ui, Depends(signed_in_page)]) -> Response:
+async def listeners_page(ui: Annotated[SignedInUi, Depends(signed_in_page)]) -> Response:
     listeners = await ui.api.all_pages("/listeners")
     return ui.render("listeners.html", title="Listeners", listeners=listeners)

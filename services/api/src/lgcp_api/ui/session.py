@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
 
 COOKIE_NAME = "lgcp_ui_session"
 MAX_AGE_SECONDS = 12 * 3600
@@ -28,6 +28,17 @@ def cookie_fernet(secret_key: str) -> Fernet:
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"lgcp-ui-session-cookie"
     ).derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def ensure_cookie_key(app: FastAPI) -> None:
+    """Derives the session cookie's key once per app (`app.state.ui_cookie_fernet`)."""
+    app.state.ui_cookie_fernet = cookie_fernet(app.state.secret_key)
+
+
+def cookie_fernet_of(app: FastAPI) -> Fernet:
+    """The key `ensure_cookie_key` derived for `app`."""
+    fernet: Fernet = app.state.ui_cookie_fernet
+    return fernet
 
 
 @dataclass

@@ -9,7 +9,9 @@ from fastapi.responses import Response
 
 from ..auth.principal import authenticate
 from ..auth.roles import Role
-from .context import Ui, anonymous_form, anonymous_page, safe_next
+from .guards import anonymous_form, anonymous_page
+from .navigation import safe_next
+from .page import Ui
 
 router = APIRouter()
 

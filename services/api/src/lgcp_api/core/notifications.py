@@ -13,7 +13,9 @@ import uuid
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from .observability.metrics import NOTIFICATIONS
+from lgcp_contract.streams import listener_changes_stream
+
+from ..observability.metrics import NOTIFICATIONS
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +24,11 @@ STREAM_MAXLEN = 1000
 BACKOFF_SECONDS = 2.0
 
 
-def stream_key(listener_id: uuid.UUID) -> str:
-    """The stream a listener reads: `lgcp:listener:{listener_id}:changes`."""
-    return f"lgcp:listener:{listener_id}:changes"
-
-
 class Notifier:
     """Sends `{"deployment_id", "change"}` entries; never raises."""
 
     def __init__(self, redis_url: str | None, timeout: float) -> None:
-        self._client = (
+        self._client: aioredis.Redis | None = (
             aioredis.Redis.from_url(
                 redis_url, socket_timeout=timeout, socket_connect_timeout=timeout,
                 retry_on_timeout=False,
@@ -52,7 +49,7 @@ class Notifier:
             return False
         try:
             await self._client.xadd(
-                stream_key(listener_id),
+                listener_changes_stream(str(listener_id)),
                 {"deployment_id": str(deployment_id), "change": change},
                 maxlen=STREAM_MAXLEN,
                 approximate=True,

@@ -1,21 +1,11 @@
-"""The revision state machine of the contract (pure logic, no I/O)."""
+"""The revision state machine of the contract (pure logic, no I/O): which moves a listener may
+report, and what an unfinished revision becomes when a newer one supersedes it."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from lgcp_contract.statuses import FINISHED, REPORTABLE, RevisionStatus
 
-
-class RevisionStatus(StrEnum):
-    CREATING = "CREATING"
-    QUEUED = "QUEUED"
-    AWAITING_DEPLOY = "AWAITING_DEPLOY"
-    DEPLOYING = "DEPLOYING"
-    DEPLOY_FAILED = "DEPLOY_FAILED"
-    DEPLOYED = "DEPLOYED"
-    SKIPPED = "SKIPPED"
-    INTERRUPTED = "INTERRUPTED"
-    UNKNOWN = "UNKNOWN"
-
+__all__ = ["REPORTABLE", "UNFINISHED", "can_move", "superseded_status"]
 
 S = RevisionStatus
 _IN_FLIGHT_TARGETS = {S.AWAITING_DEPLOY, S.DEPLOYING, S.DEPLOYED, S.DEPLOY_FAILED}
@@ -35,9 +25,8 @@ _ALLOWED: dict[RevisionStatus, frozenset[RevisionStatus]] = {
     S.UNKNOWN: frozenset({S.QUEUED, *_IN_FLIGHT_TARGETS}),
 }
 
-# What a listener may report at all; SKIPPED and INTERRUPTED are the API's own decisions.
-REPORTABLE = frozenset({S.AWAITING_DEPLOY, S.DEPLOYING, S.DEPLOYED, S.DEPLOY_FAILED, S.UNKNOWN})
-UNFINISHED = frozenset({S.CREATING, S.QUEUED, S.AWAITING_DEPLOY, S.DEPLOYING, S.UNKNOWN})
+# Revisions a newer one supersedes: CREATING, QUEUED, AWAITING_DEPLOY, DEPLOYING, UNKNOWN.
+UNFINISHED = frozenset(RevisionStatus) - FINISHED
 
 
 def can_move(current: RevisionStatus, target: RevisionStatus) -> bool:

@@ -5,35 +5,36 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ..http.deps import ListenerNotifier, Pool
 
 router = APIRouter(tags=["health"])
 _CHECK_TIMEOUT = 2.0
 
 
 @router.get("/ok", summary="Liveness: the process answers")
-async def ok() -> dict:
+async def ok() -> dict[str, bool]:
     return {"ok": True}
 
 
 @router.get("/readyz", summary="Readiness: Postgres reachable; Redis reported")
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(pool: Pool, notifier: ListenerNotifier) -> JSONResponse:
     """503 only without Postgres. Redis being down is reported but keeps the pod ready: writes
     still succeed and listeners resync, so taking the API out of service would only hurt."""
-    state = request.app.state
     try:
-        async with asyncio.timeout(_CHECK_TIMEOUT):
-            async with state.pool.acquire() as conn:
-                await conn.fetchval("SELECT 1")
+        # Not the request's Connection dependency: waiting for a pool slot is part of the check.
+        async with asyncio.timeout(_CHECK_TIMEOUT), pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
         postgres = "ok"
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         postgres = "unavailable"
-    if not state.notifier.configured:
+    if not notifier.configured:
         redis = "not configured"
     else:
-        redis = "ok" if await state.notifier.ping() else "unavailable"
+        redis = "ok" if await notifier.ping() else "unavailable"
     code = 200 if postgres == "ok" else 503
     return JSONResponse({"postgres": postgres, "redis": redis}, status_code=code)
 

@@ -1,4 +1,4 @@
-"""Background upkeep of the database while the API runs: expired Idempotency-Key rows."""
+"""Background upkeep while the API runs: expired Idempotency-Key rows are purged hourly."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 import asyncpg
 
-from .http.idempotency import purge_expired
+from .repository import purge_expired
 
 log = logging.getLogger(__name__)
 PURGE_INTERVAL_SECONDS = 3600

@@ -26,10 +26,10 @@ import asyncpg
 from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
 
+from . import repository
+
 T = TypeVar("T")
 MAX_KEY_LENGTH = 255
-# How long an answer is kept for replay; retries come within minutes, not days.
-RETENTION_HOURS = 24
 HMAC_SCHEME = "hmac-sha256"
 LEGACY_SCHEME = "sha256"
 # Domain separation: the same secret key also keys the HMAC of API keys and the UI's cookies.
@@ -71,18 +71,19 @@ class RequestDigest:
 
 
 def request_digest(secret_key: str, method: str, path: str, body: object) -> RequestDigest:
-    return RequestDigest(
-        request_hmac(secret_key, method, path, body), legacy_request_hash(method, path, body)
+    return RequestDigest(request_hmac(secret_key, method, path, body), legacy_request_hash(method, path, body))
+
+
+def _key_error(msg: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"loc": ["header", "Idempotency-Key"], "msg": msg, "type": "value_error"}],
     )
 
 
 def check_key(key: str) -> None:
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["header", "Idempotency-Key"], "msg": f"must be 1..{MAX_KEY_LENGTH} characters",
-              "type": "value_error"}],
-        )
+        raise _key_error(f"must be 1..{MAX_KEY_LENGTH} characters")
 
 
 async def claim(
@@ -93,45 +94,13 @@ async def claim(
     Must run inside the transaction that does the work.
     """
     check_key(key)
-    await conn.execute(
-        "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND idempotency_key = $2 "
-        "AND created_at < now() - make_interval(hours => $3)",
-        api_key_id, key, RETENTION_HOURS,
-    )
-    inserted = await conn.fetchval(
-        """
-        INSERT INTO idempotency_keys
-            (api_key_id, idempotency_key, request_hash, request_hash_scheme, status_code)
-        VALUES ($1, $2, $3, $4, 0)
-        ON CONFLICT DO NOTHING RETURNING true
-        """,
-        api_key_id, key, digest.mac, HMAC_SCHEME,
-    )
-    if inserted:
+    await repository.drop_expired_claim(conn, api_key_id, key)
+    if await repository.insert_claim(conn, api_key_id, key, digest.mac, HMAC_SCHEME):
         return None
-    row = await conn.fetchrow(
-        "SELECT request_hash, request_hash_scheme, status_code, response FROM idempotency_keys "
-        "WHERE api_key_id = $1 AND idempotency_key = $2",
-        api_key_id, key,
-    )
+    row = await repository.find_claim(conn, api_key_id, key)
     if not digest.matches(row["request_hash_scheme"], row["request_hash"]):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [{"loc": ["header", "Idempotency-Key"],
-              "msg": "this key was already used for a different request", "type": "value_error"}],
-        )
+        raise _key_error("this key was already used for a different request")
     return StoredAnswer(row["status_code"], row["response"])
-
-
-async def record(
-    conn: asyncpg.Connection, api_key_id: uuid.UUID, key: str, status_code: int, body: object
-) -> None:
-    """Stores the answer in the same transaction as the work it describes."""
-    await conn.execute(
-        "UPDATE idempotency_keys SET status_code = $3, response = $4 "
-        "WHERE api_key_id = $1 AND idempotency_key = $2",
-        api_key_id, key, status_code, body,
-    )
 
 
 def replay(stored: StoredAnswer) -> JSONResponse:
@@ -139,30 +108,26 @@ def replay(stored: StoredAnswer) -> JSONResponse:
     return JSONResponse(stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"})
 
 
-async def purge_expired(conn: asyncpg.Connection) -> int:
-    """Deletes keys older than RETENTION_HOURS; returns how many. Run periodically by the app."""
-    status_line = await conn.execute(
-        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
-        RETENTION_HOURS,
-    )
-    return int(status_line.split()[-1])
-
-
 async def run_once(
-    pool: asyncpg.Pool, secret_key: str, api_key_id: uuid.UUID, key: str | None, path: str,
-    body: object, work: Callable[[asyncpg.Connection], Awaitable[tuple[object, T]]],
+    conn: asyncpg.Connection,
+    secret_key: str,
+    api_key_id: uuid.UUID,
+    key: str | None,
+    path: str,
+    body: object,
+    work: Callable[[asyncpg.Connection], Awaitable[tuple[object, T]]],
     status_code: int = 201,
-) -> tuple[JSONResponse | None, tuple[object, T] | None]:
-    """Runs `work(conn)` (returning the JSON answer and anything else the caller needs) in one
-    transaction, at most once per Idempotency-Key. Returns (replayed response, None) for a retry,
-    else (None, work's result). `secret_key` keys the stored request digest."""
-    async with pool.acquire() as conn, conn.transaction():
-        if key is not None:
-            digest = request_digest(secret_key, "POST", path, body)
-            stored = await claim(conn, api_key_id, key, digest)
-            if stored is not None:
-                return replay(stored), None
-        answer, extra = await work(conn)
-        if key is not None:
-            await record(conn, api_key_id, key, status_code, answer)
-    return None, (answer, extra)
+) -> JSONResponse | tuple[object, T]:
+    """Runs `work(conn)` (returning the JSON answer and anything else the caller needs) at most
+    once per Idempotency-Key. `conn` must be in the transaction that commits the work (the
+    request's `Transaction`). Returns the replayed response for a retry, else work's result.
+    `secret_key` keys the stored request digest."""
+    if key is not None:
+        digest = request_digest(secret_key, "POST", path, body)
+        stored = await claim(conn, api_key_id, key, digest)
+        if stored is not None:
+            return replay(stored)
+    answer, extra = await work(conn)
+    if key is not None:
+        await repository.store_answer(conn, api_key_id, key, status_code, answer)
+    return answer, extra

@@ -1,0 +1,1 @@
+"""Liveness, readiness and metrics, served at the root rather than under the API prefix."""

@@ -1,0 +1,1 @@
+"""Pure helpers without I/O: Kubernetes name rules, image references, a TTL cache."""

@@ -1,0 +1,144 @@
+"""listeners rows, and the deployments a listener change must not strand."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from ..http.errors import conflict, not_found
+from ..http.paging import Page
+
+
+def _duplicate(compute_id: str) -> Exception:
+    return conflict(f"a listener with compute_id {compute_id!r} already exists in this tenant")
+
+
+async def insert(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, compute_type: str, compute_id: str, config: dict[str, Any]
+) -> asyncpg.Record:
+    """A new listener; 409 when the tenant has one with this compute_id."""
+    try:
+        row: asyncpg.Record = await conn.fetchrow(
+            "INSERT INTO listeners (id, tenant_id, compute_type, compute_id, compute_config) "
+            "VALUES ($1, $2, $3, $4, $5) RETURNING *",
+            uuid.uuid4(),
+            tenant_id,
+            compute_type,
+            compute_id,
+            config,
+        )
+    except asyncpg.UniqueViolationError:
+        raise _duplicate(compute_id) from None
+    return row
+
+
+async def list_page(conn: asyncpg.Connection, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
+    """Newest first."""
+    return await conn.fetch(
+        "SELECT * FROM listeners WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+        tenant_id,
+        page.limit,
+        page.offset,
+    )
+
+
+async def get(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id: uuid.UUID, *, lock: bool = False
+) -> asyncpg.Record:
+    """The listener in this tenant (locked for the transaction with `lock`); 404 for a missing
+    one and for another tenant's alike."""
+    query = (
+        "SELECT * FROM listeners WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
+        if lock
+        else "SELECT * FROM listeners WHERE id = $1 AND tenant_id = $2"
+    )
+    row: asyncpg.Record | None = await conn.fetchrow(query, listener_id, tenant_id)
+    if row is None:
+        raise not_found("listener")
+    return row
+
+
+async def namespaces(conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id: uuid.UUID) -> list[str] | None:
+    """The namespaces the listener declares; None when the tenant has no such listener."""
+    found: list[str] | None = await conn.fetchval(
+        "SELECT compute_config -> 'k8s_namespaces' FROM listeners WHERE id = $1 AND tenant_id = $2",
+        listener_id,
+        tenant_id,
+    )
+    return found
+
+
+async def update(
+    conn: asyncpg.Connection, listener_id: uuid.UUID, compute_id: str, config: dict[str, Any]
+) -> asyncpg.Record:
+    """Replaces compute_id and compute_config, bumping the version; 409 on a taken compute_id."""
+    try:
+        row: asyncpg.Record = await conn.fetchrow(
+            "UPDATE listeners SET compute_id = $2, compute_config = $3, version = version + 1, "
+            "updated_at = now() WHERE id = $1 RETURNING *",
+            listener_id,
+            compute_id,
+            config,
+        )
+    except asyncpg.UniqueViolationError:
+        raise _duplicate(compute_id) from None
+    return row
+
+
+async def delete(conn: asyncpg.Connection, listener_id: uuid.UUID) -> None:
+    await conn.execute("DELETE FROM listeners WHERE id = $1", listener_id)
+
+
+async def upsert_registration(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, compute_id: str, namespaces: list[str]
+) -> asyncpg.Record:
+    """Creates or updates the listener with `compute_id`, recording contact. The version (ETag)
+    moves only when the namespaces change."""
+    row: asyncpg.Record = await conn.fetchrow(
+        """
+        INSERT INTO listeners (id, tenant_id, compute_type, compute_id, compute_config, last_seen_at)
+        VALUES ($1, $2, 'k8s', $3, $4, now())
+        ON CONFLICT (tenant_id, compute_id) DO UPDATE SET
+            compute_config = EXCLUDED.compute_config,
+            last_seen_at = now(),
+            version = listeners.version
+                + (listeners.compute_config IS DISTINCT FROM EXCLUDED.compute_config)::int,
+            updated_at = CASE WHEN listeners.compute_config IS DISTINCT FROM EXCLUDED.compute_config
+                              THEN now() ELSE listeners.updated_at END
+        RETURNING *
+        """,
+        uuid.uuid4(),
+        tenant_id,
+        compute_id,
+        {"k8s_namespaces": namespaces},
+    )
+    return row
+
+
+async def mark_seen(conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id: uuid.UUID, interval: float) -> None:
+    """Sets last_seen_at to now unless some replica set it within `interval` seconds."""
+    await conn.execute(
+        "UPDATE listeners SET last_seen_at = now() WHERE id = $1 AND tenant_id = $2 "
+        "AND (last_seen_at IS NULL OR last_seen_at < now() - make_interval(secs => $3))",
+        listener_id,
+        tenant_id,
+        interval,
+    )
+
+
+async def stranded_deployments(conn: asyncpg.Connection, listener_id: uuid.UUID, namespaces: list[str]) -> list[str]:
+    """Names of the listener's deployments whose namespace is not among `namespaces`."""
+    rows = await conn.fetch(
+        "SELECT name FROM deployments WHERE listener_id = $1 "
+        "AND NOT (source_config -> 'listener_config' ->> 'k8s_namespace' = ANY($2::text[]))",
+        listener_id,
+        namespaces,
+    )
+    return [r["name"] for r in rows]
+
+
+async def count_deployments(conn: asyncpg.Connection, listener_id: uuid.UUID) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM deployments WHERE listener_id = $1", listener_id)
+    return count
