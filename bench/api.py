@@ -66,7 +66,8 @@ async def run_concurrently(count: int, concurrency: int, one) -> tuple[float, li
 
 def body(listener_id: str, name: str) -> dict:
     return {
-        "name": name, "source": "external_docker",
+        "name": name,
+        "source": "external_docker",
         "source_config": {"listener_id": listener_id, "listener_config": {"k8s_namespace": "agents"}},
         "source_revision_config": {"image_uri": "registry.example.com/team/agent:1.0.0"},
         "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-bench"}],
@@ -78,7 +79,9 @@ async def bench_api(url: str, n: int, gets: int, lists: int, concurrency: int) -
     # client leaves more of them to what is measured.
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(url + "/", headers={"X-Api-Key": ADMIN_KEY}, connector=connector) as client:
-        async with client.post("listeners", json={"compute_id": "bench", "compute_config": {"k8s_namespaces": ["agents"]}}) as response:
+        async with client.post(
+            "listeners", json={"compute_id": "bench", "compute_config": {"k8s_namespaces": ["agents"]}}
+        ) as response:
             listener = await response.json()
         ids: list[str] = []
 
@@ -112,38 +115,72 @@ async def bench_raw(dsn: str, n: int, gets: int, lists: int, concurrency: int, p
     async with pool.acquire() as conn:
         tenant_id = await conn.fetchval("SELECT id FROM tenants WHERE name = 'default'")
         listener_id = await conn.fetchval("SELECT id FROM listeners WHERE compute_id = 'bench'")
-    source_config = json.dumps({"listener_id": str(listener_id), "listener_config": {"k8s_namespace": "agents"},
-                                "custom_url": None, "resource_spec": {"min_scale": 1, "max_scale": 1}})
+    source_config = json.dumps(
+        {
+            "listener_id": str(listener_id),
+            "listener_config": {"k8s_namespace": "agents"},
+            "custom_url": None,
+            "resource_spec": {"min_scale": 1, "max_scale": 1},
+        }
+    )
     revision_config = json.dumps({"image_uri": "registry.example.com/team/agent:1.0.0"})
     ids: list[uuid.UUID] = []
     box = Fernet(Fernet.generate_key())
 
     async def create(i: int) -> None:
         async with pool.acquire() as conn, conn.transaction():
-            await conn.fetchval("SELECT compute_config -> 'k8s_namespaces' FROM listeners WHERE id = $1 AND tenant_id = $2", listener_id, tenant_id)
+            await conn.fetchval(
+                "SELECT compute_config -> 'k8s_namespaces' FROM listeners WHERE id = $1 AND tenant_id = $2",
+                listener_id,
+                tenant_id,
+            )
             did, rid = uuid.uuid4(), uuid.uuid4()
             await conn.fetchrow(
                 "INSERT INTO deployments (id, tenant_id, name, source, listener_id, source_config, "
                 "source_revision_config, secret_names, secret_references, status, latest_revision_id, "
                 "image_version) VALUES ($1, $2, $3, 'external_docker', $4, $5::jsonb, $6::jsonb, $7, '[]', "
                 "'AWAITING_DATABASE', $8, '1.0.0') RETURNING *",
-                did, tenant_id, f"raw-{i}", listener_id, source_config, revision_config, ["OPENAI_API_KEY"], rid)
+                did,
+                tenant_id,
+                f"raw-{i}",
+                listener_id,
+                source_config,
+                revision_config,
+                ["OPENAI_API_KEY"],
+                rid,
+            )
             await conn.execute(
                 "INSERT INTO revisions (id, deployment_id, status, source_revision_config, resource_spec, "
-                "secret_names, secrets_ciphertext, secret_references) VALUES ($1, $2, 'QUEUED', $3::jsonb, '{}', $4, $5, '[]')",
-                rid, did, revision_config, ["OPENAI_API_KEY"], box.encrypt(b'[{"name":"OPENAI_API_KEY","value":"sk-bench"}]'))
+                "secret_names, secrets_ciphertext, secret_references) "
+                "VALUES ($1, $2, 'QUEUED', $3::jsonb, '{}', $4, $5, '[]')",
+                rid,
+                did,
+                revision_config,
+                ["OPENAI_API_KEY"],
+                box.encrypt(b'[{"name":"OPENAI_API_KEY","value":"sk-bench"}]'),
+            )
             await conn.execute(
                 "INSERT INTO audit_log (tenant_id, api_key_id, action, object_type, object_id) "
-                "VALUES ($1, NULL, 'create', 'deployment', $2)", tenant_id, did)
+                "VALUES ($1, NULL, 'create', 'deployment', $2)",
+                tenant_id,
+                did,
+            )
             ids.append(did)
 
     async def get(i: int) -> None:
         async with pool.acquire() as conn:
-            await conn.fetchrow("SELECT * FROM deployments d WHERE d.id = $1 AND d.tenant_id = $2", random.choice(ids), tenant_id)
+            await conn.fetchrow(
+                "SELECT * FROM deployments d WHERE d.id = $1 AND d.tenant_id = $2", random.choice(ids), tenant_id
+            )
 
     async def list_(i: int) -> None:
         async with pool.acquire() as conn:
-            await conn.fetch("SELECT * FROM deployments d WHERE d.tenant_id = $1 ORDER BY d.created_at DESC, d.id DESC LIMIT 20 OFFSET $2", tenant_id, (i * 20) % n)
+            await conn.fetch(
+                "SELECT * FROM deployments d WHERE d.tenant_id = $1 "
+                "ORDER BY d.created_at DESC, d.id DESC LIMIT 20 OFFSET $2",
+                tenant_id,
+                (i * 20) % n,
+            )
 
     results = {}
     try:
@@ -156,12 +193,23 @@ async def bench_raw(dsn: str, n: int, gets: int, lists: int, concurrency: int, p
 
 
 def start_api(dsn: str, redis_url: str, port: int, pool_size: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "LGCP_DATABASE_URL": dsn, "LGCP_REDIS_URL": redis_url,
-           "LGCP_SECRET_KEY": SECRET_KEY, "LGCP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-           "LGCP_ADMIN_API_KEY": ADMIN_KEY, "LGCP_LOG_LEVEL": "WARNING",
-           "LGCP_DB_POOL_MIN_SIZE": str(pool_size), "LGCP_DB_POOL_MAX_SIZE": str(pool_size)}
-    proc = processes.start([str(REPO / ".venv/bin/lgcp-api"), "serve", "--host", "127.0.0.1", "--port", str(port)], log, env=env)
-    processes.wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/ok").status_code == 200, "lgcp-api", proc=proc, log=log)
+    env = {
+        **os.environ,
+        "LGCP_DATABASE_URL": dsn,
+        "LGCP_REDIS_URL": redis_url,
+        "LGCP_SECRET_KEY": SECRET_KEY,
+        "LGCP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "LGCP_ADMIN_API_KEY": ADMIN_KEY,
+        "LGCP_LOG_LEVEL": "WARNING",
+        "LGCP_DB_POOL_MIN_SIZE": str(pool_size),
+        "LGCP_DB_POOL_MAX_SIZE": str(pool_size),
+    }
+    proc = processes.start(
+        [str(REPO / ".venv/bin/lgcp-api"), "serve", "--host", "127.0.0.1", "--port", str(port)], log, env=env
+    )
+    processes.wait_until(
+        lambda: httpx.get(f"http://127.0.0.1:{port}/ok").status_code == 200, "lgcp-api", proc=proc, log=log
+    )
     return proc
 
 
@@ -184,22 +232,31 @@ def main() -> None:
         api = start_api(dsn, redis.url(), port, args.pool_size, folder / "api.log")
         url = f"http://127.0.0.1:{port}/api-host/v2"
         api_results = asyncio.run(bench_api(url, args.deployments, args.gets, args.lists, args.concurrency))
-        raw_results = asyncio.run(bench_raw(dsn, args.deployments, args.gets, args.lists, args.concurrency, args.pool_size))
+        raw_results = asyncio.run(
+            bench_raw(dsn, args.deployments, args.gets, args.lists, args.concurrency, args.pool_size)
+        )
     finally:
         if api is not None:
             processes.stop(api)
         redis.stop()
         postgres.stop()
 
-    print(f"deployments={args.deployments} gets={args.gets} lists={args.lists} "
-          f"concurrency={args.concurrency} pool={args.pool_size} cpus={os.cpu_count()}")
-    print(f"{'op':<7}{'api req/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'raw req/s':>11}{'raw p50':>9}{'raw p99':>9}{'api/raw':>9}")
+    print(
+        f"deployments={args.deployments} gets={args.gets} lists={args.lists} "
+        f"concurrency={args.concurrency} pool={args.pool_size} cpus={os.cpu_count()}"
+    )
+    print(
+        f"{'op':<7}{'api req/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'raw req/s':>11}{'raw p50':>9}{'raw p99':>9}{'api/raw':>9}"
+    )
     for op in ("create", "get", "list"):
         (seconds, lat), (raw_seconds, raw_lat) = api_results[op], raw_results[op]
         rate, raw_rate = len(lat) / seconds, len(raw_lat) / raw_seconds
-        print(f"{op:<7}{rate:>11.0f}{statistics.median(lat) * 1000:>9.1f}{percentile(lat, 0.99) * 1000:>9.1f}"
-              f"{raw_rate:>11.0f}{statistics.median(raw_lat) * 1000:>9.1f}{percentile(raw_lat, 0.99) * 1000:>9.1f}"
-              f"{rate / raw_rate:>9.2f}")
+        print(
+            f"{op:<7}{rate:>11.0f}{statistics.median(lat) * 1000:>9.1f}{percentile(lat, 0.99) * 1000:>9.1f}"
+            f"{raw_rate:>11.0f}{statistics.median(raw_lat) * 1000:>9.1f}{percentile(raw_lat, 0.99) * 1000:>9.1f}"
+            f"{rate / raw_rate:>9.2f}"
+        )
 
 
 if __name__ == "__main__":

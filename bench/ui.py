@@ -29,11 +29,11 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # bench/api.py's server start-up, load loop and percentiles (it also puts tests/ on sys.path).
-from api import ADMIN_KEY, body, percentile, run_concurrently, start_api  # noqa: E402
-from harness import processes  # noqa: E402
-from harness.postgres import start_postgres  # noqa: E402
-from harness.redis import start_redis  # noqa: E402
-from lgcp_api.core.migrate import apply_migrations  # noqa: E402
+from api import ADMIN_KEY, body, percentile, run_concurrently, start_api
+from harness import processes
+from harness.postgres import start_postgres
+from harness.redis import start_redis
+from lgcp_api.core.migrate import apply_migrations
 
 
 async def sign_in(client: aiohttp.ClientSession, origin: str) -> str:
@@ -43,8 +43,10 @@ async def sign_in(client: aiohttp.ClientSession, origin: str) -> str:
         cookie = page.cookies["lgcp_ui_session"].value
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
     async with client.post(
-        f"{origin}/ui/sign-in", data={"api_key": ADMIN_KEY, "csrf_token": token},
-        headers={"Origin": origin, "Cookie": f"lgcp_ui_session={cookie}"}, allow_redirects=False,
+        f"{origin}/ui/sign-in",
+        data={"api_key": ADMIN_KEY, "csrf_token": token},
+        headers={"Origin": origin, "Cookie": f"lgcp_ui_session={cookie}"},
+        allow_redirects=False,
     ) as answer:
         assert answer.status == 303, await answer.text()
         return answer.cookies["lgcp_ui_session"].value
@@ -55,15 +57,21 @@ async def bench(origin: str, n: int, requests: int, concurrency: int) -> dict:
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as client:
         headers = {"X-Api-Key": ADMIN_KEY}
-        async with client.post(f"{api}/listeners", headers=headers, json={
-            "compute_id": "bench", "compute_config": {"k8s_namespaces": ["agents"]},
-        }) as response:
+        async with client.post(
+            f"{api}/listeners",
+            headers=headers,
+            json={
+                "compute_id": "bench",
+                "compute_config": {"k8s_namespaces": ["agents"]},
+            },
+        ) as response:
             listener_id = (await response.json())["id"]
         ids: list[str] = []
 
         async def create(i: int) -> None:
-            async with client.post(f"{api}/deployments", headers=headers,
-                                   json=body(listener_id, f"agent-{i}")) as response:
+            async with client.post(
+                f"{api}/deployments", headers=headers, json=body(listener_id, f"agent-{i}")
+            ) as response:
                 assert response.status == 201, await response.text()
                 ids.append((await response.json())["id"])
 
@@ -107,24 +115,28 @@ def main() -> None:
         apply_migrations(dsn)
         port = processes.free_port()
         server = start_api(dsn, redis.url(), port, 20, Path(tempfile.mkdtemp(prefix="lgcp-bench-ui-")) / "api.log")
-        results = asyncio.run(bench(f"http://127.0.0.1:{port}", args.deployments, args.requests,
-                                    args.concurrency))
+        results = asyncio.run(bench(f"http://127.0.0.1:{port}", args.deployments, args.requests, args.concurrency))
     finally:
         if server is not None:
             processes.stop(server)
         redis.stop()
         postgres.stop()
 
-    print(f"deployments={args.deployments} requests={args.requests} "
-          f"concurrency={args.concurrency} cpus={os.cpu_count()}")
+    print(
+        f"deployments={args.deployments} requests={args.requests} concurrency={args.concurrency} cpus={os.cpu_count()}"
+    )
     print(f"{'op':<11}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
     rates = {}
     for op, (seconds, latencies) in results.items():
         rates[op] = len(latencies) / seconds
-        print(f"{op:<11}{rates[op]:>8.0f}{statistics.median(latencies) * 1000:>9.1f}"
-              f"{percentile(latencies, 0.99) * 1000:>9.1f}")
-    print(f"ui/api: list {rates['ui list'] / rates['api list']:.2f}, "
-          f"detail {rates['ui detail'] / rates['api detail']:.2f}")
+        print(
+            f"{op:<11}{rates[op]:>8.0f}{statistics.median(latencies) * 1000:>9.1f}"
+            f"{percentile(latencies, 0.99) * 1000:>9.1f}"
+        )
+    print(
+        f"ui/api: list {rates['ui list'] / rates['api list']:.2f}, "
+        f"detail {rates['ui detail'] / rates['api detail']:.2f}"
+    )
 
 
 if __name__ == "__main__":

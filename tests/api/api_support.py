@@ -17,9 +17,7 @@ def client_for(app, key: str | None, tenant_id: str | None = None) -> httpx.Asyn
     if tenant_id is not None:
         headers["X-Tenant-Id"] = tenant_id
     prefix = app.state.settings.api_prefix
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=f"http://api{prefix}/v2", headers=headers
-    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://api{prefix}/v2", headers=headers)
 
 
 def deployment_body(listener_id: str, name: str = "my-agent", **overrides) -> dict:

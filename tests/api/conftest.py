@@ -8,14 +8,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from api_support import ADMIN_KEY, SECRET_KEY, client_for, deployment_body
 from cryptography.fernet import Fernet
-
-from lgcp_api.app import create_app
 from harness.postgres import empty_every_table
+from lgcp_api.app import create_app
 from lgcp_api.core.migrate import apply_migrations
 from lgcp_api.core.settings import Settings
-
-from api_support import ADMIN_KEY, SECRET_KEY, client_for, deployment_body
 
 DATABASE = "lgcp_api_tests"
 
@@ -43,9 +41,14 @@ def encryption_key() -> str:
 @pytest.fixture
 def settings(api_dsn: str, redis_url: str, encryption_key: str) -> Settings:
     return Settings(
-        database_url=api_dsn, redis_url=redis_url, secret_key=SECRET_KEY,
-        encryption_keys=encryption_key, admin_api_key=ADMIN_KEY, environment="test",
-        db_pool_min_size=1, db_pool_max_size=10,
+        database_url=api_dsn,
+        redis_url=redis_url,
+        secret_key=SECRET_KEY,
+        encryption_keys=encryption_key,
+        admin_api_key=ADMIN_KEY,
+        environment="test",
+        db_pool_min_size=1,
+        db_pool_max_size=10,
         # Generous, so a loaded CI machine cannot turn a slow XADD into a missed notification.
         redis_timeout_seconds=5,
     )

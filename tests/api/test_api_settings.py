@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from cryptography.fernet import Fernet
-from pydantic import ValidationError
-
 from lgcp_api.core.settings import Settings
+from pydantic import ValidationError
 
 DB = "postgresql://u:p@localhost/db"
 GOOD = {"secret_key": "k" * 40, "encryption_keys": Fernet.generate_key().decode()}
@@ -24,8 +23,10 @@ def build(**values) -> Settings:
         ({**GOOD, "secret_key": "changeme"}, "LGCP_SECRET_KEY is a default"),
         ({**GOOD, "admin_api_key": "admin"}, "LGCP_ADMIN_API_KEY is a default"),
         ({**GOOD, "listener_api_key": "short"}, "LGCP_LISTENER_API_KEY is a default"),
-        ({**GOOD, "admin_api_key": "x" * 40, "listener_api_key": "x" * 40},
-         "LGCP_LISTENER_API_KEY must differ from LGCP_ADMIN_API_KEY"),
+        (
+            {**GOOD, "admin_api_key": "x" * 40, "listener_api_key": "x" * 40},
+            "LGCP_LISTENER_API_KEY must differ from LGCP_ADMIN_API_KEY",
+        ),
         ({**GOOD, "encryption_keys": "not-a-key"}, "LGCP_ENCRYPTION_KEYS entry 1"),
         ({**GOOD, "base_path": "langsmith"}, "LGCP_BASE_PATH"),
         ({**GOOD, "database_url": "mysql://x"}, "LGCP_DATABASE_URL"),

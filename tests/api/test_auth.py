@@ -6,7 +6,6 @@ import uuid
 
 import asyncpg
 import pytest
-
 from api_support import ADMIN_KEY, client_for, deployment_body
 
 

@@ -21,7 +21,9 @@ async def test_patches_and_listener_reports_interleave_without_errors(admin, rol
             rid = (await admin.get(url)).json()["latest_revision_id"]
             answers.append(await report(rid, "DEPLOYING"))
             answers.append(await report(rid, "DEPLOYED"))
-            answers.append(await listener.post(f"/listener-api/deployments/{deployment['id']}/status", json={"status": "READY"}))
+            answers.append(
+                await listener.post(f"/listener-api/deployments/{deployment['id']}/status", json={"status": "READY"})
+            )
         return answers
 
     results = await asyncio.gather(listener_loop(), *(patch(i) for i in range(10)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from api_support import deployment_body
 
 
@@ -14,9 +13,20 @@ async def test_create_answers_201_with_the_contract_fields_and_a_first_revision(
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {
-        "id", "tenant_id", "name", "source", "source_config", "source_revision_config", "secrets",
-        "secret_references", "status", "latest_revision_id", "active_revision_id",
-        "image_version", "created_at", "updated_at",
+        "id",
+        "tenant_id",
+        "name",
+        "source",
+        "source_config",
+        "source_revision_config",
+        "secrets",
+        "secret_references",
+        "status",
+        "latest_revision_id",
+        "active_revision_id",
+        "image_version",
+        "created_at",
+        "updated_at",
     }
     assert body["name"] == "my-agent"
     assert body["status"] == "AWAITING_DATABASE"
@@ -55,14 +65,18 @@ async def test_duplicate_name_in_a_tenant_is_409(admin, listener, deployment):
         ({"name": "My_Agent"}, ["body", "name"], "DNS label"),
         ({"name": "a" * 41}, ["body", "name"], "at most 40"),
         ({"source": "github"}, ["body", "source"], "langgraph build"),
-        ({"source_revision_config": {"image_uri": "not a/valid::image"}},
-         ["body", "source_revision_config", "image_uri"], "image reference"),
-        ({"secrets": [{"name": "DATABASE_URI", "value": "x"}]},
-         ["body", "secrets", 0, "name"], "set by the platform"),
-        ({"secrets": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]},
-         ["body"], "more than once"),
-        ({"secret_references": [{"name": "PORT", "secret_name": "s", "secret_key": "k"}]},
-         ["body", "secret_references", 0, "name"], "set by the platform"),
+        (
+            {"source_revision_config": {"image_uri": "not a/valid::image"}},
+            ["body", "source_revision_config", "image_uri"],
+            "image reference",
+        ),
+        ({"secrets": [{"name": "DATABASE_URI", "value": "x"}]}, ["body", "secrets", 0, "name"], "set by the platform"),
+        ({"secrets": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]}, ["body"], "more than once"),
+        (
+            {"secret_references": [{"name": "PORT", "secret_name": "s", "secret_key": "k"}]},
+            ["body", "secret_references", 0, "name"],
+            "set by the platform",
+        ),
     ],
 )
 async def test_invalid_create_names_the_field_and_stores_nothing(admin, listener, change, loc, message):
@@ -78,12 +92,9 @@ async def test_invalid_create_names_the_field_and_stores_nothing(admin, listener
     [
         ({"min_scale": 3, "max_scale": 2}, ["body", "source_config", "resource_spec"], "min_scale"),
         ({"cpu": 2, "cpu_limit": 1}, ["body", "source_config", "resource_spec"], "cpu_limit"),
-        ({"memory_mb": 1024, "memory_limit_mb": 512}, ["body", "source_config", "resource_spec"],
-         "memory_limit_mb"),
-        ({"labels": {"app.kubernetes.io/name": "x"}},
-         ["body", "source_config", "resource_spec", "labels"], "reserved"),
-        ({"labels": {"lgcp.dev/deployment-id": "x"}},
-         ["body", "source_config", "resource_spec", "labels"], "reserved"),
+        ({"memory_mb": 1024, "memory_limit_mb": 512}, ["body", "source_config", "resource_spec"], "memory_limit_mb"),
+        ({"labels": {"app.kubernetes.io/name": "x"}}, ["body", "source_config", "resource_spec", "labels"], "reserved"),
+        ({"labels": {"lgcp.dev/deployment-id": "x"}}, ["body", "source_config", "resource_spec", "labels"], "reserved"),
         ({"replicas": 3}, ["body", "source_config", "resource_spec", "replicas"], "Extra inputs"),
     ],
 )
@@ -105,9 +116,7 @@ async def test_unknown_listener_and_foreign_namespace_are_422(admin, listener):
     body["source_config"]["listener_config"]["k8s_namespace"] = "elsewhere"
     response = await admin.post("/deployments", json=body)
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == [
-        "body", "source_config", "listener_config", "k8s_namespace"
-    ]
+    assert response.json()["detail"][0]["loc"] == ["body", "source_config", "listener_config", "k8s_namespace"]
 
 
 async def test_list_pages_with_limit_and_offset(admin, listener):
@@ -182,8 +191,10 @@ async def test_patch_resource_spec_merges_and_limits_follow_requests(admin, depl
     [
         ({"name": "renamed"}, ["body", "name"]),
         ({"source_config": {"listener_id": str(uuid.uuid4())}}, ["body", "source_config", "listener_id"]),
-        ({"source_config": {"listener_config": {"k8s_namespace": "team-b"}}},
-         ["body", "source_config", "listener_config", "k8s_namespace"]),
+        (
+            {"source_config": {"listener_config": {"k8s_namespace": "team-b"}}},
+            ["body", "source_config", "listener_config", "k8s_namespace"],
+        ),
     ],
 )
 async def test_immutable_fields_are_422_and_change_nothing(admin, deployment, patch, loc):

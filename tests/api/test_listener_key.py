@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from pydantic import SecretStr
-
+from api_support import ADMIN_KEY, client_for
 from lgcp_api.app import create_app
 from lgcp_api.tenants.bootstrap import BootstrapError
-
-from api_support import ADMIN_KEY, client_for
+from pydantic import SecretStr
 
 LISTENER_KEY = "lgcp_test_listener_" + "b" * 40
 
@@ -46,7 +44,9 @@ async def test_admin_keys_get_a_clear_403_on_every_listener_endpoint(admin, list
 
 async def test_the_bootstrap_listener_key_is_a_listener_of_the_default_tenant(app_with_listener_key, settings):
     async with client_for(app_with_listener_key, LISTENER_KEY) as listener:
-        registered = await listener.post("/listener-api/register", json={"compute_id": "chart", "k8s_namespaces": ["agents"]})
+        registered = await listener.post(
+            "/listener-api/register", json={"compute_id": "chart", "k8s_namespaces": ["agents"]}
+        )
         assert registered.status_code == 200, registered.text
         # A listener key reads nothing else.
         assert (await listener.get("/deployments")).status_code == 403
@@ -87,4 +87,6 @@ async def test_a_listener_key_that_is_already_another_role_stops_the_start(app, 
             pass
     assert viewer_key not in str(info.value)
     async with client_for(app, viewer_key) as viewer:
-        assert (await viewer.post("/listener-api/register", json={"compute_id": "c", "k8s_namespaces": []})).status_code == 403
+        assert (
+            await viewer.post("/listener-api/register", json={"compute_id": "c", "k8s_namespaces": []})
+        ).status_code == 403

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 
 import pytest
-
 from api_support import ADMIN_KEY, client_for, deployment_body
 
 
@@ -40,10 +39,14 @@ async def test_compute_id_is_unique_per_tenant(admin):
     [
         ({"compute_id": ""}, ["body", "compute_id"]),
         ({"compute_id": "c", "compute_type": "ecs"}, ["body", "compute_type"]),
-        ({"compute_id": "c", "compute_config": {"k8s_namespaces": ["Bad_NS"]}},
-         ["body", "compute_config", "k8s_namespaces", 0]),
-        ({"compute_id": "c", "compute_config": {"k8s_namespaces": ["a", "a"]}},
-         ["body", "compute_config", "k8s_namespaces"]),
+        (
+            {"compute_id": "c", "compute_config": {"k8s_namespaces": ["Bad_NS"]}},
+            ["body", "compute_config", "k8s_namespaces", 0],
+        ),
+        (
+            {"compute_id": "c", "compute_config": {"k8s_namespaces": ["a", "a"]}},
+            ["body", "compute_config", "k8s_namespaces"],
+        ),
     ],
 )
 async def test_invalid_listener_is_422(admin, body, loc):

@@ -6,7 +6,6 @@ import copy
 import uuid
 
 import pytest
-
 from api_support import ADMIN_KEY, client_for, deployment_body
 
 REDACTED = "<redacted>"
@@ -22,17 +21,28 @@ def rendered(name: str = "my-agent", image: str = "registry.example.com/team/age
     """Objects shaped like the listener's rendering, the Secret already redacted."""
     meta = {"name": name, "namespace": "agents", "labels": {"app.kubernetes.io/managed-by": "lgcp-listener"}}
     return [
-        {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {**meta, "name": f"{name}-env"},
-         "data": {"DATABASE_URI": REDACTED, "OPENAI_API_KEY": REDACTED}},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": copy.deepcopy(meta),
-         "spec": {"template": {"spec": {"containers": [{"name": "langgraph-server", "image": image}]}}}},
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {**meta, "name": f"{name}-env"},
+            "data": {"DATABASE_URI": REDACTED, "OPENAI_API_KEY": REDACTED},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": copy.deepcopy(meta),
+            "spec": {"template": {"spec": {"containers": [{"name": "langgraph-server", "image": image}]}}},
+        },
         {"apiVersion": "v1", "kind": "Service", "metadata": copy.deepcopy(meta), "spec": {"ports": [{"port": 8000}]}},
     ]
 
 
 async def put(client, deployment_id: str, revision_id: str, manifests: list) -> object:
-    return await client.put(f"/listener-api/deployments/{deployment_id}/manifests",
-                            json={"revision_id": revision_id, "manifests": manifests})
+    return await client.put(
+        f"/listener-api/deployments/{deployment_id}/manifests",
+        json={"revision_id": revision_id, "manifests": manifests},
+    )
 
 
 async def test_preview_is_404_with_a_clear_detail_until_the_listener_reports(admin, deployment):
@@ -41,7 +51,9 @@ async def test_preview_is_404_with_a_clear_detail_until_the_listener_reports(adm
     assert response.json() == {"detail": NOT_RENDERED}
 
 
-async def test_report_is_stored_served_to_readers_and_replaced_by_the_next(admin, deployment, listener_client, role_client):
+async def test_report_is_stored_served_to_readers_and_replaced_by_the_next(
+    admin, deployment, listener_client, role_client
+):
     first = rendered()
     response = await put(listener_client, deployment["id"], deployment["latest_revision_id"], first)
     assert response.status_code == 204, response.text
@@ -54,8 +66,10 @@ async def test_report_is_stored_served_to_readers_and_replaced_by_the_next(admin
     rendered_at = got.json()["rendered_at"]
 
     # A new revision: the listener's next report replaces the stored one.
-    patched = await admin.patch(f"/deployments/{deployment['id']}",
-                                json={"source_revision_config": {"image_uri": "registry.example.com/team/agent:2"}})
+    patched = await admin.patch(
+        f"/deployments/{deployment['id']}",
+        json={"source_revision_config": {"image_uri": "registry.example.com/team/agent:2"}},
+    )
     second_revision = patched.json()["latest_revision_id"]
     assert second_revision != deployment["latest_revision_id"]
     second = rendered(image="registry.example.com/team/agent:2")
@@ -81,12 +95,16 @@ async def test_only_listeners_report_and_only_readers_read(app, deployment, list
 async def test_other_tenants_deployment_is_404_both_ways(app, admin, deployment, listener_client):
     tenant = (await admin.post("/tenants", json={"name": "team-b"})).json()
     async with client_for(app, ADMIN_KEY, tenant["id"]) as other_admin:
-        keys = {role: (await other_admin.post("/api-keys", json={"name": role, "role": role})).json()["key"]
-                for role in ("listener", "viewer")}
+        keys = {
+            role: (await other_admin.post("/api-keys", json={"name": role, "role": role})).json()["key"]
+            for role in ("listener", "viewer")
+        }
     async with client_for(app, keys["listener"]) as other_listener:
         response = await put(other_listener, deployment["id"], deployment["latest_revision_id"], rendered())
         assert response.status_code == 404 and response.json() == {"detail": "deployment not found"}
-    assert (await put(listener_client, deployment["id"], deployment["latest_revision_id"], rendered())).status_code == 204
+    assert (
+        await put(listener_client, deployment["id"], deployment["latest_revision_id"], rendered())
+    ).status_code == 204
     async with client_for(app, keys["viewer"]) as other_viewer:
         response = await other_viewer.get(f"/deployments/{deployment['id']}/manifests")
         assert response.status_code == 404 and response.json() == {"detail": "deployment not found"}
@@ -100,20 +118,29 @@ def _with(change) -> list:
     return manifests
 
 
-@pytest.mark.parametrize("manifests, loc", [
-    (_with(lambda m: m[0]["data"].update(OPENAI_API_KEY="c2stdmVyeS1zZWNyZXQ=")),
-     ["body", "manifests", 0, "data", "OPENAI_API_KEY"]),
-    (_with(lambda m: m[0].update(stringData={"TOKEN": "sk-very-secret-value"})),
-     ["body", "manifests", 0, "stringData", "TOKEN"]),
-    (_with(lambda m: m[0].update(data="sk-very-secret-value")), ["body", "manifests", 0, "data"]),
-    (_with(lambda m: m[1].pop("kind")), ["body", "manifests", 1, "kind"]),
-    (_with(lambda m: m[2].update(apiVersion="")), ["body", "manifests", 2, "apiVersion"]),
-    (_with(lambda m: m[2]["metadata"].pop("name")), ["body", "manifests", 2, "metadata", "name"]),
-    (_with(lambda m: m.append("sk-very-secret-value")), ["body", "manifests", 3]),
-    ([], ["body", "manifests"]),
-    (_with(lambda m: m[2]["metadata"].update(labels={"a": "x\u0000y"})), ["body", "manifests"]),
-])
-async def test_bad_report_names_the_field_echoes_no_value_and_stores_nothing(admin, deployment, listener_client, manifests, loc):
+@pytest.mark.parametrize(
+    "manifests, loc",
+    [
+        (
+            _with(lambda m: m[0]["data"].update(OPENAI_API_KEY="c2stdmVyeS1zZWNyZXQ=")),
+            ["body", "manifests", 0, "data", "OPENAI_API_KEY"],
+        ),
+        (
+            _with(lambda m: m[0].update(stringData={"TOKEN": "sk-very-secret-value"})),
+            ["body", "manifests", 0, "stringData", "TOKEN"],
+        ),
+        (_with(lambda m: m[0].update(data="sk-very-secret-value")), ["body", "manifests", 0, "data"]),
+        (_with(lambda m: m[1].pop("kind")), ["body", "manifests", 1, "kind"]),
+        (_with(lambda m: m[2].update(apiVersion="")), ["body", "manifests", 2, "apiVersion"]),
+        (_with(lambda m: m[2]["metadata"].pop("name")), ["body", "manifests", 2, "metadata", "name"]),
+        (_with(lambda m: m.append("sk-very-secret-value")), ["body", "manifests", 3]),
+        ([], ["body", "manifests"]),
+        (_with(lambda m: m[2]["metadata"].update(labels={"a": "x\u0000y"})), ["body", "manifests"]),
+    ],
+)
+async def test_bad_report_names_the_field_echoes_no_value_and_stores_nothing(
+    admin, deployment, listener_client, manifests, loc
+):
     response = await put(listener_client, deployment["id"], deployment["latest_revision_id"], copy.deepcopy(manifests))
     assert response.status_code == 422, response.text
     assert [error["loc"] for error in response.json()["detail"]] == [loc]
@@ -131,7 +158,9 @@ async def test_revision_of_another_deployment_is_refused(admin, listener, deploy
 
 
 async def test_preview_goes_with_the_deployment(admin, deployment, listener_client):
-    assert (await put(listener_client, deployment["id"], deployment["latest_revision_id"], rendered())).status_code == 204
+    assert (
+        await put(listener_client, deployment["id"], deployment["latest_revision_id"], rendered())
+    ).status_code == 204
     assert (await admin.delete(f"/deployments/{deployment['id']}")).status_code == 204
     assert (await listener_client.post(f"/listener-api/deployments/{deployment['id']}/deleted")).status_code == 204
     response = await admin.get(f"/deployments/{deployment['id']}/manifests")

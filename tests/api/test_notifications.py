@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import redis.asyncio as aioredis
-
+from api_support import ADMIN_KEY, client_for, deployment_body
 from harness.redis import start_redis
 from lgcp_api.app import create_app
 from lgcp_api.core.notifications import BACKOFF_SECONDS
-
-from api_support import ADMIN_KEY, client_for, deployment_body
 
 
 async def entries(redis_url: str, listener_id: str) -> list[dict]:
@@ -57,25 +55,28 @@ async def test_writes_succeed_while_redis_is_down_and_readyz_says_so(settings):
     redis = start_redis()
     try:
         application = create_app(settings.model_copy(update={"redis_url": redis.url()}))
-        async with application.router.lifespan_context(application):
-            async with client_for(application, ADMIN_KEY) as admin, client_for(application, None) as bare:
-                bare.base_url = "http://api"
-                assert (await bare.get("/readyz")).json() == {"postgres": "ok", "redis": "ok"}
-                listener = (await admin.post("/listeners", json={"compute_id": "c1"})).json()
-                redis.stop()
-                response = await admin.post("/deployments", json=deployment_body(listener["id"], "while-down"))
-                assert response.status_code == 201
-                assert (await admin.get(f"/deployments/{response.json()['id']}")).status_code == 200
-                ready = await bare.get("/readyz")
-                assert ready.status_code == 200
-                assert ready.json() == {"postgres": "ok", "redis": "unavailable"}
-                redis = start_redis(port=redis.port, password=redis.password)
-                # The notifier skips Redis for a moment after a failure, then tries again.
-                await asyncio.sleep(BACKOFF_SECONDS)
-                response = await admin.post("/deployments", json=deployment_body(listener["id"], "after"))
-                assert response.status_code == 201
-                assert await entries(redis.url(), listener["id"]) == [
-                    {"deployment_id": response.json()["id"], "change": "created"}
-                ]
+        async with (
+            application.router.lifespan_context(application),
+            client_for(application, ADMIN_KEY) as admin,
+            client_for(application, None) as bare,
+        ):
+            bare.base_url = "http://api"
+            assert (await bare.get("/readyz")).json() == {"postgres": "ok", "redis": "ok"}
+            listener = (await admin.post("/listeners", json={"compute_id": "c1"})).json()
+            redis.stop()
+            response = await admin.post("/deployments", json=deployment_body(listener["id"], "while-down"))
+            assert response.status_code == 201
+            assert (await admin.get(f"/deployments/{response.json()['id']}")).status_code == 200
+            ready = await bare.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json() == {"postgres": "ok", "redis": "unavailable"}
+            redis = start_redis(port=redis.port, password=redis.password)
+            # The notifier skips Redis for a moment after a failure, then tries again.
+            await asyncio.sleep(BACKOFF_SECONDS)
+            response = await admin.post("/deployments", json=deployment_body(listener["id"], "after"))
+            assert response.status_code == 201
+            assert await entries(redis.url(), listener["id"]) == [
+                {"deployment_id": response.json()["id"], "change": "created"}
+            ]
     finally:
         redis.stop()

@@ -8,10 +8,8 @@ import logging
 
 import httpx
 import pytest
-
-from lgcp_api.observability.json_logs import JsonFormatter
-
 from api_support import deployment_body
+from lgcp_api.observability.json_logs import JsonFormatter
 
 SECRET = "sk-very-secret-value"
 
@@ -52,7 +50,9 @@ async def test_readyz_is_503_without_postgres(app, bare):
 async def test_metrics_count_responses_by_route_template_and_status(admin, bare, deployment):
     await admin.get(f"/deployments/{deployment['id']}")
     text = (await bare.get("/metrics")).text
-    assert 'lgcp_api_request_duration_seconds_count{method="GET",route="/api-host/v2/deployments/{deployment_id}"}' in text
+    assert (
+        'lgcp_api_request_duration_seconds_count{method="GET",route="/api-host/v2/deployments/{deployment_id}"}' in text
+    )
     assert 'lgcp_api_responses_total{method="POST",route="/api-host/v2/deployments",status="201"}' in text
     await bare.get("/no/such/path")
     text = (await bare.get("/metrics")).text
@@ -76,10 +76,15 @@ async def test_secret_values_never_appear_in_answers_or_logs(admin, role_client,
     answers.append(created)
     url = f"/deployments/{created.json()['id']}"
     answers.append(await admin.patch(url, json={"secrets": [{"name": "TOKEN", "value": SECRET + "-2"}]}))
-    answers.append(await admin.post(f"{url}/revisions", json={
-        "source_revision_config": {"image_uri": "r.io/a:3"},
-        "secrets": [{"name": "TOKEN", "value": SECRET + "-3"}],
-    }))
+    answers.append(
+        await admin.post(
+            f"{url}/revisions",
+            json={
+                "source_revision_config": {"image_uri": "r.io/a:3"},
+                "secrets": [{"name": "TOKEN", "value": SECRET + "-3"}],
+            },
+        )
+    )
     answers.append(await admin.post("/deployments", json=deployment_body(listener["id"], "Bad Name")))
     answers.append(await admin.get(url))
     answers.append(await admin.get("/deployments"))

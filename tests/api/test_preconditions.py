@@ -20,7 +20,9 @@ async def test_same_key_and_body_returns_the_first_answer_and_creates_once(admin
 
 async def test_same_key_with_another_body_is_rejected(admin, listener):
     headers = {"Idempotency-Key": "create-2"}
-    assert (await admin.post("/deployments", json=deployment_body(listener["id"], "a"), headers=headers)).status_code == 201
+    assert (
+        await admin.post("/deployments", json=deployment_body(listener["id"], "a"), headers=headers)
+    ).status_code == 201
     response = await admin.post("/deployments", json=deployment_body(listener["id"], "b"), headers=headers)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
@@ -67,10 +69,14 @@ async def test_idempotent_revision_create(admin, deployment):
 async def test_if_match_mismatch_is_412_and_changes_nothing(admin, deployment):
     url = f"/deployments/{deployment['id']}"
     etag = (await admin.get(url)).headers["ETag"]
-    changed = await admin.patch(url, json={"source_config": {"custom_url": "https://a.example.com"}}, headers={"If-Match": etag})
+    changed = await admin.patch(
+        url, json={"source_config": {"custom_url": "https://a.example.com"}}, headers={"If-Match": etag}
+    )
     assert changed.status_code == 200
     assert changed.headers["ETag"] != etag
-    stale = await admin.patch(url, json={"source_config": {"custom_url": "https://b.example.com"}}, headers={"If-Match": etag})
+    stale = await admin.patch(
+        url, json={"source_config": {"custom_url": "https://b.example.com"}}, headers={"If-Match": etag}
+    )
     assert stale.status_code == 412
     assert (await admin.get(url)).json()["source_config"]["custom_url"] == "https://a.example.com"
     assert (await admin.delete(url, headers={"If-Match": etag})).status_code == 412
@@ -80,10 +86,12 @@ async def test_if_match_mismatch_is_412_and_changes_nothing(admin, deployment):
 async def test_concurrent_patches_with_the_same_if_match_exactly_one_wins(admin, deployment):
     url = f"/deployments/{deployment['id']}"
     etag = (await admin.get(url)).headers["ETag"]
-    answers = await asyncio.gather(*(
-        admin.patch(url, json={"source_revision_config": {"image_uri": f"r.io/a:{i}"}}, headers={"If-Match": etag})
-        for i in range(6)
-    ))
+    answers = await asyncio.gather(
+        *(
+            admin.patch(url, json={"source_revision_config": {"image_uri": f"r.io/a:{i}"}}, headers={"If-Match": etag})
+            for i in range(6)
+        )
+    )
     codes = sorted(a.status_code for a in answers)
     assert codes == [200] + [412] * 5
     winner = next(a for a in answers if a.status_code == 200).json()
@@ -101,7 +109,6 @@ async def test_listener_etag_and_if_match(admin, listener):
 
 async def test_expired_keys_are_purged_and_may_be_reused(admin, listener, settings):
     import asyncpg
-
     from lgcp_api.idempotency.repository import RETENTION_HOURS, purge_expired
 
     headers = {"Idempotency-Key": "old"}
@@ -126,7 +133,6 @@ async def test_expired_keys_are_purged_and_may_be_reused(admin, listener, settin
         await conn.close()
 
 
-
 def _canonical_sha256(path: str, body: object) -> bytes:
     import hashlib
     import json
@@ -138,7 +144,6 @@ async def test_the_stored_request_hash_is_an_hmac_under_the_secret_key(admin, li
     """The body carries secret values: a plain SHA-256 of it would let whoever reads the table
     test guesses of them offline, so what is stored must depend on LGCP_SECRET_KEY."""
     import asyncpg
-
     from lgcp_api.deployments.schemas import DeploymentCreate
     from lgcp_api.idempotency.service import request_hmac
 
@@ -171,7 +176,6 @@ async def test_rows_stored_before_the_hmac_still_replay_until_they_expire(admin,
     import json
 
     import asyncpg
-
     from lgcp_api.deployments.schemas import DeploymentCreate
 
     body = deployment_body(listener["id"], "legacy")
@@ -186,7 +190,9 @@ async def test_rows_stored_before_the_hmac_still_replay_until_they_expire(admin,
         await conn.execute(
             "INSERT INTO idempotency_keys (api_key_id, idempotency_key, request_hash, status_code, response) "
             "VALUES ($1, 'from-before', $2, 201, $3::jsonb)",
-            api_key_id, _canonical_sha256(path, hashed), json.dumps(first.json()),
+            api_key_id,
+            _canonical_sha256(path, hashed),
+            json.dumps(first.json()),
         )
         assert await conn.fetchval("SELECT request_hash_scheme FROM idempotency_keys") == "sha256"
     finally:

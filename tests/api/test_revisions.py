@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from api_support import ADMIN_KEY, client_for, deployment_body
 
 
@@ -25,7 +24,9 @@ async def test_revisions_are_listed_newest_first_and_paged(admin, deployment):
         assert response.status_code == 201
     listed = (await admin.get(url)).json()["resources"]
     assert [r["source_revision_config"]["image_uri"] for r in listed] == [
-        "r.io/a:3", "r.io/a:2", "registry.example.com/team/agent:1.0.0"
+        "r.io/a:3",
+        "r.io/a:2",
+        "registry.example.com/team/agent:1.0.0",
     ]
     page = (await admin.get(url, params={"limit": 1, "offset": 1})).json()
     assert [r["id"] for r in page["resources"]] == [listed[1]["id"]] and page["offset"] == 2
@@ -76,9 +77,7 @@ async def test_failed_revision_keeps_the_previous_active_one(admin, deployment, 
     url = f"/deployments/{deployment['id']}"
     await report(listener_client, first, "DEPLOYED")
     second = (await admin.patch(url, json={"source_revision_config": {"image_uri": "r.io/a:2"}})).json()
-    response = await report(
-        listener_client, second["latest_revision_id"], "DEPLOY_FAILED", message="ImagePullBackOff"
-    )
+    response = await report(listener_client, second["latest_revision_id"], "DEPLOY_FAILED", message="ImagePullBackOff")
     assert response.status_code == 200
     current = (await admin.get(url)).json()
     assert current["active_revision_id"] == first
@@ -94,18 +93,31 @@ async def test_listener_may_not_report_api_owned_statuses(deployment, listener_c
 async def test_events_become_the_revision_logs(admin, deployment, listener_client):
     rid = deployment["latest_revision_id"]
     events = [
-        {"type": "Listener", "reason": "Applied", "message": "applied 4 objects",
-         "object": "Deployment/agents/my-agent", "timestamp": "2026-01-01T00:00:00Z"},
-        {"type": "Warning", "reason": "BackOff", "message": "Back-off pulling image",
-         "object": "Pod/agents/my-agent-1", "timestamp": "2026-01-01T00:00:05Z"},
+        {
+            "type": "Listener",
+            "reason": "Applied",
+            "message": "applied 4 objects",
+            "object": "Deployment/agents/my-agent",
+            "timestamp": "2026-01-01T00:00:00Z",
+        },
+        {
+            "type": "Warning",
+            "reason": "BackOff",
+            "message": "Back-off pulling image",
+            "object": "Pod/agents/my-agent-1",
+            "timestamp": "2026-01-01T00:00:05Z",
+        },
     ]
     assert (await report(listener_client, rid, "DEPLOYING", events=events)).status_code == 200
     logs = await admin.get(f"/deployments/{deployment['id']}/revisions/{rid}/logs")
     assert logs.status_code == 200
     assert [(e["type"], e["reason"]) for e in logs.json()["resources"]] == [
-        ("Listener", "Applied"), ("Warning", "BackOff")
+        ("Listener", "Applied"),
+        ("Warning", "BackOff"),
     ]
-    page = (await admin.get(f"/deployments/{deployment['id']}/revisions/{rid}/logs", params={"limit": 1, "offset": 1})).json()
+    page = (
+        await admin.get(f"/deployments/{deployment['id']}/revisions/{rid}/logs", params={"limit": 1, "offset": 1})
+    ).json()
     assert [e["reason"] for e in page["resources"]] == ["BackOff"]
     # Kubernetes events can lack a type or a time: kept, as Normal and as received now.
     response = await report(listener_client, rid, "DEPLOYING", events=[{"type": None, "reason": "X"}])
@@ -119,10 +131,13 @@ async def test_events_become_the_revision_logs(admin, deployment, listener_clien
 async def test_redeploy_rolls_back_to_an_earlier_revision(admin, deployment, listener_client, listener):
     url = f"/deployments/{deployment['id']}"
     first = deployment["latest_revision_id"]
-    await admin.patch(url, json={
-        "source_revision_config": {"image_uri": "r.io/a:2"},
-        "secrets": [{"name": "OTHER", "value": "v2"}],
-    })
+    await admin.patch(
+        url,
+        json={
+            "source_revision_config": {"image_uri": "r.io/a:2"},
+            "secrets": [{"name": "OTHER", "value": "v2"}],
+        },
+    )
     response = await admin.post(f"{url}/revisions/{first}/redeploy")
     assert response.status_code == 201
     rollback = response.json()
@@ -163,9 +178,9 @@ async def test_revisions_of_several_deployments_are_read_by_id_in_one_call(app, 
     async with client_for(app, ADMIN_KEY, tenant["id"]) as other_admin:
         mixed = f"{uuid.uuid4()},{newer['id']}"
         assert (await other_admin.get("/revisions", params={"revision_ids": mixed})).json() == {"resources": []}
-        assert [r["id"] for r in (await admin.get("/revisions", params={"revision_ids": mixed})).json()["resources"]] == [
-            newer["id"]
-        ]
+        assert [
+            r["id"] for r in (await admin.get("/revisions", params={"revision_ids": mixed})).json()["resources"]
+        ] == [newer["id"]]
 
 
 async def test_reading_revisions_by_id_names_a_bad_id_and_bounds_the_count(admin, role_client):

@@ -16,8 +16,9 @@ def assert_no_input_echoed(answer) -> None:
 
 async def test_body_level_error_does_not_echo_secret_values(admin, listener):
     # Two secrets of one name: a check over the whole body, whose input is the whole body.
-    body = deployment_body(listener["id"], secrets=[{"name": "TOKEN", "value": SECRET},
-                                                    {"name": "TOKEN", "value": SECRET + "-2"}])
+    body = deployment_body(
+        listener["id"], secrets=[{"name": "TOKEN", "value": SECRET}, {"name": "TOKEN", "value": SECRET + "-2"}]
+    )
     answer = await admin.post("/deployments", json=body)
     assert_no_input_echoed(answer)
     assert "TOKEN" in answer.text  # the message still says what is wrong

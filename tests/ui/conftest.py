@@ -9,10 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
-
 from harness.postgres import empty_every_table
 from lgcp_api.core.migrate import apply_migrations
+from playwright.async_api import Browser, Page, async_playwright
 from ui_harness import CHROMIUM, CHROMIUM_ARGS, DATABASE, UiServer, start_server, ui_settings
 
 
@@ -41,7 +40,7 @@ async def ui_server(ui_dsn: str, redis_url: str) -> AsyncIterator[UiServer]:
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     """Debian's Chromium (never a browser downloaded by Playwright), once per session."""
-    if not Path(CHROMIUM).exists():
+    if not await asyncio.to_thread(Path(CHROMIUM).exists):
         pytest.fail(f"{CHROMIUM} is missing: run `make setup` (it installs Debian's chromium)")
     async with async_playwright() as playwright:
         instance = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -62,8 +61,12 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 async def listener(ui_server: UiServer) -> dict:
     """A listener registered in the default tenant, as the chart's listener would be."""
     async with ui_server.admin() as admin:
-        response = await admin.post("/listeners", json={
-            "compute_id": "cluster-1", "compute_config": {"k8s_namespaces": ["agents", "team-b"]},
-        })
+        response = await admin.post(
+            "/listeners",
+            json={
+                "compute_id": "cluster-1",
+                "compute_config": {"k8s_namespaces": ["agents", "team-b"]},
+            },
+        )
     assert response.status_code == 201, response.text
     return response.json()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 from playwright.async_api import expect
-
 from ui_harness import screenshot, sign_in
 
 

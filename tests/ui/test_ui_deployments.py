@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from playwright.async_api import expect
-
 from ui_harness import ADMIN_KEY, screenshot, sign_in, start_server, ui_settings
 
 IMAGE_1 = "registry.example.com/team/agent:1.0.0"
@@ -58,10 +57,14 @@ async def test_create_a_deployment_and_see_it_listed(page, ui_server, listener):
 async def test_name_filter_narrows_the_list(page, ui_server, listener):
     async with ui_server.admin() as admin:
         for name in ("billing-agent", "search-agent"):
-            response = await admin.post("/deployments", json={
-                "name": name, "source_config": {"listener_id": listener["id"]},
-                "source_revision_config": {"image_uri": IMAGE_1},
-            })
+            response = await admin.post(
+                "/deployments",
+                json={
+                    "name": name,
+                    "source_config": {"listener_id": listener["id"]},
+                    "source_revision_config": {"image_uri": IMAGE_1},
+                },
+            )
             assert response.status_code == 201, response.text
     await sign_in(page, ui_server)
     await page.get_by_label("Name contains").fill("bill")
@@ -70,9 +73,7 @@ async def test_name_filter_narrows_the_list(page, ui_server, listener):
     await expect(page.get_by_role("link", name="search-agent", exact=True)).to_have_count(0)
 
 
-async def test_validation_errors_are_shown_next_to_their_fields_and_input_is_kept(
-    page, ui_server, listener
-):
+async def test_validation_errors_are_shown_next_to_their_fields_and_input_is_kept(page, ui_server, listener):
     await sign_in(page, ui_server)
     await page.goto(f"{ui_server.ui}/deployments/new")
     await page.get_by_label("Name (required)").fill("My_Agent!")
@@ -130,11 +131,21 @@ async def report(server, revision_id: str, status: str) -> None:
     """What the listener does as it rolls a revision out (the real listener-facing endpoint,
     with the listener key: admin keys get 403 there)."""
     async with server.listener() as listener:
-        response = await listener.post(f"/listener-api/revisions/{revision_id}/status", json={
-            "status": status, "message": None,
-            "events": [{"type": "Normal", "reason": "Listener", "message": f"now {status}",
-                        "object": "Deployment/agents/my-agent"}],
-        })
+        response = await listener.post(
+            f"/listener-api/revisions/{revision_id}/status",
+            json={
+                "status": status,
+                "message": None,
+                "events": [
+                    {
+                        "type": "Normal",
+                        "reason": "Listener",
+                        "message": f"now {status}",
+                        "object": "Deployment/agents/my-agent",
+                    }
+                ],
+            },
+        )
     assert response.status_code == 200, response.text
 
 
@@ -254,8 +265,9 @@ async def test_a_change_made_meanwhile_is_not_overwritten_silently(page, ui_serv
     await page.get_by_label("Image (required)").fill(IMAGE_2)
     # Someone else changes the deployment while the form is open.
     async with ui_server.admin() as admin:
-        response = await admin.patch(f"/deployments/{deployment_id}",
-                                     json={"source_config": {"resource_spec": {"max_scale": 3}}})
+        response = await admin.patch(
+            f"/deployments/{deployment_id}", json={"source_config": {"resource_spec": {"max_scale": 3}}}
+        )
         assert response.status_code == 200, response.text
     await page.get_by_role("button", name="Create new revision").click()
     await expect(page.get_by_role("alert")).to_contain_text("changed since this page was opened")
@@ -294,13 +306,15 @@ async def test_everything_works_without_javascript(browser, ui_server, listener)
 
 
 async def test_the_ui_works_under_a_base_path_and_a_path_of_its_own(page, ui_dsn, redis_url):
-    server = await asyncio.to_thread(start_server, ui_settings(
-        ui_dsn, redis_url, base_path="/langsmith", ui_path="/console"))
+    server = await asyncio.to_thread(
+        start_server, ui_settings(ui_dsn, redis_url, base_path="/langsmith", ui_path="/console")
+    )
     try:
         assert server.ui.endswith("/langsmith/console")
         async with server.admin() as admin:
-            response = await admin.post("/listeners", json={
-                "compute_id": "cluster-1", "compute_config": {"k8s_namespaces": ["agents"]}})
+            response = await admin.post(
+                "/listeners", json={"compute_id": "cluster-1", "compute_config": {"k8s_namespaces": ["agents"]}}
+            )
             assert response.status_code == 201, response.text
         await page.goto(f"{server.ui}/deployments")
         await page.get_by_label("API key").fill(ADMIN_KEY)
@@ -321,10 +335,19 @@ def _reported_manifests(name: str, image: str) -> list[dict]:
     """Objects as the listener reports them (its Secret values already redacted)."""
     meta = {"name": name, "namespace": "agents", "labels": {"app.kubernetes.io/managed-by": "lgcp-listener"}}
     return [
-        {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {**meta, "name": f"{name}-env"},
-         "data": {"DATABASE_URI": "<redacted>", "OPENAI_API_KEY": "<redacted>"}},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
-         "spec": {"template": {"spec": {"containers": [{"name": "langgraph-server", "image": image}]}}}},
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {**meta, "name": f"{name}-env"},
+            "data": {"DATABASE_URI": "<redacted>", "OPENAI_API_KEY": "<redacted>"},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta,
+            "spec": {"template": {"spec": {"containers": [{"name": "langgraph-server", "image": image}]}}},
+        },
     ]
 
 
@@ -341,8 +364,10 @@ async def test_the_deployment_page_shows_the_manifests_the_listener_applied(brow
         async with ui_server.admin() as admin:
             first_revision = (await admin.get(f"/deployments/{deployment_id}")).json()["latest_revision_id"]
         async with ui_server.listener() as listener_api:
-            response = await listener_api.put(f"/listener-api/deployments/{deployment_id}/manifests", json={
-                "revision_id": first_revision, "manifests": _reported_manifests("previewed", IMAGE_1)})
+            response = await listener_api.put(
+                f"/listener-api/deployments/{deployment_id}/manifests",
+                json={"revision_id": first_revision, "manifests": _reported_manifests("previewed", IMAGE_1)},
+            )
             assert response.status_code == 204, response.text
         await page.reload()
         await expect(section).to_contain_text(f"What the listener applied for revision {first_revision[:8]}")
@@ -372,13 +397,22 @@ async def test_the_deployment_page_shows_the_manifests_the_listener_applied(brow
 
 async def test_a_viewer_sees_the_manifests_preview_too(page, ui_server, listener):
     async with ui_server.admin() as admin:
-        created = (await admin.post("/deployments", json={
-            "name": "seen", "source_config": {"listener_id": listener["id"]},
-            "source_revision_config": {"image_uri": IMAGE_1}})).json()
+        created = (
+            await admin.post(
+                "/deployments",
+                json={
+                    "name": "seen",
+                    "source_config": {"listener_id": listener["id"]},
+                    "source_revision_config": {"image_uri": IMAGE_1},
+                },
+            )
+        ).json()
         viewer_key = (await admin.post("/api-keys", json={"name": "viewer", "role": "viewer"})).json()["key"]
     async with ui_server.listener() as listener_api:
-        response = await listener_api.put(f"/listener-api/deployments/{created['id']}/manifests", json={
-            "revision_id": created["latest_revision_id"], "manifests": _reported_manifests("seen", IMAGE_1)})
+        response = await listener_api.put(
+            f"/listener-api/deployments/{created['id']}/manifests",
+            json={"revision_id": created["latest_revision_id"], "manifests": _reported_manifests("seen", IMAGE_1)},
+        )
         assert response.status_code == 204, response.text
     await sign_in(page, ui_server, key=viewer_key)
     await page.goto(f"{ui_server.ui}/deployments/{created['id']}")

@@ -9,17 +9,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from playwright.async_api import expect
-
 from ui_harness import ADMIN_KEY, screenshot, sign_in, start_server, ui_settings
 
 IMAGE = "registry.example.com/team/agent:1.0.0"
 
 
 async def make_deployment(admin, listener_id: str, name: str = "my-agent") -> dict:
-    response = await admin.post("/deployments", json={
-        "name": name, "source_config": {"listener_id": listener_id},
-        "source_revision_config": {"image_uri": IMAGE},
-    })
+    response = await admin.post(
+        "/deployments",
+        json={
+            "name": name,
+            "source_config": {"listener_id": listener_id},
+            "source_revision_config": {"image_uri": IMAGE},
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -36,12 +39,17 @@ async def test_another_tenants_deployment_is_not_reachable_by_url(page, ui_serve
         deployer_key = await make_key(admin, "deployer")
         mine = await make_deployment(admin, listener["id"], "mine")
     async with ui_server.admin(tenant["id"]) as other_admin:
-        other_listener = (await other_admin.post("/listeners", json={
-            "compute_id": "cluster-b", "compute_config": {"k8s_namespaces": ["b"]},
-        })).json()
+        other_listener = (
+            await other_admin.post(
+                "/listeners",
+                json={
+                    "compute_id": "cluster-b",
+                    "compute_config": {"k8s_namespaces": ["b"]},
+                },
+            )
+        ).json()
         theirs = await make_deployment(other_admin, other_listener["id"], "theirs")
-        (their_revision,) = (await other_admin.get(
-            f"/deployments/{theirs['id']}/revisions")).json()["resources"]
+        (their_revision,) = (await other_admin.get(f"/deployments/{theirs['id']}/revisions")).json()["resources"]
 
     await sign_in(page, ui_server, deployer_key)
     await expect(page.get_by_role("link", name="mine", exact=True)).to_be_visible()
@@ -64,11 +72,11 @@ class _AttackerPage(BaseHTTPRequestHandler):
 
     target = ""
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         body = (
             f'<form method="post" action="{self.target}">'
             '<input name="confirm_name" value="my-agent"><input name="csrf_token" value="guess">'
-            '</form><script>document.forms[0].submit()</script>'
+            "</form><script>document.forms[0].submit()</script>"
         ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
@@ -170,8 +178,9 @@ async def test_pages_forbid_framing_and_foreign_scripts_and_are_not_cached(ui_se
 
 
 async def test_cookie_is_secure_by_default_and_follows_the_base_and_ui_paths(ui_dsn, redis_url):
-    server = start_server(ui_settings(ui_dsn, redis_url, ui_cookie_secure=True,
-                                      base_path="/langsmith", ui_path="/console"))
+    server = start_server(
+        ui_settings(ui_dsn, redis_url, ui_cookie_secure=True, base_path="/langsmith", ui_path="/console")
+    )
     try:
         async with httpx.AsyncClient() as client:
             response = await client.get(f"{server.url}/langsmith/console/sign-in")
@@ -187,8 +196,7 @@ async def test_cookie_is_secure_by_default_and_follows_the_base_and_ui_paths(ui_
             signed_in = await client.post(
                 f"{server.url}/langsmith/console/sign-in",
                 data={"api_key": ADMIN_KEY, "csrf_token": _csrf(response.text)},
-                headers={"Origin": server.url,
-                         "Cookie": f"lgcp_ui_session={response.cookies['lgcp_ui_session']}"},
+                headers={"Origin": server.url, "Cookie": f"lgcp_ui_session={response.cookies['lgcp_ui_session']}"},
             )
             assert signed_in.status_code == 303
             assert ADMIN_KEY not in signed_in.headers["set-cookie"]
@@ -199,11 +207,12 @@ async def test_cookie_is_secure_by_default_and_follows_the_base_and_ui_paths(ui_
 def _csrf(html: str) -> str:
     marker = 'name="csrf_token" value="'
     start = html.index(marker) + len(marker)
-    return html[start: html.index('"', start)]
+    return html[start : html.index('"', start)]
 
 
 async def test_oversized_form_is_refused_before_it_is_read(ui_server):
     async with httpx.AsyncClient() as client:
-        response = await client.post(f"{ui_server.ui}/sign-in", data={"api_key": "x" * (2 << 20)},
-                                     headers={"Origin": ui_server.url})
+        response = await client.post(
+            f"{ui_server.ui}/sign-in", data={"api_key": "x" * (2 << 20)}, headers={"Origin": ui_server.url}
+        )
     assert response.status_code == 413

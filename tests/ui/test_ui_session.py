@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 from cryptography.fernet import Fernet
+from lgcp_api.ui.session import COOKIE_NAME, Session, cookie_fernet, load_session, save_session
 from starlette.requests import Request
 from starlette.responses import Response
-
-from lgcp_api.ui.session import COOKIE_NAME, Session, cookie_fernet, load_session, save_session
 
 SECRET = "k" * 48
 
@@ -34,7 +33,10 @@ def test_a_signed_in_session_round_trips_without_showing_the_key():
     assert "lgcp_the_key" not in cookie
     loaded = load_session(request_with(cookie), fernet)
     assert (loaded.api_key, loaded.tenant_id, loaded.csrf) == (
-        "lgcp_the_key", "6f1c0f5e-3a4b-4c55-9e21-0d5a3f1b2c3d", session.csrf)
+        "lgcp_the_key",
+        "6f1c0f5e-3a4b-4c55-9e21-0d5a3f1b2c3d",
+        session.csrf,
+    )
     assert loaded.changed is False
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from lgcp_api.core.settings import Settings
+from pydantic import ValidationError
 
 
 def make(**values) -> Settings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from playwright.async_api import expect
-
 from ui_harness import ADMIN_KEY, screenshot, sign_in
 
 
@@ -86,9 +85,13 @@ async def test_a_platform_key_signs_in_to_the_tenant_it_names(page, ui_server):
     async with ui_server.admin() as admin:
         tenant = (await admin.post("/tenants", json={"name": "team-b"})).json()
     async with ui_server.admin(tenant["id"]) as team_b:
-        response = await team_b.post("/listeners", json={
-            "compute_id": "cluster-b", "compute_config": {"k8s_namespaces": ["b"]},
-        })
+        response = await team_b.post(
+            "/listeners",
+            json={
+                "compute_id": "cluster-b",
+                "compute_config": {"k8s_namespaces": ["b"]},
+            },
+        )
         assert response.status_code == 201, response.text
     await page.goto(f"{ui_server.ui}/sign-in")
     await page.get_by_label("API key").fill(ADMIN_KEY)

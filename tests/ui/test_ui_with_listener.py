@@ -11,9 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import expect
-
 from harness import processes
+from playwright.async_api import expect
 from ui_harness import screenshot, sign_in
 
 pytestmark = pytest.mark.cluster
@@ -47,8 +46,10 @@ async def running_listener(ui_server, local_cluster, postgres_server, redis_serv
     log = Path(tempfile.mkdtemp(prefix="lgcp-ui-listener-")) / "listener.log"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LGCP_")},
-        "LGCP_LISTENER_API_URL": ui_server.api, "LGCP_LISTENER_API_KEY": response.json()["key"],
-        "LGCP_LISTENER_COMPUTE_ID": compute_id, "LGCP_LISTENER_NAMESPACES": agents_namespace,
+        "LGCP_LISTENER_API_URL": ui_server.api,
+        "LGCP_LISTENER_API_KEY": response.json()["key"],
+        "LGCP_LISTENER_COMPUTE_ID": compute_id,
+        "LGCP_LISTENER_NAMESPACES": agents_namespace,
         "LGCP_LISTENER_REDIS_URL": ui_server.settings.redis_url,
         "LGCP_LISTENER_POSTGRES_ADMIN_URL": admin_db,
         "LGCP_LISTENER_AGENT_POSTGRES_HOST": "127.0.0.1",
@@ -56,14 +57,17 @@ async def running_listener(ui_server, local_cluster, postgres_server, redis_serv
         "LGCP_LISTENER_AGENT_REDIS_URL": redis_server.url(0),
         "LGCP_LISTENER_KUBECONFIG": str(local_cluster.kubeconfig),
         "LGCP_LISTENER_LEASE_NAME": f"lgcp-listener-{compute_id}",
-        "LGCP_LISTENER_POD_NAME": "ui-test", "LGCP_LISTENER_HEALTH_PORT": str(port),
+        "LGCP_LISTENER_POD_NAME": "ui-test",
+        "LGCP_LISTENER_HEALTH_PORT": str(port),
         "LGCP_LISTENER_LANGSMITH_HOSTNAME": "langsmith.example.com",
     }
     proc = processes.start([str(LISTENER_BIN), "run"], log, env=env)
     try:
         processes.wait_until(
             lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
-            "lgcp-listener", proc=proc, log=log,
+            "lgcp-listener",
+            proc=proc,
+            log=log,
         )
         yield compute_id
     finally:

@@ -12,16 +12,21 @@ from pathlib import Path
 import httpx
 import uvicorn
 from cryptography.fernet import Fernet
-from playwright.async_api import Page
-
 from harness.processes import free_port
 from lgcp_api.app import create_app
 from lgcp_api.core.settings import Settings
+from playwright.async_api import Page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ADMIN_KEY = "lgcp_ui_test_admin_" + "a" * 40
 # The listener key the API bootstraps, as the chart's listener gets it (LGCP_LISTENER_API_KEY).
@@ -50,9 +55,7 @@ class UiServer:
 
     def listener(self) -> httpx.AsyncClient:
         """A v2 API client with the bootstrap listener key: the only role the listener API takes."""
-        return httpx.AsyncClient(
-            base_url=f"{self.api}/v2", headers={"X-Api-Key": LISTENER_KEY}, timeout=30
-        )
+        return httpx.AsyncClient(base_url=f"{self.api}/v2", headers={"X-Api-Key": LISTENER_KEY}, timeout=30)
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -62,8 +65,7 @@ class UiServer:
 def start_server(settings: Settings) -> UiServer:
     """Runs create_app(settings) under uvicorn in a thread with its own event loop."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="lgcp-ui-server", daemon=True)
     thread.start()
@@ -73,16 +75,22 @@ def start_server(settings: Settings) -> UiServer:
             raise RuntimeError("the API did not start (see the log above)")
         time.sleep(0.02)
     origin = f"http://127.0.0.1:{port}"
-    return UiServer(origin, origin + settings.ui_prefix, origin + settings.api_prefix, settings,
-                    server, thread)
+    return UiServer(origin, origin + settings.ui_prefix, origin + settings.api_prefix, settings, server, thread)
 
 
 def ui_settings(dsn: str, redis_url: str, **overrides) -> Settings:
     values = dict(
-        database_url=dsn, redis_url=redis_url, secret_key="k" * 48,
-        encryption_keys=Fernet.generate_key().decode(), admin_api_key=ADMIN_KEY,
-        listener_api_key=LISTENER_KEY, environment="test", ui_cookie_secure=False, langsmith_hostname="langsmith.example.com",
-        db_pool_min_size=1, db_pool_max_size=10,
+        database_url=dsn,
+        redis_url=redis_url,
+        secret_key="k" * 48,
+        encryption_keys=Fernet.generate_key().decode(),
+        admin_api_key=ADMIN_KEY,
+        listener_api_key=LISTENER_KEY,
+        environment="test",
+        ui_cookie_secure=False,
+        langsmith_hostname="langsmith.example.com",
+        db_pool_min_size=1,
+        db_pool_max_size=10,
     )
     values.update(overrides)
     return Settings(**values)

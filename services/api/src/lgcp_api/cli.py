@@ -8,8 +8,8 @@ import sys
 
 from pydantic import ValidationError
 
-from .observability import json_logs
 from .core.settings import Settings
+from .observability import json_logs
 
 log = logging.getLogger("lgcp_api")
 
@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply schema migrations (idempotent, safe concurrently)")
     serve = commands.add_parser("serve", help="serve the API with uvicorn")
-    serve.add_argument("--host", default="0.0.0.0")
+    # Loopback unless told otherwise: the image, the chart and the local stack pass --host.
+    serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
 
@@ -50,6 +51,12 @@ def main(argv: list[str] | None = None) -> None:
     from .app import create_app
 
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_config=None,
-        access_log=False, proxy_headers=True, forwarded_allow_ips="*", server_header=False,
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        server_header=False,
     )

@@ -16,7 +16,7 @@ _ADVISORY_LOCK_ID = 0x6C676370  # "lgcp"
 
 
 def _yoyo_url(database_url: str) -> str:
-    scheme, rest = database_url.split("://", 1)
+    _, rest = database_url.split("://", 1)
     return f"postgresql+psycopg://{rest}"
 
 

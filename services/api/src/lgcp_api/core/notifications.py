@@ -11,9 +11,8 @@ import time
 import uuid
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from lgcp_contract.streams import listener_changes_stream
+from redis.exceptions import RedisError
 
 from ..observability.metrics import NOTIFICATIONS
 
@@ -30,7 +29,9 @@ class Notifier:
     def __init__(self, redis_url: str | None, timeout: float) -> None:
         self._client: aioredis.Redis | None = (
             aioredis.Redis.from_url(
-                redis_url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                redis_url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
                 retry_on_timeout=False,
             )
             if redis_url

@@ -33,11 +33,11 @@ class Settings(BaseSettings):
     base_path: str = Field(default="/", description="prefix in front of /api-host")
     # The web UI (lgcp_api.ui).
     ui_path: str = Field(default="/ui", description="where the web UI is served, under base_path")
-    ui_cookie_secure: bool = Field(
-        default=True, description="mark the UI's session cookie Secure (HTTPS only)"
-    )
+    ui_cookie_secure: bool = Field(default=True, description="mark the UI's session cookie Secure (HTTPS only)")
     langsmith_hostname: str | None = Field(
-        default=None, max_length=253, pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+        default=None,
+        max_length=253,
+        pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
         description="host the agents are served on; the UI shows https://<host><base>/lgp/<name>",
     )
     environment: str = Field(default="production", description="`local` allows generated secrets")
@@ -85,7 +85,8 @@ class Settings(BaseSettings):
                     "characters; set a random value (e.g. `openssl rand -hex 32`)"
                 )
         if (
-            self.admin_api_key is not None and self.listener_api_key is not None
+            self.admin_api_key is not None
+            and self.listener_api_key is not None
             and self.admin_api_key.get_secret_value() == self.listener_api_key.get_secret_value()
         ):
             # One stored key has one role: the listener would end up an admin (and be refused).
@@ -105,8 +106,7 @@ class Settings(BaseSettings):
                     Fernet(key)
                 except ValueError:
                     raise ValueError(
-                        f"LGCP_ENCRYPTION_KEYS entry {index + 1} is not a Fernet key "
-                        "(32 url-safe base64-encoded bytes)"
+                        f"LGCP_ENCRYPTION_KEYS entry {index + 1} is not a Fernet key (32 url-safe base64-encoded bytes)"
                     ) from None
         if self.db_pool_min_size > self.db_pool_max_size:
             raise ValueError("LGCP_DB_POOL_MIN_SIZE must not exceed LGCP_DB_POOL_MAX_SIZE")

@@ -25,8 +25,8 @@ from ..http.deps import (
 )
 from ..http.errors import field_error
 from ..http.etags import etag
-from ..http.query import parse_ids
 from ..http.paging import Page, PageOut, page_out, page_params
+from ..http.query import parse_ids
 from ..idempotency.service import run_once
 from . import repository, service
 from .schemas import BulkDeleteOut, DeploymentCreate, DeploymentOut, DeploymentPatch

@@ -7,12 +7,11 @@ import re
 import uuid
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
-
 from lgcp_contract.environment import RESERVED_ENV_NAMES
 from lgcp_contract.labels import RESERVED_LABEL_PREFIXES
 from lgcp_contract.names import DEPLOYMENT_NAME_MAX_LENGTH
 from lgcp_contract.statuses import DeploymentStatus
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..kit.image_references import check_image_reference
 from ..kit.kubernetes_names import dns_label, dns_subdomain, label_value, qualified_key, secret_data_key
@@ -67,13 +66,9 @@ class ResourceSpec(BaseModel):
     cpu: float = Field(1, gt=0, le=64, description="CPU request, in cores")
     cpu_limit: float | None = Field(None, gt=0, le=64, description="CPU limit; default: cpu")
     memory_mb: int = Field(1024, ge=64, le=262144, description="memory request, MiB")
-    memory_limit_mb: int | None = Field(
-        None, ge=64, le=262144, description="memory limit; default: memory_mb"
-    )
+    memory_limit_mb: int | None = Field(None, ge=64, le=262144, description="memory limit; default: memory_mb")
     labels: Annotated[dict[str, str], AfterValidator(_labels)] = Field(default_factory=dict)
-    annotations: Annotated[dict[str, str], AfterValidator(_annotations)] = Field(
-        default_factory=dict
-    )
+    annotations: Annotated[dict[str, str], AfterValidator(_annotations)] = Field(default_factory=dict)
     service_account_name: Subdomain | None = None
     image_pull_secrets: list[Subdomain] = Field(default_factory=list, max_length=20)
 
@@ -224,9 +219,9 @@ class DeploymentPatch(BaseModel):
 
     model_config = ConfigDict(
         extra="ignore",
-        json_schema_extra={"examples": [
-            {"source_revision_config": {"image_uri": "registry.example.com/team/my-agent:1.1.0"}}
-        ]},
+        json_schema_extra={
+            "examples": [{"source_revision_config": {"image_uri": "registry.example.com/team/my-agent:1.1.0"}}]
+        },
     )
 
     name: str | None = Field(None, description="immutable; accepted only when unchanged")

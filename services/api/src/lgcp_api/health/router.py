@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ..core.notifications import Notifier
 from ..http.deps import ListenerNotifier, Pool
 
 router = APIRouter(tags=["health"])
@@ -31,12 +32,15 @@ async def readyz(pool: Pool, notifier: ListenerNotifier) -> JSONResponse:
         postgres = "ok"
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         postgres = "unavailable"
-    if not notifier.configured:
-        redis = "not configured"
-    else:
-        redis = "ok" if await notifier.ping() else "unavailable"
+    redis = await _redis_state(notifier)
     code = 200 if postgres == "ok" else 503
     return JSONResponse({"postgres": postgres, "redis": redis}, status_code=code)
+
+
+async def _redis_state(notifier: Notifier) -> str:
+    if not notifier.configured:
+        return "not configured"
+    return "ok" if await notifier.ping() else "unavailable"
 
 
 @router.get("/metrics", summary="Prometheus metrics")

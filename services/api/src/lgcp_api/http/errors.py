@@ -9,9 +9,7 @@ from fastapi.responses import JSONResponse
 
 def field_error(loc: tuple[str | int, ...], msg: str, kind: str = "value_error") -> HTTPException:
     """A 422 naming the field, like the ones FastAPI raises for request validation."""
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": list(loc), "msg": msg, "type": kind}]
-    )
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": list(loc), "msg": msg, "type": kind}])
 
 
 def not_found(what: str) -> HTTPException:

@@ -17,8 +17,7 @@ def dns_label(value: str, max_length: int = 63) -> str:
         raise ValueError(f"must be at most {max_length} characters")
     if not _DNS_LABEL.match(value):
         raise ValueError(
-            "must be a DNS label: lower-case letters, digits and '-', "
-            "starting and ending with a letter or digit"
+            "must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit"
         )
     return value
 

@@ -26,18 +26,21 @@ ComputeId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-
 class ComputeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    k8s_namespaces: Namespaces = Field(
-        default_factory=list, description="namespaces the listener may deploy to"
-    )
+    k8s_namespaces: Namespaces = Field(default_factory=list, description="namespaces the listener may deploy to")
 
 
 class ListenerCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{
-            "compute_type": "k8s", "compute_id": "prod-cluster-1",
-            "compute_config": {"k8s_namespaces": ["agents"]},
-        }]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "compute_type": "k8s",
+                    "compute_id": "prod-cluster-1",
+                    "compute_config": {"k8s_namespaces": ["agents"]},
+                }
+            ]
+        },
     )
 
     compute_type: Literal["k8s"] = "k8s"
@@ -61,6 +64,5 @@ class ListenerOut(BaseModel):
     created_at: dt.datetime
     updated_at: dt.datetime
     last_seen_at: dt.datetime | None = Field(
-        description="when the listener last called the listener API (recorded at most every "
-        "few seconds); null: never",
+        description="when the listener last called the listener API (recorded at most every few seconds); null: never",
     )

@@ -37,7 +37,9 @@ async def update(
     current = await repository.get(conn, principal.tenant_id, listener_id, lock=True)
     check_if_match(if_match, current["version"])
     compute_id = body.compute_id if body.compute_id is not None else current["compute_id"]
-    config = body.compute_config.model_dump(mode="json") if body.compute_config is not None else current["compute_config"]
+    config = (
+        body.compute_config.model_dump(mode="json") if body.compute_config is not None else current["compute_config"]
+    )
     namespaces = config.get("k8s_namespaces") or []
     if namespaces:
         stranded = await repository.stranded_deployments(conn, listener_id, namespaces)

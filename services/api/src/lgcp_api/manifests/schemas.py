@@ -17,11 +17,18 @@ MAX_MANIFESTS = 50
 _EXAMPLE = {
     "revision_id": "0b1c6a56-6f59-4a4a-9f5e-3f7f1d2a9c11",
     "manifests": [
-        {"apiVersion": "v1", "kind": "Secret",
-         "metadata": {"name": "my-agent-env", "namespace": "agents"},
-         "data": {"DATABASE_URI": REDACTED}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "my-agent", "namespace": "agents"},
-         "spec": {"ports": [{"name": "http", "port": 8000}]}},
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "my-agent-env", "namespace": "agents"},
+            "data": {"DATABASE_URI": REDACTED},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "my-agent", "namespace": "agents"},
+            "spec": {"ports": [{"name": "http", "port": 8000}]},
+        },
     ],
 }
 

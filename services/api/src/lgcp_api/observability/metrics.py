@@ -13,6 +13,4 @@ REQUEST_SECONDS = Histogram(
 RESPONSES = Counter(
     "lgcp_api_responses_total", "Responses by route template and status.", ["method", "route", "status"]
 )
-NOTIFICATIONS = Counter(
-    "lgcp_api_notifications_total", "Listener notifications by outcome.", ["outcome"]
-)
+NOTIFICATIONS = Counter("lgcp_api_notifications_total", "Listener notifications by outcome.", ["outcome"])

@@ -21,9 +21,7 @@ def route_template(scope) -> str:
     if scope.get("route") is None:
         return "unmatched"
     by_value = {str(v): k for k, v in scope.get("path_params", {}).items()}
-    return "/".join(
-        f"{{{by_value[part]}}}" if part in by_value else part for part in scope["path"].split("/")
-    )
+    return "/".join(f"{{{by_value[part]}}}" if part in by_value else part for part in scope["path"].split("/"))
 
 
 class RequestContextMiddleware:
@@ -60,7 +58,11 @@ class RequestContextMiddleware:
             # The path only: no query string, no headers, no body (secrets travel in bodies).
             log.info(
                 "request",
-                extra={"method": method, "path": scope["path"], "status": status_code,
-                       "duration_ms": round(elapsed * 1000, 2)},
+                extra={
+                    "method": method,
+                    "path": scope["path"],
+                    "status": status_code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
             )
             request_id.reset(token)

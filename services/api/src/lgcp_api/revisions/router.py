@@ -26,8 +26,8 @@ from ..http.deps import (
     Transaction,
 )
 from ..http.errors import field_error
-from ..http.query import parse_ids
 from ..http.paging import Page, PageOut, page_out, page_params
+from ..http.query import parse_ids
 from ..idempotency.service import run_once
 from . import service
 from .schemas import RevisionCreate, RevisionEventOut, RevisionOut, RevisionsOut
@@ -156,13 +156,10 @@ async def revision_logs(
 async def get_revisions(
     principal: Reader,
     conn: Connection,
-    revision_ids: Annotated[
-        list[str], Query(description=f"1..{MAX_BATCH_IDS} ids, repeated or comma-separated")
-    ],
+    revision_ids: Annotated[list[str], Query(description=f"1..{MAX_BATCH_IDS} ids, repeated or comma-separated")],
 ) -> dict[str, Any]:
     ids = parse_ids(revision_ids, ("query", "revision_ids"))
     if not ids or len(ids) > MAX_BATCH_IDS:
         raise field_error(("query", "revision_ids"), f"give 1..{MAX_BATCH_IDS} revision ids")
     rows = await service.get_many(conn, principal.tenant_id, ids)
     return {"resources": [service.to_out(r) for r in rows]}
-

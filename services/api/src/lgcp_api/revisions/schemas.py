@@ -23,9 +23,9 @@ class RevisionCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="ignore",
-        json_schema_extra={"examples": [
-            {"source_revision_config": {"image_uri": "registry.example.com/team/my-agent:1.2.0"}}
-        ]},
+        json_schema_extra={
+            "examples": [{"source_revision_config": {"image_uri": "registry.example.com/team/my-agent:1.2.0"}}]
+        },
     )
 
     source_revision_config: SourceRevisionConfig
@@ -63,7 +63,6 @@ class RevisionEvent(BaseModel):
     message: str | None = Field(None, max_length=8192)
     object: str | None = Field(None, max_length=512, description="e.g. Deployment/agents/my-agent")
     timestamp: dt.datetime | None = Field(None, description="when it happened; default: when received")
-
 
     @field_validator("type", mode="before")
     @classmethod

@@ -25,9 +25,7 @@ class TenantOut(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"name": "ci", "role": "deployer"}]}
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "ci", "role": "deployer"}]})
 
     name: str = Field(min_length=1, max_length=128)
     role: Role

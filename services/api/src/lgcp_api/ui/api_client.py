@@ -20,23 +20,26 @@ class ApiError(Exception):
 class ApiClient:
     """Calls `<api prefix>/v2/...` on the same ASGI app with the session's key and tenant."""
 
-    def __init__(self, app, api_prefix: str, api_key: str, tenant_id: str | None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self, app, api_prefix: str, api_key: str, tenant_id: str | None, request_id: str | None = None
+    ) -> None:
         headers = {"X-Api-Key": api_key}
         if tenant_id:
             headers["X-Tenant-Id"] = tenant_id
         if request_id:
             headers["X-Request-Id"] = request_id
         self._http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url=f"http://lgcp-ui{api_prefix}/v2",
+            transport=httpx.ASGITransport(app=app),
+            base_url=f"http://lgcp-ui{api_prefix}/v2",
             headers=headers,
         )
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def call(self, method: str, path: str, *, params: dict | None = None,
-                   json: Any = None, headers: dict | None = None) -> Any:
+    async def call(
+        self, method: str, path: str, *, params: dict | None = None, json: Any = None, headers: dict | None = None
+    ) -> Any:
         """The decoded answer (None for 204); raises ApiError otherwise."""
         response = await self._http.request(method, path, params=params, json=json, headers=headers)
         if response.status_code >= 400:

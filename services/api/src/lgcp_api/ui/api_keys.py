@@ -18,11 +18,25 @@ router = APIRouter(prefix="/api-keys")
 ROLES = [role.value for role in Role]
 
 
-async def _page(ui: SignedInUi, status_code: int = 200, *, values: dict | None = None,
-                errors: dict | None = None, created: dict | None = None) -> Response:
+async def _page(
+    ui: SignedInUi,
+    status_code: int = 200,
+    *,
+    values: dict | None = None,
+    errors: dict | None = None,
+    created: dict | None = None,
+) -> Response:
     keys = await ui.api.all_pages("/api-keys")
-    return ui.render("api_keys.html", status_code, title="API keys", keys=keys, roles=ROLES,
-                     values=values or {"role": "deployer"}, errors=errors or {}, created=created)
+    return ui.render(
+        "api_keys.html",
+        status_code,
+        title="API keys",
+        keys=keys,
+        roles=ROLES,
+        values=values or {"role": "deployer"},
+        errors=errors or {},
+        created=created,
+    )
 
 
 @router.get("")

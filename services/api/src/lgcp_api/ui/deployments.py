@@ -49,10 +49,18 @@ def _url(ui: SignedInUi, deployment: dict[str, Any]) -> str | None:
 
 def _fields_of_form(values: dict[str, Any]) -> set[str]:
     """Every field key the deployment forms render, for placing API errors."""
-    keys = {"name", "image_uri", "listener_id", "k8s_namespace", "custom_url", "resource_spec",
-            "secrets", "secret_references", *forms.RESOURCE_FIELDS}
-    for group, columns in (("secrets", forms.SECRET_COLUMNS),
-                           ("secret_references", forms.REFERENCE_COLUMNS)):
+    keys = {
+        "name",
+        "image_uri",
+        "listener_id",
+        "k8s_namespace",
+        "custom_url",
+        "resource_spec",
+        "secrets",
+        "secret_references",
+        *forms.RESOURCE_FIELDS,
+    }
+    for group, columns in (("secrets", forms.SECRET_COLUMNS), ("secret_references", forms.REFERENCE_COLUMNS)):
         for index in range(len(values.get(group, [])) + SPARE_ROWS):
             keys.update(f"{group}.{index}.{column}" for column in columns)
     return keys
@@ -63,8 +71,7 @@ async def list_page(ui: PageUi, name: str = "", offset: str | None = None) -> Re
     start = _offset(offset)
     errors: dict[str, list[str]] = {}
     try:
-        page = await ui.api.get("/deployments", name_contains=name.strip() or None,
-                                limit=PAGE_SIZE, offset=start)
+        page = await ui.api.get("/deployments", name_contains=name.strip() or None, limit=PAGE_SIZE, offset=start)
         rows = page["resources"]
     except ApiError as exc:
         if exc.status != 422:
@@ -74,8 +81,13 @@ async def list_page(ui: PageUi, name: str = "", offset: str | None = None) -> Re
     latest = await _rollouts_in_flight(ui, rows)
     items = [{"d": d, "latest": r, "url": _url(ui, d)} for d, r in zip(rows, latest, strict=True)]
     return ui.render(
-        "deployments.html", title="Deployments", items=items, name=name, errors=errors,
-        offset=start, previous=max(start - PAGE_SIZE, 0) if start else None,
+        "deployments.html",
+        title="Deployments",
+        items=items,
+        name=name,
+        errors=errors,
+        offset=start,
+        previous=max(start - PAGE_SIZE, 0) if start else None,
         next=start + PAGE_SIZE if len(rows) == PAGE_SIZE else None,
     )
 
@@ -103,11 +115,18 @@ async def _listeners(ui: SignedInUi) -> list[dict]:
     return await ui.api.all_pages("/listeners")
 
 
-def _create_form(ui: SignedInUi, listeners: list[dict], values: dict, errors: dict, key: str,
-                 status_code: int = 200) -> Response:
+def _create_form(
+    ui: SignedInUi, listeners: list[dict], values: dict, errors: dict, key: str, status_code: int = 200
+) -> Response:
     return ui.render(
-        "deployment_new.html", status_code, title="New deployment", listeners=listeners,
-        values=values, errors=errors, idempotency_key=key, spare_rows=SPARE_ROWS,
+        "deployment_new.html",
+        status_code,
+        title="New deployment",
+        listeners=listeners,
+        values=values,
+        errors=errors,
+        idempotency_key=key,
+        spare_rows=SPARE_ROWS,
         general_errors=forms.unplaced(errors, _fields_of_form(values)),
     )
 
@@ -126,8 +145,9 @@ async def create(ui: FormUi) -> Response:
     values = forms.deployment_values(ui.form)
     key = ui.form.get("idempotency_key") or new_idempotency_key()
     try:
-        created = await ui.api.call("POST", "/deployments", json=forms.create_body(values),
-                                    headers={"Idempotency-Key": key})
+        created = await ui.api.call(
+            "POST", "/deployments", json=forms.create_body(values), headers={"Idempotency-Key": key}
+        )
     except ApiError as exc:
         if exc.status == 422:
             errors = forms.field_errors(exc.detail)
@@ -136,23 +156,28 @@ async def create(ui: FormUi) -> Response:
         else:
             raise
         return _create_form(ui, await _listeners(ui), values, errors, key, exc.status)
-    return ui.redirect(f"/deployments/{created['id']}",
-                       flash=f"Deployment {created['name']} created; its first revision is queued.")
+    return ui.redirect(
+        f"/deployments/{created['id']}", flash=f"Deployment {created['name']} created; its first revision is queued."
+    )
 
 
 @router.get("/{deployment_id}")
 async def detail_page(ui: PageUi, deployment_id: str) -> Response:
     deployment_id = _id(deployment_id)
     deployment = await ui.api.get(f"/deployments/{deployment_id}")
-    revisions = (await ui.api.get(f"/deployments/{deployment_id}/revisions",
-                                  limit=REVISIONS_SHOWN))["resources"]
+    revisions = (await ui.api.get(f"/deployments/{deployment_id}/revisions", limit=REVISIONS_SHOWN))["resources"]
     try:
         listener = await ui.api.get(f"/listeners/{deployment['source_config']['listener_id']}")
     except ApiError:
         listener = None
     return ui.render(
-        "deployment.html", title=deployment["name"], d=deployment, revisions=revisions,
-        listener=listener, url=_url(ui, deployment), idempotency_key=new_idempotency_key(),
+        "deployment.html",
+        title=deployment["name"],
+        d=deployment,
+        revisions=revisions,
+        listener=listener,
+        url=_url(ui, deployment),
+        idempotency_key=new_idempotency_key(),
         preview=await _manifests_preview(ui, deployment_id),
     )
 
@@ -180,8 +205,11 @@ async def _manifests_preview(ui: SignedInUi, deployment_id: str) -> dict | None:
         "revision_id": preview["revision_id"],
         "rendered_at": preview["rendered_at"],
         "objects": [
-            {"kind": m.get("kind", "?"), "name": (m.get("metadata") or {}).get("name", "?"),
-             "text": json.dumps(_kubernetes_order(m), indent=2, ensure_ascii=False)}
+            {
+                "kind": m.get("kind", "?"),
+                "name": (m.get("metadata") or {}).get("name", "?"),
+                "text": json.dumps(_kubernetes_order(m), indent=2, ensure_ascii=False),
+            }
             for m in preview["manifests"]
         ],
     }
@@ -192,22 +220,22 @@ async def live_status(ui: PageUi, deployment_id: str) -> JSONResponse:
     """What the detail page polls: the deployment's and its recent revisions' status."""
     deployment_id = _id(deployment_id)
     deployment = await ui.api.get(f"/deployments/{deployment_id}")
-    revisions = (await ui.api.get(f"/deployments/{deployment_id}/revisions",
-                                  limit=REVISIONS_SHOWN))["resources"]
-    return JSONResponse({
-        "status": deployment["status"],
-        "active_revision_id": deployment["active_revision_id"],
-        "latest_revision_id": deployment["latest_revision_id"],
-        "revisions": [
-            {"id": r["id"], "status": r["status"], "status_message": r["status_message"]}
-            for r in revisions
-        ],
-    }, headers={"Cache-Control": "no-store"})
+    revisions = (await ui.api.get(f"/deployments/{deployment_id}/revisions", limit=REVISIONS_SHOWN))["resources"]
+    return JSONResponse(
+        {
+            "status": deployment["status"],
+            "active_revision_id": deployment["active_revision_id"],
+            "latest_revision_id": deployment["latest_revision_id"],
+            "revisions": [
+                {"id": r["id"], "status": r["status"], "status_message": r["status_message"]} for r in revisions
+            ],
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/{deployment_id}/revisions/{revision_id}")
-async def revision_page(ui: PageUi, deployment_id: str, revision_id: str,
-                        offset: str | None = None) -> Response:
+async def revision_page(ui: PageUi, deployment_id: str, revision_id: str, offset: str | None = None) -> Response:
     deployment_id, revision_id = _id(deployment_id), _id(revision_id)
     start = _offset(offset)
     deployment = await ui.api.get(f"/deployments/{deployment_id}")
@@ -215,8 +243,12 @@ async def revision_page(ui: PageUi, deployment_id: str, revision_id: str,
     revision = await ui.api.get(base)
     logs = (await ui.api.get(f"{base}/logs", limit=LOG_PAGE_SIZE, offset=start))["resources"]
     return ui.render(
-        "revision.html", title=f"Revision {revision_id[:8]} of {deployment['name']}",
-        d=deployment, r=revision, logs=logs, offset=start,
+        "revision.html",
+        title=f"Revision {revision_id[:8]} of {deployment['name']}",
+        d=deployment,
+        r=revision,
+        logs=logs,
+        offset=start,
         previous=max(start - LOG_PAGE_SIZE, 0) if start else None,
         next=start + LOG_PAGE_SIZE if len(logs) == LOG_PAGE_SIZE else None,
         idempotency_key=new_idempotency_key(),
@@ -229,7 +261,8 @@ async def redeploy(ui: FormUi, deployment_id: str, revision_id: str) -> Response
     key = ui.form.get("idempotency_key") or new_idempotency_key()
     try:
         revision = await ui.api.call(
-            "POST", f"/deployments/{deployment_id}/revisions/{revision_id}/redeploy",
+            "POST",
+            f"/deployments/{deployment_id}/revisions/{revision_id}/redeploy",
             headers={"Idempotency-Key": key},
         )
     except ApiError as exc:
@@ -242,12 +275,26 @@ async def redeploy(ui: FormUi, deployment_id: str, revision_id: str) -> Response
     )
 
 
-def _edit_form(ui: SignedInUi, deployment: dict, etag: str | None, values: dict, baseline: dict,
-               errors: dict, status_code: int = 200) -> Response:
+def _edit_form(
+    ui: SignedInUi,
+    deployment: dict,
+    etag: str | None,
+    values: dict,
+    baseline: dict,
+    errors: dict,
+    status_code: int = 200,
+) -> Response:
     return ui.render(
-        "deployment_edit.html", status_code, title=f"Update {deployment['name']}", d=deployment,
-        etag=etag or "", values=values, baseline=json.dumps(baseline), errors=errors,
-        spare_rows=SPARE_ROWS, general_errors=forms.unplaced(errors, _fields_of_form(values)),
+        "deployment_edit.html",
+        status_code,
+        title=f"Update {deployment['name']}",
+        d=deployment,
+        etag=etag or "",
+        values=values,
+        baseline=json.dumps(baseline),
+        errors=errors,
+        spare_rows=SPARE_ROWS,
+        general_errors=forms.unplaced(errors, _fields_of_form(values)),
     )
 
 
@@ -276,27 +323,28 @@ async def update(ui: FormUi, deployment_id: str) -> Response:
     baseline = _baseline(ui.form, deployment)
     body = forms.update_body(values, baseline)
     if not body:
-        errors = {forms.FORM_LEVEL: [
-            "Nothing changed: change the image, resources, secrets or secret references."
-        ]}
+        errors = {forms.FORM_LEVEL: ["Nothing changed: change the image, resources, secrets or secret references."]}
         return _edit_form(ui, deployment, etag, values, baseline, errors, 422)
     try:
-        await ui.api.call("PATCH", f"/deployments/{deployment_id}", json=body,
-                          headers={"If-Match": etag} if etag else None)
+        await ui.api.call(
+            "PATCH", f"/deployments/{deployment_id}", json=body, headers={"If-Match": etag} if etag else None
+        )
     except ApiError as exc:
         if exc.status == 412:
             # Someone else changed it meanwhile: show the new state with this user's changes
             # on top, and let them confirm.
             current = forms.values_of_deployment(deployment)
-            errors = {forms.FORM_LEVEL: [
-                "The deployment changed since this page was opened. The form now shows its "
-                "current state with your changes on top: check it and submit again."
-            ]}
-            return _edit_form(ui, deployment, current_etag,
-                              forms.rebase(values, baseline, current), current, errors, 412)
+            errors = {
+                forms.FORM_LEVEL: [
+                    "The deployment changed since this page was opened. The form now shows its "
+                    "current state with your changes on top: check it and submit again."
+                ]
+            }
+            return _edit_form(
+                ui, deployment, current_etag, forms.rebase(values, baseline, current), current, errors, 412
+            )
         if exc.status == 409:
-            return _edit_form(ui, deployment, etag, values, baseline,
-                              {forms.FORM_LEVEL: [str(exc.detail)]}, 409)
+            return _edit_form(ui, deployment, etag, values, baseline, {forms.FORM_LEVEL: [str(exc.detail)]}, 409)
         if exc.status != 422:
             raise
         return _edit_form(ui, deployment, etag, values, baseline, forms.field_errors(exc.detail), 422)
@@ -306,8 +354,7 @@ async def update(ui: FormUi, deployment_id: str) -> Response:
 @router.get("/{deployment_id}/delete")
 async def delete_page(ui: PageUi, deployment_id: str) -> Response:
     deployment = await ui.api.get(f"/deployments/{_id(deployment_id)}")
-    return ui.render("deployment_delete.html", title=f"Delete {deployment['name']}",
-                     d=deployment, values={}, errors={})
+    return ui.render("deployment_delete.html", title=f"Delete {deployment['name']}", d=deployment, values={}, errors={})
 
 
 @router.post("/{deployment_id}/delete")
@@ -317,9 +364,15 @@ async def delete(ui: FormUi, deployment_id: str) -> Response:
     typed = ui.form.get("confirm_name", "").strip()
     if typed != deployment["name"]:
         errors = {"confirm_name": [f"Type {deployment['name']} exactly to confirm."]}
-        return ui.render("deployment_delete.html", 422, title=f"Delete {deployment['name']}",
-                         d=deployment, values={"confirm_name": typed}, errors=errors)
+        return ui.render(
+            "deployment_delete.html",
+            422,
+            title=f"Delete {deployment['name']}",
+            d=deployment,
+            values={"confirm_name": typed},
+            errors=errors,
+        )
     await ui.api.call("DELETE", f"/deployments/{deployment_id}")
-    return ui.redirect("/deployments", flash=(
-        f"Deployment {deployment['name']} is being deleted: the listener removes its objects."
-    ))
+    return ui.redirect(
+        "/deployments", flash=(f"Deployment {deployment['name']} is being deleted: the listener removes its objects.")
+    )

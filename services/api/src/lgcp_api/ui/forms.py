@@ -121,11 +121,14 @@ def update_body(values: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[
     return body
 
 
-def rebase(values: Mapping[str, Any], baseline: Mapping[str, Any],
-           current: Mapping[str, Any]) -> dict[str, Any]:
+def rebase(values: Mapping[str, Any], baseline: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
     """The user's changes laid over a newer state (after a concurrent update)."""
-    return {**current, **_changed(values, baseline), "secrets": values["secrets"],
-            "replace_secrets": values["replace_secrets"]}
+    return {
+        **current,
+        **_changed(values, baseline),
+        "secrets": values["secrets"],
+        "replace_secrets": values["replace_secrets"],
+    }
 
 
 def values_of_deployment(deployment: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,8 +140,7 @@ def values_of_deployment(deployment: Mapping[str, Any]) -> dict[str, Any]:
         **{key: "" if spec.get(key) is None else str(spec[key]) for key in RESOURCE_FIELDS},
         "secrets": [],
         "secret_references": [
-            {column: ref[column] for column in REFERENCE_COLUMNS}
-            for ref in deployment["secret_references"]
+            {column: ref[column] for column in REFERENCE_COLUMNS} for ref in deployment["secret_references"]
         ],
         "replace_secrets": False,
     }
@@ -151,7 +153,7 @@ def field_key(loc: list[Any] | tuple[Any, ...]) -> str:
         parts = parts[1:]
     for prefix, replacement in _LOC_PREFIXES:
         if parts[: len(prefix)] == prefix:
-            rest = parts[len(prefix):]
+            rest = parts[len(prefix) :]
             # A rule over the whole spec (min_scale <= max_scale) belongs to its fieldset.
             parts = ((replacement,) if replacement else ()) + rest or ("resource_spec",)
             break
@@ -179,7 +181,9 @@ def field_errors(detail: Any) -> dict[str, list[str]]:
 def unplaced(errors: Mapping[str, list[str]], fields: set[str]) -> list[str]:
     """Messages whose field is not on the form, to show above it."""
     return [
-        message for key, messages in errors.items() if key not in fields
+        message
+        for key, messages in errors.items()
+        if key not in fields
         for message in (messages if key == FORM_LEVEL else [f"{key}: {m}" for m in messages])
     ]
 

@@ -24,9 +24,9 @@ MAX_AGE_SECONDS = 12 * 3600
 def cookie_fernet(secret_key: str) -> Fernet:
     """A Fernet key derived from LGCP_SECRET_KEY for this one purpose (HKDF with its own
     label), so the session key differs from the key that HMACs API keys."""
-    derived = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"lgcp-ui-session-cookie"
-    ).derive(secret_key.encode())
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"lgcp-ui-session-cookie").derive(
+        secret_key.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
@@ -85,21 +85,24 @@ def load_session(request: Request, fernet: Fernet) -> Session:
     if token:
         try:
             data = json.loads(fernet.decrypt(token.encode(), ttl=MAX_AGE_SECONDS))
-            return Session(csrf=data["c"], api_key=data.get("k"), tenant_id=data.get("t"),
-                           flash=data.get("f"))
+            return Session(csrf=data["c"], api_key=data.get("k"), tenant_id=data.get("t"), flash=data.get("f"))
         except (InvalidToken, ValueError, KeyError, TypeError):
             pass
     return Session(changed=True)
 
 
-def save_session(response: Response, session: Session, fernet: Fernet, *, path: str,
-                 secure: bool) -> None:
+def save_session(response: Response, session: Session, fernet: Fernet, *, path: str, secure: bool) -> None:
     """Writes the cookie when the session changed (HttpOnly, SameSite=Lax, scoped to the UI)."""
     if not session.changed:
         return
     payload = {"c": session.csrf, "k": session.api_key, "t": session.tenant_id, "f": session.flash}
     token = fernet.encrypt(json.dumps(payload, separators=(",", ":")).encode()).decode()
     response.set_cookie(
-        COOKIE_NAME, token, max_age=MAX_AGE_SECONDS, path=path, secure=secure, httponly=True,
+        COOKIE_NAME,
+        token,
+        max_age=MAX_AGE_SECONDS,
+        path=path,
+        secure=secure,
+        httponly=True,
         samesite="lax",
     )

@@ -33,8 +33,7 @@ def _problem(status: int, detail: str) -> tuple[str, str]:
 
 @router.get("/sign-in")
 async def sign_in_page(ui: Annotated[Ui, Depends(anonymous_page)], next: str | None = None) -> Response:
-    return ui.render("sign_in.html", title="Sign in", values={}, errors={},
-                     next=safe_next(ui.prefix, next))
+    return ui.render("sign_in.html", title="Sign in", values={}, errors={}, next=safe_next(ui.prefix, next))
 
 
 @router.post("/sign-in")
@@ -54,16 +53,21 @@ async def sign_in(ui: Annotated[Ui, Depends(anonymous_form)]) -> Response:
         else:
             if principal.role == Role.listener:
                 errors["api_key"] = [
-                    "Listener keys are for the data plane; sign in with an admin, deployer or "
-                    "viewer key."
+                    "Listener keys are for the data plane; sign in with an admin, deployer or viewer key."
                 ]
             else:
                 # The tenant actually resolved is kept, so later calls never depend on a default.
                 ui.session.sign_in(api_key, str(principal.tenant_id))
                 return ui.redirect(target.removeprefix(ui.prefix))
     # The key is not shown again; the tenant the user typed is.
-    return ui.render("sign_in.html", 401 if "api_key" in errors else 422, title="Sign in",
-                     values={"tenant_id": tenant_id or ""}, errors=errors, next=target)
+    return ui.render(
+        "sign_in.html",
+        401 if "api_key" in errors else 422,
+        title="Sign in",
+        values={"tenant_id": tenant_id or ""},
+        errors=errors,
+        next=target,
+    )
 
 
 @router.post("/sign-out")
