@@ -7,11 +7,12 @@ import uuid
 import asyncpg
 
 from ..auth.principal import Principal
+from ..core.database import Conn
 from ..http.paging import Page
 
 
 async def record(
-    conn: asyncpg.Connection,
+    conn: Conn,
     principal: Principal,
     action: str,
     object_type: str,
@@ -28,7 +29,7 @@ async def record(
     )
 
 
-async def list_page(conn: asyncpg.Connection, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
+async def list_page(conn: Conn, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """The tenant's entries, newest first."""
     return await conn.fetch(
         "SELECT id, api_key_id, action, object_type, object_id, at FROM audit_log "

@@ -6,12 +6,12 @@ import uuid
 
 import asyncpg
 
+from ..core.database import Conn
+
 DEFAULT_TENANT = "default"
 
 
-async def find_live_key(
-    conn: asyncpg.Connection, digest: bytes, tenant_header: uuid.UUID | None
-) -> asyncpg.Record | None:
+async def find_live_key(conn: Conn, digest: bytes, tenant_header: uuid.UUID | None) -> asyncpg.Record | None:
     """The unrevoked key with this HMAC: its id, role and tenant, and for a platform key (no
     tenant of its own) the tenant it acts in: the one the header names, else `default`."""
     row: asyncpg.Record | None = await conn.fetchrow(

@@ -23,4 +23,5 @@ class SecretBox:
         """The list sealed by `seal`; empty for no ciphertext."""
         if not ciphertext:
             return []
-        return json.loads(self._fernet.decrypt(ciphertext))
+        opened: list[dict[str, str]] = json.loads(self._fernet.decrypt(ciphertext))
+        return opened

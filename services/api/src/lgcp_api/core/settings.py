@@ -136,7 +136,7 @@ class Settings(BaseSettings):
         """In local mode, fills missing secrets with random ones (they last one process only)."""
         if not self.is_local:
             return self
-        update: dict = {}
+        update: dict[str, SecretStr] = {}
         if self.secret_key is None:
             update["secret_key"] = SecretStr(secrets.token_urlsafe(48))
         if self.encryption_keys is None:

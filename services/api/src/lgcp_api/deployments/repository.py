@@ -10,13 +10,12 @@ from typing import Any
 import asyncpg
 from lgcp_contract.statuses import DeploymentStatus
 
+from ..core.database import Conn, fetch_one
 from ..http.errors import conflict, not_found
 from ..http.paging import Page
 
 
-async def get(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, deployment_id: uuid.UUID, *, lock: bool = False
-) -> asyncpg.Record:
+async def get(conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID, *, lock: bool = False) -> asyncpg.Record:
     """The deployment in this tenant (locked for the transaction with `lock`); 404 for a missing
     one and another tenant's alike."""
     query = (
@@ -39,9 +38,7 @@ class ListFilters:
     image_version: str | None = None
 
 
-async def list_page(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, filters: ListFilters, page: Page
-) -> list[asyncpg.Record]:
+async def list_page(conn: Conn, tenant_id: uuid.UUID, filters: ListFilters, page: Page) -> list[asyncpg.Record]:
     """Newest first; each filter given narrows the list (an empty id list matches nothing)."""
     return await conn.fetch(
         """
@@ -82,10 +79,11 @@ class NewDeployment:
     image_version: str
 
 
-async def insert(conn: asyncpg.Connection, new: NewDeployment) -> asyncpg.Record:
+async def insert(conn: Conn, new: NewDeployment) -> asyncpg.Record:
     """The new row; 409 when the tenant has a deployment of that name."""
     try:
-        row: asyncpg.Record = await conn.fetchrow(
+        row = await fetch_one(
+            conn,
             """
             INSERT INTO deployments AS d (id, tenant_id, name, source, listener_id, source_config,
                 source_revision_config, secret_names, secret_references, status,
@@ -111,10 +109,9 @@ async def insert(conn: asyncpg.Connection, new: NewDeployment) -> asyncpg.Record
     return row
 
 
-async def set_source_config(
-    conn: asyncpg.Connection, deployment_id: uuid.UUID, source_config: dict[str, Any]
-) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+async def set_source_config(conn: Conn, deployment_id: uuid.UUID, source_config: dict[str, Any]) -> asyncpg.Record:
+    row = await fetch_one(
+        conn,
         "UPDATE deployments AS d SET source_config = $2, version = version + 1, updated_at = now() "
         "WHERE id = $1 RETURNING *",
         deployment_id,
@@ -124,7 +121,7 @@ async def set_source_config(
 
 
 async def point_at_revision(
-    conn: asyncpg.Connection,
+    conn: Conn,
     deployment_id: uuid.UUID,
     revision_id: uuid.UUID,
     source_config: dict[str, Any],
@@ -134,7 +131,8 @@ async def point_at_revision(
     image_version: str,
 ) -> asyncpg.Record:
     """Makes `revision_id` the latest revision and the deployment's configuration equal to it."""
-    row: asyncpg.Record = await conn.fetchrow(
+    row = await fetch_one(
+        conn,
         """
         UPDATE deployments AS d SET latest_revision_id = $2, source_config = $3,
             source_revision_config = $4, secret_names = $5, secret_references = $6,
@@ -152,7 +150,7 @@ async def point_at_revision(
     return row
 
 
-async def set_active_revision(conn: asyncpg.Connection, deployment_id: uuid.UUID, revision_id: uuid.UUID) -> None:
+async def set_active_revision(conn: Conn, deployment_id: uuid.UUID, revision_id: uuid.UUID) -> None:
     """The revision now running (the listener reported it DEPLOYED)."""
     await conn.execute(
         "UPDATE deployments SET active_revision_id = $2, version = version + 1, updated_at = now() WHERE id = $1",
@@ -162,9 +160,10 @@ async def set_active_revision(conn: asyncpg.Connection, deployment_id: uuid.UUID
 
 
 async def set_status(
-    conn: asyncpg.Connection, deployment_id: uuid.UUID, status: DeploymentStatus, message: str | None
+    conn: Conn, deployment_id: uuid.UUID, status: DeploymentStatus, message: str | None
 ) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+    row = await fetch_one(
+        conn,
         "UPDATE deployments AS d SET status = $2, status_message = $3, version = version + 1, "
         "updated_at = now() WHERE id = $1 RETURNING *",
         deployment_id,
@@ -174,8 +173,9 @@ async def set_status(
     return row
 
 
-async def mark_awaiting_delete(conn: asyncpg.Connection, deployment_id: uuid.UUID) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+async def mark_awaiting_delete(conn: Conn, deployment_id: uuid.UUID) -> asyncpg.Record:
+    row = await fetch_one(
+        conn,
         "UPDATE deployments AS d SET status = $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING *",
         deployment_id,
         DeploymentStatus.AWAITING_DELETE.value,
@@ -183,13 +183,13 @@ async def mark_awaiting_delete(conn: asyncpg.Connection, deployment_id: uuid.UUI
     return row
 
 
-async def delete(conn: asyncpg.Connection, deployment_id: uuid.UUID) -> None:
+async def delete(conn: Conn, deployment_id: uuid.UUID) -> None:
     """Removes the row; its revisions, events and manifests go with it (ON DELETE CASCADE)."""
     await conn.execute("DELETE FROM deployments WHERE id = $1", deployment_id)
 
 
 async def with_latest_revision(
-    conn: asyncpg.Connection,
+    conn: Conn,
     listener_id: uuid.UUID,
     tenant_id: uuid.UUID,
     deployment_ids: list[uuid.UUID] | None,

@@ -13,6 +13,7 @@ from lgcp_contract.statuses import DeploymentStatus
 
 from ..auth.principal import Principal, require
 from ..auth.roles import DEPLOY, READ, Role
+from ..core.database import Conn
 from ..http.deps import (
     AfterCommitJobs,
     Box,
@@ -58,7 +59,7 @@ async def create_deployment(
     notifier: ListenerNotifier,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    async def work(conn: asyncpg.Connection) -> tuple[object, asyncpg.Record]:
+    async def work(conn: Conn) -> tuple[object, asyncpg.Record]:
         row = await service.create(conn, box, principal, body)
         return service.to_out(row).model_dump(mode="json"), row
 

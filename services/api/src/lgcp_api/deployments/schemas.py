@@ -12,6 +12,7 @@ from lgcp_contract.labels import RESERVED_LABEL_PREFIXES
 from lgcp_contract.names import DEPLOYMENT_NAME_MAX_LENGTH
 from lgcp_contract.statuses import DeploymentStatus
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from ..kit.image_references import check_image_reference
 from ..kit.kubernetes_names import dns_label, dns_subdomain, label_value, qualified_key, secret_data_key
@@ -163,7 +164,8 @@ class SecretReference(BaseModel):
 
 def unique_env_names(secrets: list[SecretIn] | None, refs: list[SecretReference] | None) -> None:
     seen: set[str] = set()
-    for item in [*(secrets or []), *(refs or [])]:
+    items: list[SecretIn | SecretReference] = [*(secrets or []), *(refs or [])]
+    for item in items:
         if item.name in seen:
             raise ValueError(f"environment variable {item.name} is given more than once")
         seen.add(item.name)
@@ -174,7 +176,7 @@ _SOURCE_MESSAGE = (
     "registry and give it as source_revision_config.image_uri"
 )
 
-_CREATE_EXAMPLE = {
+_CREATE_EXAMPLE: JsonDict = {
     "name": "my-agent",
     "source": "external_docker",
     "source_config": {

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from ..audit import repository as audit
 from ..auth.principal import Principal
+from ..core.database import Conn
 from ..core.secret_box import SecretBox
 from ..http.errors import conflict, field_error
 from ..http.etags import check_if_match
@@ -29,9 +30,7 @@ def to_out(row: asyncpg.Record) -> DeploymentOut:
     return DeploymentOut.model_validate({**dict(row), "secrets": [{"name": n} for n in row["secret_names"]]})
 
 
-async def _resolve_namespace(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id: uuid.UUID, namespace: str | None
-) -> str:
+async def _resolve_namespace(conn: Conn, tenant_id: uuid.UUID, listener_id: uuid.UUID, namespace: str | None) -> str:
     """The namespace the deployment goes to: the one asked for (which must be one of the
     listener's, when it lists any), else the listener's first. Fixed at creation, so a later
     change of the listener's list never moves a deployment silently."""
@@ -51,9 +50,7 @@ async def _resolve_namespace(
     return namespace or namespaces[0]
 
 
-async def create(
-    conn: asyncpg.Connection, box: SecretBox, principal: Principal, body: DeploymentCreate
-) -> asyncpg.Record:
+async def create(conn: Conn, box: SecretBox, principal: Principal, body: DeploymentCreate) -> asyncpg.Record:
     """Inserts the deployment and its first revision (QUEUED)."""
     config = body.source_config
     namespace = await _resolve_namespace(
@@ -121,7 +118,7 @@ def _check_immutable(current: asyncpg.Record, body: DeploymentPatch) -> None:
 
 
 async def update(
-    conn: asyncpg.Connection,
+    conn: Conn,
     box: SecretBox,
     principal: Principal,
     deployment_id: uuid.UUID,
@@ -164,7 +161,7 @@ async def update(
 
 
 async def request_delete(
-    conn: asyncpg.Connection, principal: Principal, deployment_id: uuid.UUID, if_match: str | None
+    conn: Conn, principal: Principal, deployment_id: uuid.UUID, if_match: str | None
 ) -> asyncpg.Record:
     """Marks the deployment AWAITING_DELETE; the listener removes it and then reports back."""
     current = await repository.get(conn, principal.tenant_id, deployment_id, lock=True)
@@ -176,7 +173,7 @@ async def request_delete(
     return row
 
 
-async def forget(conn: asyncpg.Connection, principal: Principal, deployment_id: uuid.UUID) -> None:
+async def forget(conn: Conn, principal: Principal, deployment_id: uuid.UUID) -> None:
     """Removes a deployment in AWAITING_DELETE and its revisions; used when the listener reports
     it removed everything, or when an admin forces a deletion."""
     await repository.delete(conn, deployment_id)

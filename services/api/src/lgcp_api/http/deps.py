@@ -19,6 +19,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Header, Request
 
+from ..core.database import Conn
 from ..core.notifications import Notifier
 from ..core.secret_box import SecretBox
 from ..core.settings import Settings
@@ -63,12 +64,12 @@ SecretKey = Annotated[str, Depends(_secret_key)]
 ListenerNotifier = Annotated[Notifier, Depends(_notifier)]
 
 
-async def _connection(pool: Pool) -> AsyncIterator[asyncpg.Connection]:
+async def _connection(pool: Pool) -> AsyncIterator[Conn]:
     async with pool.acquire() as conn:
         yield conn
 
 
-Connection = Annotated[asyncpg.Connection, Depends(_connection, scope="function")]
+Connection = Annotated[Conn, Depends(_connection, scope="function")]
 
 
 class AfterCommit:
@@ -97,7 +98,7 @@ async def _after_commit() -> AsyncIterator[AfterCommit]:
 AfterCommitJobs = Annotated[AfterCommit, Depends(_after_commit, scope="function")]
 
 
-async def _transaction(conn: Connection, after_commit: AfterCommitJobs) -> AsyncIterator[asyncpg.Connection]:
+async def _transaction(conn: Connection, after_commit: AfterCommitJobs) -> AsyncIterator[Conn]:
     """The request's connection inside one transaction: committed when the endpoint returns,
     rolled back when it raises. Depends on the after-commit work so that it ends first (exit
     order is the reverse of entry): commit, then the after-commit work, then the connection goes
@@ -106,4 +107,4 @@ async def _transaction(conn: Connection, after_commit: AfterCommitJobs) -> Async
         yield conn
 
 
-Transaction = Annotated[asyncpg.Connection, Depends(_transaction, scope="function")]
+Transaction = Annotated[Conn, Depends(_transaction, scope="function")]

@@ -20,8 +20,9 @@ def conflict(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, detail)
 
 
-async def request_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def request_validation_error(request: Request, exc: Exception) -> JSONResponse:
     """422 naming where and why, without the input: FastAPI's default answer echoes the input
     (for a body-level check, the whole body), which may hold secret values."""
+    assert isinstance(exc, RequestValidationError)  # registered for it only (create_app)
     detail = [{"type": e["type"], "loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

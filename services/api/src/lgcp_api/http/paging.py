@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -32,6 +33,6 @@ class PageOut(BaseModel, Generic[T]):
     offset: int
 
 
-def page_out(resources: list, page: Page) -> dict:
+def page_out(resources: Sequence[object], page: Page) -> dict[str, Any]:
     """The list answer: the next page starts right after what this one returned."""
     return {"resources": resources, "offset": page.offset + len(resources)}

@@ -6,11 +6,13 @@ import uuid
 
 import asyncpg
 
+from ..core.database import Conn, fetch_one
+
 # How long an answer is kept for replay; retries come within minutes, not days.
 RETENTION_HOURS = 24
 
 
-async def drop_expired_claim(conn: asyncpg.Connection, api_key_id: uuid.UUID, key: str) -> None:
+async def drop_expired_claim(conn: Conn, api_key_id: uuid.UUID, key: str) -> None:
     """Frees a key whose claim outlived the retention, so it can be used again."""
     await conn.execute(
         "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND idempotency_key = $2 "
@@ -21,9 +23,7 @@ async def drop_expired_claim(conn: asyncpg.Connection, api_key_id: uuid.UUID, ke
     )
 
 
-async def insert_claim(
-    conn: asyncpg.Connection, api_key_id: uuid.UUID, key: str, request_hash: bytes, scheme: str
-) -> bool:
+async def insert_claim(conn: Conn, api_key_id: uuid.UUID, key: str, request_hash: bytes, scheme: str) -> bool:
     """True when this request took the key; False when a row for it exists (or is being written
     by a concurrent transaction, which this waits for)."""
     inserted: bool | None = await conn.fetchval(
@@ -41,9 +41,10 @@ async def insert_claim(
     return bool(inserted)
 
 
-async def find_claim(conn: asyncpg.Connection, api_key_id: uuid.UUID, key: str) -> asyncpg.Record:
+async def find_claim(conn: Conn, api_key_id: uuid.UUID, key: str) -> asyncpg.Record:
     """The row of a key already claimed: its request digest and stored answer."""
-    row: asyncpg.Record = await conn.fetchrow(
+    row = await fetch_one(
+        conn,
         "SELECT request_hash, request_hash_scheme, status_code, response FROM idempotency_keys "
         "WHERE api_key_id = $1 AND idempotency_key = $2",
         api_key_id,
@@ -52,9 +53,7 @@ async def find_claim(conn: asyncpg.Connection, api_key_id: uuid.UUID, key: str) 
     return row
 
 
-async def store_answer(
-    conn: asyncpg.Connection, api_key_id: uuid.UUID, key: str, status_code: int, body: object
-) -> None:
+async def store_answer(conn: Conn, api_key_id: uuid.UUID, key: str, status_code: int, body: object) -> None:
     await conn.execute(
         "UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE api_key_id = $1 AND idempotency_key = $2",
         api_key_id,
@@ -64,7 +63,7 @@ async def store_answer(
     )
 
 
-async def purge_expired(conn: asyncpg.Connection) -> int:
+async def purge_expired(conn: Conn) -> int:
     """Deletes keys older than RETENTION_HOURS; returns how many. Run periodically by the app."""
     status_line: str = await conn.execute(
         "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",

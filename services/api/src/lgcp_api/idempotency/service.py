@@ -22,10 +22,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import asyncpg
 from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
 
+from ..core.database import Conn
 from . import repository
 
 T = TypeVar("T")
@@ -86,9 +86,7 @@ def check_key(key: str) -> None:
         raise _key_error(f"must be 1..{MAX_KEY_LENGTH} characters")
 
 
-async def claim(
-    conn: asyncpg.Connection, api_key_id: uuid.UUID, key: str, digest: RequestDigest
-) -> StoredAnswer | None:
+async def claim(conn: Conn, api_key_id: uuid.UUID, key: str, digest: RequestDigest) -> StoredAnswer | None:
     """Reserves `key` for this request, or returns the answer already given for it.
 
     Must run inside the transaction that does the work.
@@ -109,13 +107,13 @@ def replay(stored: StoredAnswer) -> JSONResponse:
 
 
 async def run_once(
-    conn: asyncpg.Connection,
+    conn: Conn,
     secret_key: str,
     api_key_id: uuid.UUID,
     key: str | None,
     path: str,
     body: object,
-    work: Callable[[asyncpg.Connection], Awaitable[tuple[object, T]]],
+    work: Callable[[Conn], Awaitable[tuple[object, T]]],
     status_code: int = 201,
 ) -> JSONResponse | tuple[object, T]:
     """Runs `work(conn)` (returning the JSON answer and anything else the caller needs) at most

@@ -9,6 +9,7 @@ import asyncpg
 from lgcp_contract.statuses import DeploymentStatus
 
 from ..auth.principal import Principal
+from ..core.database import Conn
 from ..core.secret_box import SecretBox
 from ..deployments import repository as deployments
 from ..deployments import service as deployment_rules
@@ -26,7 +27,7 @@ _LISTENER_SETTABLE = frozenset(
 
 
 async def desired_state(
-    conn: asyncpg.Connection,
+    conn: Conn,
     box: SecretBox,
     principal: Principal,
     listener_id: uuid.UUID,
@@ -58,7 +59,7 @@ async def desired_state(
 
 
 async def report_deployment_status(
-    conn: asyncpg.Connection,
+    conn: Conn,
     principal: Principal,
     deployment_id: uuid.UUID,
     status: DeploymentStatus,
@@ -79,7 +80,7 @@ async def report_deployment_status(
     return await deployments.set_status(conn, deployment_id, status, message)
 
 
-async def forget_deleted(conn: asyncpg.Connection, principal: Principal, deployment_id: uuid.UUID) -> None:
+async def forget_deleted(conn: Conn, principal: Principal, deployment_id: uuid.UUID) -> None:
     """The listener removed everything of a deployment in AWAITING_DELETE: drop its rows."""
     current = await deployments.get(conn, principal.tenant_id, deployment_id, lock=True)
     if current["status"] != DeploymentStatus.AWAITING_DELETE:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Request
 
+from ..core.database import Conn
 from ..kit.ttl_cache import TtlCache
 from . import repository
 
@@ -26,7 +26,7 @@ class ContactRecorder:
         self._interval = interval
         self._recent: TtlCache[bool] = TtlCache(interval)
 
-    async def seen(self, conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id: uuid.UUID) -> None:
+    async def seen(self, conn: Conn, tenant_id: uuid.UUID, listener_id: uuid.UUID) -> None:
         """Notes that the listener called now, unless it was noted within the interval. `conn`
         is the request's own connection, outside any transaction (so the write is not held
         back by, nor holds up, the request's locks)."""

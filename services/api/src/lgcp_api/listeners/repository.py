@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from ..core.database import Conn, fetch_one
 from ..http.errors import conflict, not_found
 from ..http.paging import Page
 
@@ -16,11 +17,12 @@ def _duplicate(compute_id: str) -> Exception:
 
 
 async def insert(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, compute_type: str, compute_id: str, config: dict[str, Any]
+    conn: Conn, tenant_id: uuid.UUID, compute_type: str, compute_id: str, config: dict[str, Any]
 ) -> asyncpg.Record:
     """A new listener; 409 when the tenant has one with this compute_id."""
     try:
-        row: asyncpg.Record = await conn.fetchrow(
+        row = await fetch_one(
+            conn,
             "INSERT INTO listeners (id, tenant_id, compute_type, compute_id, compute_config) "
             "VALUES ($1, $2, $3, $4, $5) RETURNING *",
             uuid.uuid4(),
@@ -34,7 +36,7 @@ async def insert(
     return row
 
 
-async def list_page(conn: asyncpg.Connection, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
+async def list_page(conn: Conn, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """Newest first."""
     return await conn.fetch(
         "SELECT * FROM listeners WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
@@ -44,9 +46,7 @@ async def list_page(conn: asyncpg.Connection, tenant_id: uuid.UUID, page: Page) 
     )
 
 
-async def get(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id: uuid.UUID, *, lock: bool = False
-) -> asyncpg.Record:
+async def get(conn: Conn, tenant_id: uuid.UUID, listener_id: uuid.UUID, *, lock: bool = False) -> asyncpg.Record:
     """The listener in this tenant (locked for the transaction with `lock`); 404 for a missing
     one and for another tenant's alike."""
     query = (
@@ -60,7 +60,7 @@ async def get(
     return row
 
 
-async def namespaces(conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id: uuid.UUID) -> list[str] | None:
+async def namespaces(conn: Conn, tenant_id: uuid.UUID, listener_id: uuid.UUID) -> list[str] | None:
     """The namespaces the listener declares; None when the tenant has no such listener."""
     found: list[str] | None = await conn.fetchval(
         "SELECT compute_config -> 'k8s_namespaces' FROM listeners WHERE id = $1 AND tenant_id = $2",
@@ -70,12 +70,11 @@ async def namespaces(conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id
     return found
 
 
-async def update(
-    conn: asyncpg.Connection, listener_id: uuid.UUID, compute_id: str, config: dict[str, Any]
-) -> asyncpg.Record:
+async def update(conn: Conn, listener_id: uuid.UUID, compute_id: str, config: dict[str, Any]) -> asyncpg.Record:
     """Replaces compute_id and compute_config, bumping the version; 409 on a taken compute_id."""
     try:
-        row: asyncpg.Record = await conn.fetchrow(
+        row = await fetch_one(
+            conn,
             "UPDATE listeners SET compute_id = $2, compute_config = $3, version = version + 1, "
             "updated_at = now() WHERE id = $1 RETURNING *",
             listener_id,
@@ -87,16 +86,17 @@ async def update(
     return row
 
 
-async def delete(conn: asyncpg.Connection, listener_id: uuid.UUID) -> None:
+async def delete(conn: Conn, listener_id: uuid.UUID) -> None:
     await conn.execute("DELETE FROM listeners WHERE id = $1", listener_id)
 
 
 async def upsert_registration(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, compute_id: str, namespaces: list[str]
+    conn: Conn, tenant_id: uuid.UUID, compute_id: str, namespaces: list[str]
 ) -> asyncpg.Record:
     """Creates or updates the listener with `compute_id`, recording contact. The version (ETag)
     moves only when the namespaces change."""
-    row: asyncpg.Record = await conn.fetchrow(
+    row = await fetch_one(
+        conn,
         """
         INSERT INTO listeners (id, tenant_id, compute_type, compute_id, compute_config, last_seen_at)
         VALUES ($1, $2, 'k8s', $3, $4, now())
@@ -117,7 +117,7 @@ async def upsert_registration(
     return row
 
 
-async def mark_seen(conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id: uuid.UUID, interval: float) -> None:
+async def mark_seen(conn: Conn, tenant_id: uuid.UUID, listener_id: uuid.UUID, interval: float) -> None:
     """Sets last_seen_at to now unless some replica set it within `interval` seconds."""
     await conn.execute(
         "UPDATE listeners SET last_seen_at = now() WHERE id = $1 AND tenant_id = $2 "
@@ -128,7 +128,7 @@ async def mark_seen(conn: asyncpg.Connection, tenant_id: uuid.UUID, listener_id:
     )
 
 
-async def stranded_deployments(conn: asyncpg.Connection, listener_id: uuid.UUID, namespaces: list[str]) -> list[str]:
+async def stranded_deployments(conn: Conn, listener_id: uuid.UUID, namespaces: list[str]) -> list[str]:
     """Names of the listener's deployments whose namespace is not among `namespaces`."""
     rows = await conn.fetch(
         "SELECT name FROM deployments WHERE listener_id = $1 "
@@ -139,6 +139,6 @@ async def stranded_deployments(conn: asyncpg.Connection, listener_id: uuid.UUID,
     return [r["name"] for r in rows]
 
 
-async def count_deployments(conn: asyncpg.Connection, listener_id: uuid.UUID) -> int:
+async def count_deployments(conn: Conn, listener_id: uuid.UUID) -> int:
     count: int = await conn.fetchval("SELECT count(*) FROM deployments WHERE listener_id = $1", listener_id)
     return count

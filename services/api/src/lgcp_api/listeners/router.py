@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from ..auth.principal import Principal, require
 from ..auth.roles import ADMIN, READ
+from ..core.database import Conn
 from ..http.deps import Connection, IdempotencyKey, IfMatch, SecretKey, Transaction
 from ..http.etags import etag
 from ..http.paging import Page, PageOut, page_out, page_params
@@ -40,7 +41,7 @@ async def create_listener(
     secret_key: SecretKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    async def work(conn: asyncpg.Connection) -> tuple[object, asyncpg.Record]:
+    async def work(conn: Conn) -> tuple[object, asyncpg.Record]:
         row = await service.create(conn, principal, body)
         return service.to_out(row).model_dump(mode="json"), row
 

@@ -8,6 +8,7 @@ import asyncpg
 
 from ..audit import repository as audit
 from ..auth.principal import Principal
+from ..core.database import Conn
 from ..http.errors import conflict
 from ..http.etags import check_if_match
 from . import repository
@@ -18,7 +19,7 @@ def to_out(row: asyncpg.Record) -> ListenerOut:
     return ListenerOut.model_validate(dict(row))
 
 
-async def create(conn: asyncpg.Connection, principal: Principal, body: ListenerCreate) -> asyncpg.Record:
+async def create(conn: Conn, principal: Principal, body: ListenerCreate) -> asyncpg.Record:
     row = await repository.insert(
         conn, principal.tenant_id, body.compute_type, body.compute_id, body.compute_config.model_dump(mode="json")
     )
@@ -27,7 +28,7 @@ async def create(conn: asyncpg.Connection, principal: Principal, body: ListenerC
 
 
 async def update(
-    conn: asyncpg.Connection,
+    conn: Conn,
     principal: Principal,
     listener_id: uuid.UUID,
     body: ListenerPatch,
@@ -50,7 +51,7 @@ async def update(
     return row
 
 
-async def delete(conn: asyncpg.Connection, principal: Principal, listener_id: uuid.UUID, if_match: str | None) -> None:
+async def delete(conn: Conn, principal: Principal, listener_id: uuid.UUID, if_match: str | None) -> None:
     """Deletes a listener that runs no deployment (409 otherwise)."""
     current = await repository.get(conn, principal.tenant_id, listener_id, lock=True)
     check_if_match(if_match, current["version"])
@@ -61,9 +62,7 @@ async def delete(conn: asyncpg.Connection, principal: Principal, listener_id: uu
     await audit.record(conn, principal, "delete", "listener", listener_id)
 
 
-async def register(
-    conn: asyncpg.Connection, principal: Principal, compute_id: str, namespaces: list[str]
-) -> asyncpg.Record:
+async def register(conn: Conn, principal: Principal, compute_id: str, namespaces: list[str]) -> asyncpg.Record:
     """Creates or updates the listener with `compute_id`: safe to call on every start. Counts
     as contact (`last_seen_at`), which is not part of the version."""
     row = await repository.upsert_registration(conn, principal.tenant_id, compute_id, namespaces)

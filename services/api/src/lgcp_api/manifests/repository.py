@@ -7,17 +7,17 @@ from typing import Any
 
 import asyncpg
 
+from ..core.database import Conn
 
-async def revision_belongs(conn: asyncpg.Connection, deployment_id: uuid.UUID, revision_id: uuid.UUID) -> bool:
+
+async def revision_belongs(conn: Conn, deployment_id: uuid.UUID, revision_id: uuid.UUID) -> bool:
     owned = await conn.fetchval(
         "SELECT true FROM revisions WHERE id = $1 AND deployment_id = $2", revision_id, deployment_id
     )
     return bool(owned)
 
 
-async def replace(
-    conn: asyncpg.Connection, deployment_id: uuid.UUID, revision_id: uuid.UUID, manifests: list[Any]
-) -> None:
+async def replace(conn: Conn, deployment_id: uuid.UUID, revision_id: uuid.UUID, manifests: list[Any]) -> None:
     """Stores the rendering, replacing the deployment's previous one."""
     await conn.execute(
         """
@@ -33,7 +33,7 @@ async def replace(
     )
 
 
-async def find(conn: asyncpg.Connection, deployment_id: uuid.UUID) -> asyncpg.Record | None:
+async def find(conn: Conn, deployment_id: uuid.UUID) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
         "SELECT revision_id, rendered_at, manifests FROM deployment_manifests WHERE deployment_id = $1",
         deployment_id,

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from ..http.errors import field_error
 
@@ -14,7 +15,7 @@ from ..http.errors import field_error
 REDACTED = "<redacted>"
 MAX_MANIFESTS = 50
 
-_EXAMPLE = {
+_EXAMPLE: JsonDict = {
     "revision_id": "0b1c6a56-6f59-4a4a-9f5e-3f7f1d2a9c11",
     "manifests": [
         {
@@ -74,7 +75,7 @@ def check_manifests(manifests: list[Any]) -> None:
             _check_redacted(obj, loc)
 
 
-def _check_redacted(secret: dict, loc: tuple[str | int, ...]) -> None:
+def _check_redacted(secret: dict[str, Any], loc: tuple[str | int, ...]) -> None:
     # The control plane must never hold an agent's secret values, not even from a faulty listener.
     for field in ("data", "stringData"):
         if field not in secret:

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 from fastapi import HTTPException, status
 
+from ..core.database import Conn
 from ..deployments import repository as deployments
 from ..http.errors import field_error, not_found
 from . import repository
@@ -17,7 +18,7 @@ NOT_RENDERED = "not rendered yet: the listener has not picked this deployment up
 
 
 async def store(
-    conn: asyncpg.Connection,
+    conn: Conn,
     tenant_id: uuid.UUID,
     deployment_id: uuid.UUID,
     revision_id: uuid.UUID,
@@ -38,7 +39,7 @@ async def store(
         raise field_error(("body", "manifests"), "must not contain the NUL character") from None
 
 
-async def get(conn: asyncpg.Connection, tenant_id: uuid.UUID, deployment_id: uuid.UUID) -> dict[str, Any]:
+async def get(conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID) -> dict[str, Any]:
     """The deployment's latest preview; 404 for a missing deployment, or one not rendered yet."""
     await deployments.get(conn, tenant_id, deployment_id)
     row = await repository.find(conn, deployment_id)

@@ -7,6 +7,8 @@ import re
 import time
 import uuid
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from .json_logs import request_id
 from .metrics import REQUEST_SECONDS, RESPONSES
 
@@ -14,7 +16,7 @@ log = logging.getLogger("lgcp_api.access")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-def route_template(scope) -> str:
+def route_template(scope: Scope) -> str:
     """The matched route as a template (`/api-host/v2/deployments/{deployment_id}`), so metric
     labels stay few. Rebuilt from the path because routes of included routers keep only their
     own relative path; requests that matched no route share one label."""
@@ -27,10 +29,10 @@ def route_template(scope) -> str:
 class RequestContextMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) to keep the per-request overhead small."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -40,7 +42,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_code = 500
 
-        async def send_with_id(message) -> None:
+        async def send_with_id(message: Message) -> None:
             nonlocal status_code
             if message["type"] == "http.response.start":
                 status_code = message["status"]

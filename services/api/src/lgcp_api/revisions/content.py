@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from ..core.database import Conn
 from ..core.secret_box import SecretBox
 from ..deployments.schemas import SecretIn, SecretReference, SourceRevisionConfig
 from ..http.errors import field_error
@@ -52,7 +53,7 @@ def first(
 
 
 async def with_changes(
-    conn: asyncpg.Connection,
+    conn: Conn,
     box: SecretBox,
     deployment: asyncpg.Record,
     *,

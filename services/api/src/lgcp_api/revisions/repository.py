@@ -10,11 +10,12 @@ from typing import Any
 import asyncpg
 from lgcp_contract.statuses import RevisionStatus
 
+from ..core.database import Conn, fetch_one
 from ..http.paging import Page
 from .schemas import RevisionEvent
 
 
-async def list_page(conn: asyncpg.Connection, deployment_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
+async def list_page(conn: Conn, deployment_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """The deployment's revisions, newest first."""
     return await conn.fetch(
         "SELECT * FROM revisions r WHERE r.deployment_id = $1 ORDER BY r.created_at DESC, r.id DESC LIMIT $2 OFFSET $3",
@@ -25,7 +26,7 @@ async def list_page(conn: asyncpg.Connection, deployment_id: uuid.UUID, page: Pa
 
 
 async def find(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, deployment_id: uuid.UUID, revision_id: uuid.UUID
+    conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID, revision_id: uuid.UUID
 ) -> asyncpg.Record | None:
     """The revision of that deployment in this tenant, sealed secrets included."""
     row: asyncpg.Record | None = await conn.fetchrow(
@@ -38,9 +39,7 @@ async def find(
     return row
 
 
-async def find_many(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, revision_ids: Sequence[uuid.UUID]
-) -> list[asyncpg.Record]:
+async def find_many(conn: Conn, tenant_id: uuid.UUID, revision_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
     """Those of `revision_ids` that exist in this tenant, in no particular order."""
     return await conn.fetch(
         "SELECT r.* FROM revisions r JOIN deployments d ON d.id = r.deployment_id "
@@ -50,12 +49,12 @@ async def find_many(
     )
 
 
-async def by_id(conn: asyncpg.Connection, revision_id: uuid.UUID) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow("SELECT * FROM revisions r WHERE r.id = $1", revision_id)
+async def by_id(conn: Conn, revision_id: uuid.UUID) -> asyncpg.Record:
+    row = await fetch_one(conn, "SELECT * FROM revisions r WHERE r.id = $1", revision_id)
     return row
 
 
-async def sealed_secrets(conn: asyncpg.Connection, revision_id: uuid.UUID) -> bytes | None:
+async def sealed_secrets(conn: Conn, revision_id: uuid.UUID) -> bytes | None:
     """The revision's sealed secret set (None when it has no secrets)."""
     ciphertext: bytes | None = await conn.fetchval(
         "SELECT secrets_ciphertext FROM revisions WHERE id = $1", revision_id
@@ -77,7 +76,7 @@ class NewRevision:
     redeployed_from: uuid.UUID | None
 
 
-async def insert(conn: asyncpg.Connection, new: NewRevision) -> None:
+async def insert(conn: Conn, new: NewRevision) -> None:
     await conn.execute(
         """
         INSERT INTO revisions (id, deployment_id, status, source_revision_config, resource_spec,
@@ -97,7 +96,7 @@ async def insert(conn: asyncpg.Connection, new: NewRevision) -> None:
 
 
 async def lock_in_statuses(
-    conn: asyncpg.Connection, deployment_id: uuid.UUID, statuses: Sequence[RevisionStatus]
+    conn: Conn, deployment_id: uuid.UUID, statuses: Sequence[RevisionStatus]
 ) -> list[asyncpg.Record]:
     """The deployment's revisions in one of `statuses` (id, status), locked."""
     return await conn.fetch(
@@ -107,15 +106,14 @@ async def lock_in_statuses(
     )
 
 
-async def lock_status(conn: asyncpg.Connection, revision_id: uuid.UUID) -> RevisionStatus:
+async def lock_status(conn: Conn, revision_id: uuid.UUID) -> RevisionStatus:
     """The revision's status, its row locked."""
     return RevisionStatus(await conn.fetchval("SELECT status FROM revisions WHERE id = $1 FOR UPDATE", revision_id))
 
 
-async def set_status(
-    conn: asyncpg.Connection, revision_id: uuid.UUID, status: RevisionStatus, message: str | None
-) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+async def set_status(conn: Conn, revision_id: uuid.UUID, status: RevisionStatus, message: str | None) -> asyncpg.Record:
+    row = await fetch_one(
+        conn,
         "UPDATE revisions r SET status = $2, status_message = $3, updated_at = clock_timestamp() "
         "WHERE r.id = $1 RETURNING *",
         revision_id,
@@ -125,7 +123,7 @@ async def set_status(
     return row
 
 
-async def deployment_of(conn: asyncpg.Connection, tenant_id: uuid.UUID, revision_id: uuid.UUID) -> uuid.UUID | None:
+async def deployment_of(conn: Conn, tenant_id: uuid.UUID, revision_id: uuid.UUID) -> uuid.UUID | None:
     """The deployment the revision belongs to, when it is in this tenant."""
     deployment_id: uuid.UUID | None = await conn.fetchval(
         "SELECT r.deployment_id FROM revisions r JOIN deployments d ON d.id = r.deployment_id "
@@ -136,7 +134,7 @@ async def deployment_of(conn: asyncpg.Connection, tenant_id: uuid.UUID, revision
     return deployment_id
 
 
-async def insert_events(conn: asyncpg.Connection, revision_id: uuid.UUID, events: Sequence[RevisionEvent]) -> None:
+async def insert_events(conn: Conn, revision_id: uuid.UUID, events: Sequence[RevisionEvent]) -> None:
     await conn.executemany(
         "INSERT INTO revision_events (revision_id, type, reason, message, object, timestamp) "
         "VALUES ($1, $2, $3, $4, $5, coalesce($6, now()))",
@@ -144,7 +142,7 @@ async def insert_events(conn: asyncpg.Connection, revision_id: uuid.UUID, events
     )
 
 
-async def events_page(conn: asyncpg.Connection, revision_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
+async def events_page(conn: Conn, revision_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """The revision's events, oldest first (a log reads top to bottom)."""
     return await conn.fetch(
         "SELECT id, type, reason, message, object, timestamp FROM revision_events "

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from ..auth.principal import Principal, require
 from ..auth.roles import DEPLOY, READ
+from ..core.database import Conn
 from ..core.notifications import Notifier
 from ..http.deps import (
     AfterCommit,
@@ -38,12 +39,12 @@ Deployer = Annotated[Principal, Depends(require(DEPLOY))]
 Reader = Annotated[Principal, Depends(require(READ))]
 Paging = Annotated[Page, Depends(page_params)]
 MAX_BATCH_IDS = 100
-RevisionWork = Callable[[asyncpg.Connection], Awaitable[tuple[asyncpg.Record, asyncpg.Record]]]
+RevisionWork = Callable[[Conn], Awaitable[tuple[asyncpg.Record, asyncpg.Record]]]
 
 
 async def _idempotent_create(
     request: Request,
-    conn: asyncpg.Connection,
+    conn: Conn,
     principal: Principal,
     secret_key: str,
     key: str | None,
@@ -55,7 +56,7 @@ async def _idempotent_create(
     """Runs `work(conn)` (which returns (revision, deployment)) once per Idempotency-Key and
     wakes the deployment's listener after commit."""
 
-    async def answered(conn: asyncpg.Connection) -> tuple[object, asyncpg.Record]:
+    async def answered(conn: Conn) -> tuple[object, asyncpg.Record]:
         revision, deployment = await work(conn)
         return service.to_out(revision).model_dump(mode="json"), deployment
 

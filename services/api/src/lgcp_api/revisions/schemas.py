@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from lgcp_contract.statuses import RevisionStatus
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -66,7 +67,7 @@ class RevisionEvent(BaseModel):
 
     @field_validator("type", mode="before")
     @classmethod
-    def _none_is_normal(cls, value: object) -> object:
+    def _none_is_normal(cls, value: Any) -> Any:
         # Kubernetes events may lack a type; they are informational then.
         return "Normal" if value is None else value
 

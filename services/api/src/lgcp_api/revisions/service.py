@@ -12,6 +12,7 @@ from lgcp_contract.statuses import DeploymentStatus, RevisionStatus
 
 from ..audit import repository as audit
 from ..auth.principal import Principal
+from ..core.database import Conn
 from ..core.secret_box import SecretBox
 from ..deployments import repository as deployments
 from ..http.errors import conflict, field_error, not_found
@@ -36,15 +37,13 @@ def to_out(row: asyncpg.Record) -> RevisionOut:
     )
 
 
-async def add_first(
-    conn: asyncpg.Connection, revision_id: uuid.UUID, deployment_id: uuid.UUID, content: RevisionContent
-) -> None:
+async def add_first(conn: Conn, revision_id: uuid.UUID, deployment_id: uuid.UUID, content: RevisionContent) -> None:
     """The first revision of a deployment just inserted (which already points at it)."""
     await repository.insert(conn, _new_revision(revision_id, deployment_id, content, None))
 
 
 async def add(
-    conn: asyncpg.Connection,
+    conn: Conn,
     deployment: asyncpg.Record,
     content: RevisionContent,
     redeployed_from: uuid.UUID | None = None,
@@ -85,26 +84,20 @@ def _new_revision(
     )
 
 
-async def list_page(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, deployment_id: uuid.UUID, page: Page
-) -> list[asyncpg.Record]:
+async def list_page(conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """Newest first; 404 for a deployment that is not in the tenant."""
     await deployments.get(conn, tenant_id, deployment_id)
     return await repository.list_page(conn, deployment_id, page)
 
 
-async def get(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, deployment_id: uuid.UUID, revision_id: uuid.UUID
-) -> asyncpg.Record:
+async def get(conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID, revision_id: uuid.UUID) -> asyncpg.Record:
     row = await repository.find(conn, tenant_id, deployment_id, revision_id)
     if row is None:
         raise not_found("revision")
     return row
 
 
-async def get_many(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, revision_ids: Sequence[uuid.UUID]
-) -> list[asyncpg.Record]:
+async def get_many(conn: Conn, tenant_id: uuid.UUID, revision_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
     """The revisions of `revision_ids` in this tenant, in the order asked; unknown ones are left
     out (missing and another tenant's alike)."""
     found = {row["id"]: row for row in await repository.find_many(conn, tenant_id, revision_ids)}
@@ -112,7 +105,7 @@ async def get_many(
 
 
 async def create(
-    conn: asyncpg.Connection,
+    conn: Conn,
     box: SecretBox,
     principal: Principal,
     deployment_id: uuid.UUID,
@@ -136,7 +129,7 @@ async def create(
 
 
 async def redeploy(
-    conn: asyncpg.Connection, principal: Principal, deployment_id: uuid.UUID, revision_id: uuid.UUID
+    conn: Conn, principal: Principal, deployment_id: uuid.UUID, revision_id: uuid.UUID
 ) -> tuple[asyncpg.Record, asyncpg.Record]:
     """Rollback: a new revision with exactly the content of an earlier one."""
     deployment = await _lock_for_change(conn, principal.tenant_id, deployment_id)
@@ -146,7 +139,7 @@ async def redeploy(
     return await repository.by_id(conn, deployment["latest_revision_id"]), deployment
 
 
-async def _lock_for_change(conn: asyncpg.Connection, tenant_id: uuid.UUID, deployment_id: uuid.UUID) -> asyncpg.Record:
+async def _lock_for_change(conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID) -> asyncpg.Record:
     deployment = await deployments.get(conn, tenant_id, deployment_id, lock=True)
     if deployment["status"] == DeploymentStatus.AWAITING_DELETE:
         raise conflict("the deployment is being deleted")
@@ -154,7 +147,7 @@ async def _lock_for_change(conn: asyncpg.Connection, tenant_id: uuid.UUID, deplo
 
 
 async def logs_page(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, deployment_id: uuid.UUID, revision_id: uuid.UUID, page: Page
+    conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID, revision_id: uuid.UUID, page: Page
 ) -> list[asyncpg.Record]:
     """The revision's events, oldest first (a log reads top to bottom)."""
     await get(conn, tenant_id, deployment_id, revision_id)
@@ -162,7 +155,7 @@ async def logs_page(
 
 
 async def report_status(
-    conn: asyncpg.Connection,
+    conn: Conn,
     principal: Principal,
     revision_id: uuid.UUID,
     status: RevisionStatus,

@@ -6,31 +6,30 @@ import uuid
 
 import asyncpg
 
+from ..core.database import Conn, fetch_one
 from ..http.errors import conflict
 from ..http.paging import Page
 
 
-async def insert_tenant(conn: asyncpg.Connection, name: str) -> asyncpg.Record:
+async def insert_tenant(conn: Conn, name: str) -> asyncpg.Record:
     """A new tenant; 409 when the name is taken."""
     try:
-        row: asyncpg.Record = await conn.fetchrow(
-            "INSERT INTO tenants (id, name) VALUES ($1, $2) RETURNING id, name, created_at", uuid.uuid4(), name
+        row = await fetch_one(
+            conn, "INSERT INTO tenants (id, name) VALUES ($1, $2) RETURNING id, name, created_at", uuid.uuid4(), name
         )
     except asyncpg.UniqueViolationError:
         raise conflict(f"a tenant named {name!r} already exists") from None
     return row
 
 
-async def ensure_tenant(conn: asyncpg.Connection, name: str) -> None:
+async def ensure_tenant(conn: Conn, name: str) -> None:
     """Creates the tenant unless it exists; safe when several replicas start at once."""
     await conn.execute(
         "INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", uuid.uuid4(), name
     )
 
 
-async def visible_tenants(
-    conn: asyncpg.Connection, platform: bool, tenant_id: uuid.UUID, page: Page
-) -> list[asyncpg.Record]:
+async def visible_tenants(conn: Conn, platform: bool, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """Every tenant for a platform key, else only `tenant_id`; newest first."""
     return await conn.fetch(
         "SELECT id, name, created_at FROM tenants WHERE $1 OR id = $2 "
@@ -43,7 +42,7 @@ async def visible_tenants(
 
 
 async def find_visible_tenant(
-    conn: asyncpg.Connection, platform: bool, own_tenant_id: uuid.UUID, tenant_id: uuid.UUID
+    conn: Conn, platform: bool, own_tenant_id: uuid.UUID, tenant_id: uuid.UUID
 ) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
         "SELECT id, name, created_at FROM tenants WHERE id = $1 AND ($2 OR id = $3)",
@@ -55,10 +54,11 @@ async def find_visible_tenant(
 
 
 async def insert_key(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, name: str, role: str, digest: bytes, prefix: str
+    conn: Conn, tenant_id: uuid.UUID, name: str, role: str, digest: bytes, prefix: str
 ) -> asyncpg.Record:
     """A new key of the tenant, stored as its HMAC; answers the row without the HMAC."""
-    row: asyncpg.Record = await conn.fetchrow(
+    row = await fetch_one(
+        conn,
         "INSERT INTO api_keys (id, tenant_id, name, role, key_hmac, key_prefix) VALUES ($1, $2, $3, $4, $5, $6) "
         "RETURNING id, tenant_id, name, role, key_prefix, created_at, revoked_at",
         uuid.uuid4(),
@@ -71,7 +71,7 @@ async def insert_key(
     return row
 
 
-async def ensure_platform_admin_key(conn: asyncpg.Connection, digest: bytes, prefix: str) -> None:
+async def ensure_platform_admin_key(conn: Conn, digest: bytes, prefix: str) -> None:
     """The bootstrap admin key (no tenant: it reaches every one), unless it exists."""
     await conn.execute(
         "INSERT INTO api_keys (id, tenant_id, name, role, key_hmac, key_prefix) "
@@ -82,7 +82,7 @@ async def ensure_platform_admin_key(conn: asyncpg.Connection, digest: bytes, pre
     )
 
 
-async def ensure_listener_key(conn: asyncpg.Connection, tenant_name: str, digest: bytes, prefix: str) -> str:
+async def ensure_listener_key(conn: Conn, tenant_name: str, digest: bytes, prefix: str) -> str:
     """The bootstrap listener key in the named tenant, unless a key with this HMAC exists;
     answers the role of the key that has it (which may be another one's)."""
     await conn.execute(
@@ -98,7 +98,7 @@ async def ensure_listener_key(conn: asyncpg.Connection, tenant_name: str, digest
     return role
 
 
-async def tenant_keys(conn: asyncpg.Connection, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
+async def tenant_keys(conn: Conn, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT id, tenant_id, name, role, key_prefix, created_at, revoked_at FROM api_keys "
         "WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
@@ -108,7 +108,7 @@ async def tenant_keys(conn: asyncpg.Connection, tenant_id: uuid.UUID, page: Page
     )
 
 
-async def revoke_key(conn: asyncpg.Connection, tenant_id: uuid.UUID, key_id: uuid.UUID) -> bool:
+async def revoke_key(conn: Conn, tenant_id: uuid.UUID, key_id: uuid.UUID) -> bool:
     """Marks the key revoked (once: a second revocation keeps the first time); False when the
     tenant has no such key."""
     revoked = await conn.fetchval(

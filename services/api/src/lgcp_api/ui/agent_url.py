@@ -9,7 +9,7 @@ from typing import Any
 def agent_url(deployment: Mapping[str, Any], langsmith_hostname: str | None, base_path: str) -> str | None:
     """The deployment's custom URL, else `https://<LangSmith host><base path>/lgp/<name>` (the
     route the listener creates); None when the host is not configured."""
-    custom = deployment["source_config"].get("custom_url")
+    custom: str | None = deployment["source_config"].get("custom_url")
     if custom:
         return custom
     if not langsmith_hostname:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 
 class ApiError(Exception):
@@ -21,7 +22,7 @@ class ApiClient:
     """Calls `<api prefix>/v2/...` on the same ASGI app with the session's key and tenant."""
 
     def __init__(
-        self, app, api_prefix: str, api_key: str, tenant_id: str | None, request_id: str | None = None
+        self, app: FastAPI, api_prefix: str, api_key: str, tenant_id: str | None, request_id: str | None = None
     ) -> None:
         headers = {"X-Api-Key": api_key}
         if tenant_id:
@@ -38,7 +39,13 @@ class ApiClient:
         await self._http.aclose()
 
     async def call(
-        self, method: str, path: str, *, params: dict | None = None, json: Any = None, headers: dict | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, Any] | None = None,
     ) -> Any:
         """The decoded answer (None for 204); raises ApiError otherwise."""
         response = await self._http.request(method, path, params=params, json=json, headers=headers)
@@ -60,9 +67,9 @@ class ApiClient:
     async def get(self, path: str, **params: Any) -> Any:
         return await self.call("GET", path, params={k: v for k, v in params.items() if v is not None})
 
-    async def all_pages(self, path: str, **params: Any) -> list[dict]:
+    async def all_pages(self, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every item of a paged list (for the few short lists a page needs whole)."""
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         offset = 0
         while True:
             page = await self.get(path, limit=100, offset=offset, **params)

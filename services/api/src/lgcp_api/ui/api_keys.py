@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
@@ -22,9 +22,9 @@ async def _page(
     ui: SignedInUi,
     status_code: int = 200,
     *,
-    values: dict | None = None,
-    errors: dict | None = None,
-    created: dict | None = None,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, Any] | None = None,
+    created: dict[str, Any] | None = None,
 ) -> Response:
     keys = await ui.api.all_pages("/api-keys")
     return ui.render(

@@ -111,12 +111,17 @@ async def _rollouts_in_flight(ui: SignedInUi, deployments: list[dict[str, Any]])
     return [found.get(latest) if latest is not None else None for latest in map(in_flight, deployments)]
 
 
-async def _listeners(ui: SignedInUi) -> list[dict]:
+async def _listeners(ui: SignedInUi) -> list[dict[str, Any]]:
     return await ui.api.all_pages("/listeners")
 
 
 def _create_form(
-    ui: SignedInUi, listeners: list[dict], values: dict, errors: dict, key: str, status_code: int = 200
+    ui: SignedInUi,
+    listeners: list[dict[str, Any]],
+    values: dict[str, Any],
+    errors: dict[str, Any],
+    key: str,
+    status_code: int = 200,
 ) -> Response:
     return ui.render(
         "deployment_new.html",
@@ -182,14 +187,14 @@ async def detail_page(ui: PageUi, deployment_id: str) -> Response:
     )
 
 
-def _kubernetes_order(obj: dict) -> dict:
+def _kubernetes_order(obj: dict[str, Any]) -> dict[str, Any]:
     """apiVersion, kind and metadata first, as manifests are written (the API stores jsonb,
     which keeps no key order)."""
-    head = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
+    head: dict[str, Any] = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
     return {**head, **{k: v for k, v in obj.items() if k not in head}}
 
 
-async def _manifests_preview(ui: SignedInUi, deployment_id: str) -> dict | None:
+async def _manifests_preview(ui: SignedInUi, deployment_id: str) -> dict[str, Any] | None:
     """What the listener last applied for the deployment (GET .../manifests), each object as
     indented JSON (what `kubectl apply -f` takes, and no YAML library needed); None before the
     listener's first report (the API's 404 "not rendered yet")."""
@@ -277,11 +282,11 @@ async def redeploy(ui: FormUi, deployment_id: str, revision_id: str) -> Response
 
 def _edit_form(
     ui: SignedInUi,
-    deployment: dict,
+    deployment: dict[str, Any],
     etag: str | None,
-    values: dict,
-    baseline: dict,
-    errors: dict,
+    values: dict[str, Any],
+    baseline: dict[str, Any],
+    errors: dict[str, Any],
     status_code: int = 200,
 ) -> Response:
     return ui.render(
@@ -305,10 +310,10 @@ async def edit_page(ui: PageUi, deployment_id: str) -> Response:
     return _edit_form(ui, deployment, etag, values, values, {})
 
 
-def _baseline(form: dict, deployment: dict) -> dict:
+def _baseline(form: dict[str, Any], deployment: dict[str, Any]) -> dict[str, Any]:
     # The state the form was opened on; without it, the current state.
     try:
-        baseline = json.loads(form.get("baseline") or "")
+        baseline: Any = json.loads(form.get("baseline") or "")
     except ValueError:
         baseline = None
     return baseline if isinstance(baseline, dict) else forms.values_of_deployment(deployment)
