@@ -25,22 +25,23 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "listener")]
 
-import httpx  # noqa: E402
 import psutil  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 import yaml  # noqa: E402
-
 from harness.cluster import ensure_cluster  # noqa: E402
 from harness.postgres import start_postgres  # noqa: E402
 from harness.redis import start_redis  # noqa: E402
-from lgcp_listener.desired import DesiredDeployment  # noqa: E402
-from lgcp_listener.kube import Kube, connect  # noqa: E402
-from lgcp_listener.notifications import stream_key  # noqa: E402
-from lgcp_listener.render import AgentConnections, RenderContext, RouteConfig, render  # noqa: E402
+from lgcp_contract.desired_state import DesiredDeployment  # noqa: E402
+from lgcp_contract.streams import listener_changes_stream  # noqa: E402
+from lgcp_listener.configuration import RouteConfig  # noqa: E402
+from lgcp_listener.kube.client import Kube, connect  # noqa: E402
+from lgcp_listener.render.agent import render  # noqa: E402
+from lgcp_listener.render.context import AgentConnections, RenderContext  # noqa: E402
 from listener_support import make_namespace  # noqa: E402
 from processes_support import start_api, start_listener  # noqa: E402
 
@@ -88,10 +89,16 @@ def quantity(value: str | float) -> float:
 def free_pod_slots(cluster) -> int:
     """Agents (one pod of AGENT_CPU each) the local cluster's simulated nodes can still take."""
     nodes = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
-    pods = [pod for pod in json.loads(cluster.kubectl("get", "pods", "-A", "-o", "json").stdout)["items"]
-            if pod["status"].get("phase") in ("Pending", "Running")]
-    requested = sum(quantity(container.get("resources", {}).get("requests", {}).get("cpu", 0))
-                    for pod in pods for container in pod["spec"]["containers"])
+    pods = [
+        pod
+        for pod in json.loads(cluster.kubectl("get", "pods", "-A", "-o", "json").stdout)["items"]
+        if pod["status"].get("phase") in ("Pending", "Running")
+    ]
+    requested = sum(
+        quantity(container.get("resources", {}).get("requests", {}).get("cpu", 0))
+        for pod in pods
+        for container in pod["spec"]["containers"]
+    )
     cpu = sum(quantity(node["status"]["allocatable"]["cpu"]) for node in nodes) - requested
     slots = sum(quantity(node["status"]["allocatable"]["pods"]) for node in nodes) - len(pods)
     return int(min(slots, cpu / AGENT_CPU))
@@ -99,7 +106,7 @@ def free_pod_slots(cluster) -> int:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def ms(seconds: float) -> str:
@@ -113,10 +120,14 @@ async def watch_added(kube: Kube, namespace: str, seen: dict[str, float], stop: 
     accept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
     while not stop.is_set():
         resp = await kube.api.call_api(
-            f"/apis/apps/v1/namespaces/{namespace}/deployments", "GET",
+            f"/apis/apps/v1/namespaces/{namespace}/deployments",
+            "GET",
             query_params=[("watch", "true"), ("resourceVersion", version), ("timeoutSeconds", "60")],
-            header_params={"Accept": accept}, auth_settings=["BearerToken"], _preload_content=False,
-            _request_timeout=90)
+            header_params={"Accept": accept},
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=90,
+        )
         try:
             while line := await resp.content.readline():
                 event = json.loads(line)
@@ -128,18 +139,33 @@ async def watch_added(kube: Kube, namespace: str, seen: dict[str, float], stop: 
             resp.release()
 
 
+def deployment_body(prefix: str, listener_id: str, namespace: str) -> dict[str, Any]:
+    """A POST /v2/deployments body for one small agent named `<prefix>-<random>`."""
+    return {
+        "name": f"{prefix}-{uuid.uuid4().hex[:10]}",
+        "source": "external_docker",
+        "source_config": {
+            "listener_id": listener_id,
+            "listener_config": {"k8s_namespace": namespace},
+            "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": AGENT_CPU, "memory_mb": 128},
+        },
+        "source_revision_config": {"image_uri": "registry.bench/agent:1"},
+        "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-bench"}],
+    }
+
+
 def parse_time(value: str) -> float:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-async def until(check, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
+async def until(check, within: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         result = await check()
         if result:
             return result
         await asyncio.sleep(interval)
-    raise TimeoutError(f"{what} not reached within {timeout:.0f}s")
+    raise TimeoutError(f"{what} not reached within {within:.0f}s")
 
 
 def floor_apply(cluster, n: int) -> tuple[float, int]:
@@ -148,20 +174,36 @@ def floor_apply(cluster, n: int) -> tuple[float, int]:
     ctx = RenderContext("bench-floor", RouteConfig("langsmith.bench"))
     docs = []
     for _ in range(n):
-        desired = DesiredDeployment.model_validate({
-            "id": str(uuid.uuid4()), "name": f"agent-{uuid.uuid4().hex[:8]}", "namespace": namespace,
-            "source_config": {"resource_spec": {"cpu": AGENT_CPU, "memory_mb": 128}},
-            "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-bench"}],
-            "revision": {"id": str(uuid.uuid4()), "image_uri": "registry.bench/agent:1", "status": "QUEUED"},
-        })
+        desired = DesiredDeployment.model_validate(
+            {
+                "id": str(uuid.uuid4()),
+                "name": f"agent-{uuid.uuid4().hex[:8]}",
+                "namespace": namespace,
+                "source_config": {"resource_spec": {"cpu": AGENT_CPU, "memory_mb": 128}},
+                "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-bench"}],
+                "revision": {"id": str(uuid.uuid4()), "image_uri": "registry.bench/agent:1", "status": "QUEUED"},
+            }
+        )
         docs += render(desired, AgentConnections("postgresql://u:p@pg:5432/db", "redis://r:6379/1"), ctx)
     path = Path(tempfile.mkdtemp(prefix="lgcp-bench-")) / "objects.yaml"
     path.write_text(yaml.safe_dump_all(docs))
     started = time.perf_counter()
     # Not cluster.kubectl(): its 120 s timeout is too short for thousands of objects here.
-    subprocess.run([str(REPO / ".tools" / "bin" / "kubectl"), "--kubeconfig", str(cluster.kubeconfig), "apply",
-                    "--server-side", "--field-manager=bench", "-f", str(path)],
-                   check=True, capture_output=True, timeout=1800)
+    subprocess.run(
+        [
+            str(REPO / ".tools" / "bin" / "kubectl"),
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "apply",
+            "--server-side",
+            "--field-manager=bench",
+            "-f",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=1800,
+    )
     elapsed = time.perf_counter() - started
     cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
     return elapsed, len(docs)
@@ -171,37 +213,55 @@ def database_settings(mode: str, n: int, postgres, started: list) -> dict[str, s
     """The listener's database settings: `external` (nothing to provision: the Kubernetes side
     alone) or `shared` (a database, role and Redis number made per agent, as by default)."""
     if mode == "external":
-        return {"LGCP_LISTENER_DATABASE_MODE": "external",
-                "LGCP_LISTENER_EXTERNAL_DATABASE_URI_TEMPLATE": "postgresql://agent:pw@pg:5432/{database}",
-                "LGCP_LISTENER_EXTERNAL_REDIS_URI_TEMPLATE": "redis://redis:6379/0"}
+        return {
+            "LGCP_LISTENER_DATABASE_MODE": "external",
+            "LGCP_LISTENER_EXTERNAL_DATABASE_URI_TEMPLATE": "postgresql://agent:pw@pg:5432/{database}",
+            "LGCP_LISTENER_EXTERNAL_REDIS_URI_TEMPLATE": "redis://redis:6379/0",
+        }
     agents_redis = start_redis(databases=n + 1)
     started.append(agents_redis)
     admin_url = asyncio.run(postgres.create_database(f"lgcp_bench_dp_{uuid.uuid4().hex[:6]}"))
-    return {"LGCP_LISTENER_DATABASE_MODE": "shared", "LGCP_LISTENER_POSTGRES_ADMIN_URL": admin_url,
-            "LGCP_LISTENER_AGENT_POSTGRES_HOST": "127.0.0.1", "LGCP_LISTENER_AGENT_POSTGRES_PORT": str(postgres.port),
-            "LGCP_LISTENER_AGENT_REDIS_URL": agents_redis.url(0), "LGCP_LISTENER_AGENT_REDIS_DATABASES": str(n + 1)}
+    return {
+        "LGCP_LISTENER_DATABASE_MODE": "shared",
+        "LGCP_LISTENER_POSTGRES_ADMIN_URL": admin_url,
+        "LGCP_LISTENER_AGENT_POSTGRES_HOST": "127.0.0.1",
+        "LGCP_LISTENER_AGENT_POSTGRES_PORT": str(postgres.port),
+        "LGCP_LISTENER_AGENT_REDIS_URL": agents_redis.url(0),
+        "LGCP_LISTENER_AGENT_REDIS_DATABASES": str(n + 1),
+    }
 
 
-async def bench(n: int, api, cluster, redis_server, databases: dict[str, str], servers: dict[int, str],
-                rate: float = 0) -> None:
+async def bench(
+    n: int, api, cluster, redis_server, databases: dict[str, str], servers: dict[int, str], rate: float = 0
+) -> None:
     namespace = make_namespace(cluster, "lgcp-bench")
     admin = api.admin()
     key = (await admin.post("/api-keys", json={"name": "bench listener", "role": "listener"})).json()["key"]
     compute_id = f"bench-{uuid.uuid4().hex[:8]}"
-    listener = start_listener({
-        "LGCP_LISTENER_API_URL": api.url, "LGCP_LISTENER_API_KEY": key, "LGCP_LISTENER_COMPUTE_ID": compute_id,
-        "LGCP_LISTENER_NAMESPACES": namespace, "LGCP_LISTENER_REDIS_URL": redis_server.url(0), **databases,
-        "LGCP_LISTENER_KUBECONFIG": str(cluster.kubeconfig), "LGCP_LISTENER_LEADER_ELECTION": "false",
-        "LGCP_LISTENER_RESYNC_SECONDS": "3600", "LGCP_LISTENER_LOG_LEVEL": "WARNING",
-    })
+    listener = start_listener(
+        {
+            "LGCP_LISTENER_API_URL": api.url,
+            "LGCP_LISTENER_API_KEY": key,
+            "LGCP_LISTENER_COMPUTE_ID": compute_id,
+            "LGCP_LISTENER_NAMESPACES": namespace,
+            "LGCP_LISTENER_REDIS_URL": redis_server.url(0),
+            **databases,
+            "LGCP_LISTENER_KUBECONFIG": str(cluster.kubeconfig),
+            "LGCP_LISTENER_LEADER_ELECTION": "false",
+            "LGCP_LISTENER_RESYNC_SECONDS": "3600",
+            "LGCP_LISTENER_LOG_LEVEL": "WARNING",
+        }
+    )
     kube = Kube(await connect(str(cluster.kubeconfig)))
     seen: dict[str, float] = {}
     stop = asyncio.Event()
     watcher = asyncio.create_task(watch_added(kube, namespace, seen, stop))
     try:
+
         async def registered():
             page = (await admin.get("/listeners", params={"limit": 100})).json()["resources"]
             return next((item["id"] for item in page if item["compute_id"] == compute_id), None)
+
         listener_id = await until(registered, 30, "registration")
         await asyncio.sleep(0.5)  # let the listener's first desired state and watches settle
 
@@ -211,21 +271,14 @@ async def bench(n: int, api, cluster, redis_server, databases: dict[str, str], s
         async def create(index: int) -> None:
             if rate:
                 await asyncio.sleep(index / rate)
-            body = {
-                "name": f"a-{uuid.uuid4().hex[:10]}", "source": "external_docker",
-                "source_config": {"listener_id": listener_id, "listener_config": {"k8s_namespace": namespace},
-                                  "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": AGENT_CPU, "memory_mb": 128}},
-                "source_revision_config": {"image_uri": "registry.bench/agent:1"},
-                "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-bench"}],
-            }
+            body = deployment_body("a", listener_id, namespace)
             async with gate:
                 response = await admin.post("/deployments", json=body)
                 at = time.time()
             response.raise_for_status()
             created[body["name"]] = (at, response.json())
 
-        measured = {listener.proc.pid: "listener", api.proc.pid: "api", os.getpid(): "this benchmark",
-                    **servers}
+        measured = {listener.proc.pid: "listener", api.proc.pid: "api", os.getpid(): "this benchmark", **servers}
         cpu_before = cpu_seconds(measured, cluster.kubeconfig.parent)
         started = time.perf_counter()
         await asyncio.gather(*(create(i) for i in range(n)))
@@ -236,12 +289,19 @@ async def bench(n: int, api, cluster, redis_server, databases: dict[str, str], s
         applied = [seen[name] - at for name, (at, _) in created.items()]
         pace = f"paced at {rate:g}/s" if rate else "4 in flight"
         mode = databases["LGCP_LISTENER_DATABASE_MODE"]
-        print(f"N={n} ({mode} databases): created through the API in {create_seconds:.1f}s "
-              f"({n / create_seconds:.0f}/s, {pace})")
-        print(f"  201 -> Deployment in the cluster: p50 {ms(pct(applied, 0.5))}, p99 {ms(pct(applied, 0.99))}, max {ms(max(applied))}")
+        print(
+            f"N={n} ({mode} databases): created through the API in {create_seconds:.1f}s "
+            f"({n / create_seconds:.0f}/s, {pace})"
+        )
+        print(
+            f"  201 -> Deployment in the cluster: p50 {ms(pct(applied, 0.5))}, p99 {ms(pct(applied, 0.99))}, "
+            f"max {ms(max(applied))}"
+        )
         used = {name: cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0) for name in cpu_after}
-        print(f"  CPU seconds until the last Deployment ({applied_seconds:.1f}s, {os.cpu_count()} cores): "
-              + ", ".join(f"{name} {value:.1f}" for name, value in sorted(used.items(), key=lambda kv: -kv[1])))
+        print(
+            f"  CPU seconds until the last Deployment ({applied_seconds:.1f}s, {os.cpu_count()} cores): "
+            + ", ".join(f"{name} {value:.1f}" for name, value in sorted(used.items(), key=lambda kv: -kv[1]))
+        )
 
         if n <= free_pod_slots(cluster):
             pending = {name: body for name, (_, body) in created.items()}
@@ -253,8 +313,10 @@ async def bench(n: int, api, cluster, redis_server, databases: dict[str, str], s
                     if r["status"] == "DEPLOYED":
                         deployed[name] = parse_time(r["updated_at"])
                         pending.pop(name, None)
+
                 await asyncio.gather(*(one(k, v) for k, v in list(pending.items())[:50]))
                 return not pending
+
             await until(poll, 300 + n, "all DEPLOYED", 0.5)
             to_deployed = [deployed[name] - at for name, (at, _) in created.items()]
             print(f"  201 -> DEPLOYED: p50 {ms(pct(to_deployed, 0.5))}, p99 {ms(pct(to_deployed, 0.99))}")
@@ -271,26 +333,30 @@ async def bench(n: int, api, cluster, redis_server, databases: dict[str, str], s
             if count != settled["count"] or listener.metric("lgcp_listener_queue_depth") != 0:
                 settled.update(count=count, since=time.monotonic())
             return time.monotonic() - settled["since"] >= 3
+
         await until(quiet, 600, "the listener to settle", 0.5)
         writes0, count0 = listener.metric("lgcp_listener_kubernetes_writes_total"), listener.metric(count_name)
         client = aioredis.Redis.from_url(redis_server.url(0))
         started = time.perf_counter()
-        await client.xadd(stream_key(listener_id), {"deployment_id": "", "change": "bench-resync"})
+        await client.xadd(listener_changes_stream(listener_id), {"deployment_id": "", "change": "bench-resync"})
         await client.aclose()
 
         async def drained() -> bool:
-            return (listener.metric(count_name) >= count0 + n and listener.metric("lgcp_listener_queue_depth") == 0)
+            return listener.metric(count_name) >= count0 + n and listener.metric("lgcp_listener_queue_depth") == 0
+
         await until(drained, 120, "resync", 0.02)
         resync_seconds = time.perf_counter() - started
         writes = listener.metric("lgcp_listener_kubernetes_writes_total") - writes0
         print(f"  resync of {n} unchanged deployments: {resync_seconds:.2f}s, {writes:.0f} Kubernetes writes")
-        status = Path(f"/proc/{listener.proc.pid}/status").read_text()
+        status = await asyncio.to_thread(Path(f"/proc/{listener.proc.pid}/status").read_text)
         peak_kb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
         print(f"  listener peak memory (VmHWM): {peak_kb / 1024:.0f} MB")
 
         floor_seconds, objects = floor_apply(cluster, n)
-        print(f"  floor, kubectl apply --server-side of the same {objects} objects: {floor_seconds:.1f}s "
-              f"({ms(floor_seconds / n)} per agent)")
+        print(
+            f"  floor, kubectl apply --server-side of the same {objects} objects: {floor_seconds:.1f}s "
+            f"({ms(floor_seconds / n)} per agent)"
+        )
     finally:
         stop.set()
         watcher.cancel()
@@ -310,11 +376,11 @@ async def resync_cost(n: int, api, cluster) -> None:
     generation, a complete rollout, DEPLOYED already reported). It shows the fetch and the
     listener's own CPU cost, and that such a pass writes nothing; it is not a cluster run.
     """
-    from lgcp_listener.connections import ExternalConnections
-    from lgcp_listener.control_plane import ControlPlane
-    from lgcp_listener.preview import preview_hash
-    from lgcp_listener.reconciler import Reconciler
-    from lgcp_listener.render import Owner
+    from lgcp_listener.configuration import ExternalDatabasesConfig
+    from lgcp_listener.control_plane.client import ControlPlane
+    from lgcp_listener.databases.external import ExternalMode
+    from lgcp_listener.reconcile.controller import Controller
+    from lgcp_listener.render.context import Owner
 
     namespace = f"lgcp-resync-{uuid.uuid4().hex[:6]}"  # never created: nothing is sent to Kubernetes
     admin = api.admin()
@@ -325,53 +391,61 @@ async def resync_cost(n: int, api, cluster) -> None:
     gate = asyncio.Semaphore(8)
 
     async def create() -> None:
-        body = {"name": f"r-{uuid.uuid4().hex[:10]}", "source": "external_docker",
-                "source_config": {"listener_id": listener_id, "listener_config": {"k8s_namespace": namespace},
-                                  "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": AGENT_CPU, "memory_mb": 128}},
-                "source_revision_config": {"image_uri": "registry.bench/agent:1"},
-                "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-bench"}]}
+        body = deployment_body("r", listener_id, namespace)
         async with gate:
             (await admin.post("/deployments", json=body)).raise_for_status()
+
     await asyncio.gather(*(create() for _ in range(n)))
 
     started = time.perf_counter()
     state = await control_plane.desired_state(listener_id)
     fetch_seconds = time.perf_counter() - started
     kube = Kube(await connect(str(cluster.kubeconfig)))
-    connections = ExternalConnections("postgresql://agent:pw@pg:5432/{database}", "redis://redis:6379/0")
+    mode = ExternalMode(ExternalDatabasesConfig("postgresql://agent:pw@pg:5432/{database}", "redis://redis:6379/0"))
     ctx = RenderContext(f"resync-{n}", RouteConfig("langsmith.bench"))
-    reconciler = Reconciler(kube, control_plane, connections, ctx, [namespace], workers=8)
+    reconciler = Controller(kube, control_plane, mode, ctx, [namespace], workers=8)
     for desired in state.deployments:
-        conn = await connections.connections(desired, None)
-        reconciler._connections[desired.id] = conn
-        reconciler._reported[desired.revision.id] = ("DEPLOYED", "settled")
-        reconciler._ready_reported.add(f"{desired.id}:READY")
+        assert desired.revision is not None
+        conn = await mode.connections(desired, None)
         objects = render(desired, conn, ctx, Owner(desired.name, f"uid-{desired.id}"))
-        reconciler._previewed[desired.id] = preview_hash(desired.revision.id, objects)  # already reported
         for obj in objects:
             uid = f"uid-{desired.id}" if obj["kind"] == "Deployment" else f"uid-{obj['kind']}-{desired.id}"
             obj["metadata"].update(generation=1, uid=uid, resourceVersion="1")
             if obj["kind"] == "Deployment":
                 obj["status"] = {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1}
-                reconciler.located[desired.id] = (namespace, desired.name)
-            reconciler.informer(obj["kind"], namespace).objects[obj["metadata"]["name"]] = obj
+                reconciler.cache.located[desired.id] = (namespace, desired.name)
+            reconciler.cache.informer(obj["kind"], namespace).objects[obj["metadata"]["name"]] = obj
+        reconciler.reporter.assume_settled(desired, objects)  # DEPLOYED, READY and previewed already
     workers = asyncio.create_task(reconciler.run_workers())
     started = time.perf_counter()
     reconciler.set_desired(state.deployments)
-    while len(reconciler.queue) or reconciler.queue._active:
-        await asyncio.sleep(0.005)
+
+    async def idle() -> bool:
+        return not len(reconciler.queue) and not reconciler.queue._active
+
+    await until(idle, 600, "the pass", 0.005)
     pass_seconds = time.perf_counter() - started
     workers.cancel()
     await asyncio.gather(workers, return_exceptions=True)
-    print(f"N={n} resync cost (no cluster, see the docstring): desired-state fetch {fetch_seconds:.2f}s, "
-          f"pass over {len(state.deployments)} settled deployments {pass_seconds:.2f}s, {kube.writes} Kubernetes writes")
+    print(
+        f"N={n} resync cost (no cluster, see the docstring): desired-state fetch {fetch_seconds:.2f}s, "
+        f"pass over {len(state.deployments)} settled deployments {pass_seconds:.2f}s, {kube.writes} Kubernetes writes"
+    )
     await control_plane.close()
     await kube.api.close()
     await admin.aclose()
 
 
-async def run_all(sizes: list[int], api, cluster, redis_server, resync_only: list[int], rate: float,
-                  databases: dict[int, dict[str, str]], servers: dict[int, str]) -> None:
+async def run_all(
+    sizes: list[int],
+    api,
+    cluster,
+    redis_server,
+    resync_only: list[int],
+    rate: float,
+    databases: dict[int, dict[str, str]],
+    servers: dict[int, str],
+) -> None:
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
     for n in sizes:
         await bench(n, api, cluster, redis_server, databases[n], servers, rate)
@@ -382,12 +456,22 @@ async def run_all(sizes: list[int], api, cluster, redis_server, resync_only: lis
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="*", default=[10, 100])
-    parser.add_argument("--database-mode", choices=["external", "shared"], default="external",
-                        help="external: the Kubernetes side alone; shared: with a database per agent")
-    parser.add_argument("--rate", type=float, default=0,
-                        help="creations per second (default: as fast as 4 requests in flight allow)")
-    parser.add_argument("--resync-only", type=int, nargs="*", default=[1000],
-                        help="sizes too large for the local cluster: resync cost without it")
+    parser.add_argument(
+        "--database-mode",
+        choices=["external", "shared"],
+        default="external",
+        help="external: the Kubernetes side alone; shared: with a database per agent",
+    )
+    parser.add_argument(
+        "--rate", type=float, default=0, help="creations per second (default: as fast as 4 requests in flight allow)"
+    )
+    parser.add_argument(
+        "--resync-only",
+        type=int,
+        nargs="*",
+        default=[1000],
+        help="sizes too large for the local cluster: resync cost without it",
+    )
     args = parser.parse_args()
     cluster, started_here = ensure_cluster()
     # The harness starts its servers synchronously (outside any event loop).
@@ -398,8 +482,11 @@ def main() -> None:
         databases = {n: database_settings(args.database_mode, n, postgres, agents_servers) for n in args.n}
         api = start_api(database_url, redis_server.url(0))
         try:
-            servers = {postgres.proc.pid: "postgres", redis_server.proc.pid: "redis",
-                       **{server.proc.pid: "agents' redis" for server in agents_servers}}
+            servers = {
+                postgres.proc.pid: "postgres",
+                redis_server.proc.pid: "redis",
+                **{server.proc.pid: "agents' redis" for server in agents_servers},
+            }
             asyncio.run(run_all(args.n, api, cluster, redis_server, args.resync_only, args.rate, databases, servers))
         finally:
             api.stop()

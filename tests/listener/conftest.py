@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
-from lgcp_listener.kube import Kube, connect
+from lgcp_listener.kube.client import Kube, connect
 from listener_support import make_namespace
 from processes_support import Stack
 

@@ -1,4 +1,4 @@
-"""Helpers of the listener suite: a recorder of reported statuses, polling, and a running reconciler."""
+"""Helpers of the listener suite: a recorder of reported statuses, polling, and a running controller."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import uuid
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
-
-from lgcp_listener.connections import ExternalConnections
-from lgcp_listener.dedicated import DedicatedConfig, DedicatedConnections
-from lgcp_listener.kube import Kube
-from lgcp_listener.reconciler import Reconciler
-from lgcp_listener.render import RenderContext, RouteConfig
+from lgcp_listener.configuration import DedicatedConfig, ExternalDatabasesConfig, Retention, RouteConfig
+from lgcp_listener.databases.dedicated.mode import DedicatedMode
+from lgcp_listener.databases.external import ExternalMode
+from lgcp_listener.databases.mode import DatabaseMode
+from lgcp_listener.kube.client import Kube
+from lgcp_listener.reconcile.controller import Controller
+from lgcp_listener.render.context import RenderContext
 
 
 class RecordingControlPlane:
@@ -53,9 +54,9 @@ async def url_of_a_user_who_cannot_manage_users(redis_url: str) -> str:
     return redis_url.replace(f"//:{urlsplit(redis_url).password}@", f"//{user}:managed-pw@")
 
 
-async def eventually(check, timeout: float = 30, interval: float = 0.2):
+async def eventually(check, within: float = 30, interval: float = 0.2):
     """Polls `check()` (sync or async) until it returns a truthy value; returns it or fails."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     last = None
     while time.monotonic() < deadline:
         try:
@@ -67,7 +68,7 @@ async def eventually(check, timeout: float = 30, interval: float = 0.2):
         except AssertionError as exc:
             last = exc
         await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s: {last or check}")
+    raise AssertionError(f"condition not met within {within}s: {last or check}")
 
 
 def make_namespace(cluster, prefix: str = "lgcp-l") -> str:
@@ -85,9 +86,9 @@ metadata:
 
 
 class Running:
-    """A reconciler with its watches and workers running as tasks of the test's loop."""
+    """A controller with its watches and workers running as tasks of the test's loop."""
 
-    def __init__(self, reconciler: Reconciler, tasks: list[asyncio.Task]) -> None:
+    def __init__(self, reconciler: Controller, tasks: list[asyncio.Task]) -> None:
         self.reconciler, self.tasks = reconciler, tasks
 
     async def stop(self) -> None:
@@ -95,22 +96,40 @@ class Running:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
-    async def idle(self, timeout: float = 30) -> None:
+    async def idle(self, within: float = 30) -> None:
         """Waits until nothing is queued or being worked on."""
         queue = self.reconciler.queue
-        await eventually(lambda: len(queue) == 0 and not queue._active, timeout)
+        await eventually(lambda: len(queue) == 0 and not queue._active, within)
 
 
-async def start_reconciler(kube: Kube, namespace: str, control_plane, connections=None,
-                           compute_id: str | None = None, dedicated: DedicatedConfig | None = None,
-                           retention: str = "delete", **route) -> Running:
-    ctx = RenderContext(compute_id or f"c-{uuid.uuid4().hex[:8]}",
-                        RouteConfig(route.pop("hostname", "langsmith.test"), **route), dedicated=dedicated)
+def render_context(compute_id: str | None = None, **route) -> RenderContext:
+    return RenderContext(
+        compute_id or f"c-{uuid.uuid4().hex[:8]}", RouteConfig(route.pop("hostname", "langsmith.test"), **route)
+    )
+
+
+async def start_reconciler(
+    kube: Kube,
+    namespace: str,
+    control_plane,
+    connections: DatabaseMode | None = None,
+    compute_id: str | None = None,
+    dedicated: DedicatedConfig | None = None,
+    retention: Retention = "delete",
+    mode_class: type[DedicatedMode] = DedicatedMode,
+    **route,
+) -> Running:
+    """A controller watching `namespace`, with `connections` as its database mode (default:
+    external, or dedicated mode (a `mode_class`) with `dedicated`)."""
+    ctx = render_context(compute_id, **route)
     if connections is None:
-        connections = (DedicatedConnections(kube, ctx) if dedicated is not None
-                       else ExternalConnections("postgresql://u:p@pg:5432/{database}", "redis://r:6379/0"))
-    reconciler = Reconciler(kube, control_plane, connections, ctx, [namespace], retention=retention, workers=4)
-    tasks = [asyncio.create_task(inf.run()) for inf in reconciler.informers.values()]
+        connections = (
+            mode_class(kube, dedicated, ctx)
+            if dedicated is not None
+            else ExternalMode(ExternalDatabasesConfig("postgresql://u:p@pg:5432/{database}", "redis://r:6379/0"))
+        )
+    reconciler = Controller(kube, control_plane, connections, ctx, [namespace], retention=retention, workers=4)
+    tasks = [asyncio.create_task(inf.run()) for inf in reconciler.cache.informers.values()]
     await asyncio.wait_for(reconciler.wait_synced(), 30)
     tasks.append(asyncio.create_task(reconciler.run_workers()))
     return Running(reconciler, tasks)

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import httpx
 from cryptography.fernet import Fernet
-
 from harness import processes
-from lgcp_listener import labels as L
+from lgcp_contract import labels as L
 from listener_support import eventually
 
 BIN = Path(sys.executable).parent
@@ -38,16 +37,23 @@ def start_api(database_url: str, redis_url: str) -> ApiProcess:
     """Migrates `database_url` and serves the API on a free loopback port."""
     folder = Path(tempfile.mkdtemp(prefix="lgcp-api-"))
     admin_key = "lgcp_listener_tests_" + uuid.uuid4().hex
-    env = {**os.environ, "LGCP_DATABASE_URL": database_url, "LGCP_REDIS_URL": redis_url,
-           "LGCP_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
-           "LGCP_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "LGCP_ADMIN_API_KEY": admin_key,
-           "LGCP_ENVIRONMENT": "test", "LGCP_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "LGCP_DATABASE_URL": database_url,
+        "LGCP_REDIS_URL": redis_url,
+        "LGCP_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+        "LGCP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "LGCP_ADMIN_API_KEY": admin_key,
+        "LGCP_ENVIRONMENT": "test",
+        "LGCP_LOG_LEVEL": "WARNING",
+    }
     subprocess.run([str(BIN / "lgcp-api"), "migrate"], env=env, check=True, capture_output=True, timeout=120)
     port = processes.free_port()
     log = folder / "api.log"
     proc = processes.start([str(BIN / "lgcp-api"), "serve", "--host", "127.0.0.1", "--port", str(port)], log, env=env)
-    processes.wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/ok", timeout=1).status_code == 200,
-                         "lgcp-api", proc=proc, log=log)
+    processes.wait_until(
+        lambda: httpx.get(f"http://127.0.0.1:{port}/ok", timeout=1).status_code == 200, "lgcp-api", proc=proc, log=log
+    )
     return ApiProcess(f"http://127.0.0.1:{port}/api-host", admin_key, proc, log)
 
 
@@ -60,8 +66,11 @@ class ListenerProcess:
     def metric(self, name: str) -> float:
         """A sample's value from /metrics (sum over labels)."""
         text = httpx.get(f"http://127.0.0.1:{self.health_port}/metrics", timeout=5).text
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith(name) and not line.startswith("#"))
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(name) and not line.startswith("#")
+        )
 
     def ready(self) -> bool:
         try:
@@ -88,8 +97,12 @@ def start_listener(env: dict[str, str]) -> ListenerProcess:
     log = folder / "listener.log"
     proc = processes.start([str(BIN / "lgcp-listener"), "run"], log, env=full)
     listener = ListenerProcess(proc, log, port)
-    processes.wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
-                         "lgcp-listener", proc=proc, log=log)
+    processes.wait_until(
+        lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
+        "lgcp-listener",
+        proc=proc,
+        log=log,
+    )
     return listener
 
 
@@ -102,8 +115,10 @@ class Stack:
         self.listener_id: str | None = None
         self.admin_db = admin_db
         self.env = {
-            "LGCP_LISTENER_API_URL": api.url, "LGCP_LISTENER_API_KEY": key,
-            "LGCP_LISTENER_COMPUTE_ID": self.compute_id, "LGCP_LISTENER_NAMESPACES": namespace,
+            "LGCP_LISTENER_API_URL": api.url,
+            "LGCP_LISTENER_API_KEY": key,
+            "LGCP_LISTENER_COMPUTE_ID": self.compute_id,
+            "LGCP_LISTENER_NAMESPACES": namespace,
             "LGCP_LISTENER_REDIS_URL": redis_server.url(0),
             "LGCP_LISTENER_POSTGRES_ADMIN_URL": admin_db,
             "LGCP_LISTENER_AGENT_POSTGRES_HOST": "127.0.0.1",
@@ -127,14 +142,19 @@ class Stack:
         async def find():
             page = (await self.admin.get("/listeners", params={"limit": 100})).json()["resources"]
             return next((item["id"] for item in page if item["compute_id"] == self.compute_id), None)
+
         self.listener_id = await eventually(find, 30)
         return self.listener_id
 
     async def create(self, image: str = "registry.test/agent:1", **spec) -> dict:
         body = {
-            "name": f"agent-{uuid.uuid4().hex[:6]}", "source": "external_docker",
-            "source_config": {"listener_id": self.listener_id, "listener_config": {"k8s_namespace": self.namespace},
-                              "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128, **spec}},
+            "name": f"agent-{uuid.uuid4().hex[:6]}",
+            "source": "external_docker",
+            "source_config": {
+                "listener_id": self.listener_id,
+                "listener_config": {"k8s_namespace": self.namespace},
+                "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128, **spec},
+            },
             "source_revision_config": {"image_uri": image},
             "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-" + uuid.uuid4().hex}],
         }
@@ -146,14 +166,19 @@ class Stack:
         rid = revision_id or (await self.admin.get(f"/deployments/{deployment['id']}")).json()["latest_revision_id"]
         return (await self.admin.get(f"/deployments/{deployment['id']}/revisions/{rid}")).json()
 
-    async def wait_revision(self, deployment: dict, status: str, revision_id: str | None = None, timeout: float = 60) -> dict:
+    async def wait_revision(
+        self, deployment: dict, status: str, revision_id: str | None = None, within: float = 60
+    ) -> dict:
         async def check():
             revision = await self.revision(deployment, revision_id)
             return revision if revision["status"] == status else None
-        return await eventually(check, timeout, interval=0.3)
+
+        return await eventually(check, within, interval=0.3)
 
     def pods(self, deployment: dict) -> list[dict]:
-        items = self.cluster.get_json("pods", "-n", self.namespace, "-l", f"{L.DEPLOYMENT_ID}={deployment['id']}")["items"]
+        items = self.cluster.get_json("pods", "-n", self.namespace, "-l", f"{L.DEPLOYMENT_ID}={deployment['id']}")[
+            "items"
+        ]
         return [p for p in items if not p["metadata"].get("deletionTimestamp")]
 
     def exists(self, kind: str, name: str) -> bool:

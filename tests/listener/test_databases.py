@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-
-from lgcp_listener.databases import SharedDatabases, identifier, redis_uri
-from lgcp_listener.redis_numbers import NoRedisDatabaseLeft
+from lgcp_listener.databases.shared.identifiers import identifier, redis_uri
+from lgcp_listener.databases.shared.redis_numbers import NoRedisDatabaseLeft
+from lgcp_listener.databases.shared.server import SharedDatabases
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ async def shared(postgres_dsn, redis_url):
     await dbs.close()
 
 
-async def test_agent_gets_own_database_and_role_it_can_log_in_with(shared):
+async def test_agent_gets_own_database_and_role_it_can_log_in_with(shared: SharedDatabases) -> None:
     await shared.ensure("dep-1", "pw-one")
     conn = await asyncpg.connect(shared.database_uri("dep-1", "pw-one"))
     try:
@@ -30,7 +30,7 @@ async def test_agent_gets_own_database_and_role_it_can_log_in_with(shared):
         await conn.close()
 
 
-async def test_ensure_is_idempotent_and_takes_the_new_password(shared):
+async def test_ensure_is_idempotent_and_takes_the_new_password(shared: SharedDatabases) -> None:
     await shared.ensure("dep-1", "first")
     await shared.ensure("dep-1", "first")
     await shared.ensure("dep-1", "second")  # e.g. the Secret was lost: the stored password wins
@@ -40,7 +40,7 @@ async def test_ensure_is_idempotent_and_takes_the_new_password(shared):
         await asyncpg.connect(shared.database_uri("dep-1", "first"))
 
 
-async def test_agents_cannot_reach_each_others_database(shared):
+async def test_agents_cannot_reach_each_others_database(shared: SharedDatabases) -> None:
     await shared.ensure("dep-a", "pa")
     await shared.ensure("dep-b", "pb")
     other = shared.database_uri("dep-a", "pa").rsplit("/", 1)[0] + "/" + identifier("dep-b")
@@ -48,7 +48,7 @@ async def test_agents_cannot_reach_each_others_database(shared):
         await asyncpg.connect(other)
 
 
-async def test_redis_numbers_are_stable_and_never_shared_even_concurrently(shared):
+async def test_redis_numbers_are_stable_and_never_shared_even_concurrently(shared: SharedDatabases) -> None:
     numbers = await asyncio.gather(*(shared.redis_number(f"dep-{i}") for i in range(7)))
     assert sorted(numbers) == list(range(1, 8))
     assert await shared.redis_number("dep-3") == numbers[3]
@@ -56,7 +56,9 @@ async def test_redis_numbers_are_stable_and_never_shared_even_concurrently(share
         await shared.redis_number("dep-8")
 
 
-async def test_drop_removes_database_role_and_frees_and_empties_redis_number(shared, redis_url):
+async def test_drop_removes_database_role_and_frees_and_empties_redis_number(
+    shared: SharedDatabases, redis_url: str
+) -> None:
     await shared.ensure("dep-1", "pw")
     number = await shared.redis_number("dep-1")
     client = aioredis.Redis.from_url(redis_uri(redis_url, number))
@@ -70,18 +72,18 @@ async def test_drop_removes_database_role_and_frees_and_empties_redis_number(sha
     await shared.drop("dep-1")  # dropping twice is fine
 
 
-def test_identifier_is_safe_and_bounded():
+def test_identifier_is_safe_and_bounded() -> None:
     assert identifier("3F2a-b9") == "lgcp_3f2ab9"
     assert len(identifier("x" * 200)) <= 63
 
 
 # --- Redis ACL users: an agent reaches its own database number and nothing else ---------------
 
-from redis.exceptions import AuthenticationError, NoPermissionError  # noqa: E402
-
-from lgcp_listener.connections import stored_redis_password  # noqa: E402
-from lgcp_listener.databases import RedisAclError, redis_user  # noqa: E402
+from lgcp_listener.databases.shared.identifiers import redis_user  # noqa: E402
+from lgcp_listener.databases.shared.mode import stored_redis_password  # noqa: E402
+from lgcp_listener.databases.shared.redis_users import RedisAclError  # noqa: E402
 from listener_support import url_of_a_user_who_cannot_manage_users  # noqa: E402
+from redis.exceptions import AuthenticationError, NoPermissionError  # noqa: E402
 
 
 async def _agent(shared, deployment_id: str, password: str, db: int | None = None) -> aioredis.Redis:
@@ -94,7 +96,7 @@ async def _agent(shared, deployment_id: str, password: str, db: int | None = Non
     return aioredis.Redis.from_url(uri)
 
 
-async def test_an_agents_redis_user_works_in_its_own_database(shared):
+async def test_an_agents_redis_user_works_in_its_own_database(shared: SharedDatabases) -> None:
     client = await _agent(shared, "dep-1", "pw-1")
     try:
         assert await client.acl_whoami() in (redis_user("dep-1"), redis_user("dep-1").encode())
@@ -116,16 +118,31 @@ async def test_an_agents_redis_user_works_in_its_own_database(shared):
         await client.aclose()
 
 
-async def test_an_agents_redis_user_cannot_reach_other_databases_or_the_server(shared, redis_url):
+async def test_an_agents_redis_user_cannot_reach_other_databases_or_the_server(
+    shared: SharedDatabases, redis_url: str
+) -> None:
     own = await _agent(shared, "dep-a", "pw-a")
     other = await _agent(shared, "dep-b", "pw-b")
     number_b = await shared.redis_number("dep-b")
     try:
         await other.set("secret", "of b")
-        for command in (("SELECT", number_b), ("SELECT", 0), ("FLUSHALL",), ("FLUSHDB",), ("SWAPDB", 0, number_b),
-                        ("MOVE", "k", number_b), ("COPY", "k", "k2", "DB", number_b), ("KEYS", "*"), ("INFO",),
-                        ("CONFIG", "GET", "requirepass"), ("ACL", "SETUSER", "someone", "on"), ("CLIENT", "LIST"),
-                        ("SCRIPT", "FLUSH"), ("FUNCTION", "FLUSH"), ("MIGRATE", "127.0.0.1", 1, "k", 0, 100)):
+        for command in (
+            ("SELECT", number_b),
+            ("SELECT", 0),
+            ("FLUSHALL",),
+            ("FLUSHDB",),
+            ("SWAPDB", 0, number_b),
+            ("MOVE", "k", number_b),
+            ("COPY", "k", "k2", "DB", number_b),
+            ("KEYS", "*"),
+            ("INFO",),
+            ("CONFIG", "GET", "requirepass"),
+            ("ACL", "SETUSER", "someone", "on"),
+            ("CLIENT", "LIST"),
+            ("SCRIPT", "FLUSH"),
+            ("FUNCTION", "FLUSH"),
+            ("MIGRATE", "127.0.0.1", 1, "k", 0, 100),
+        ):
             with pytest.raises(NoPermissionError):
                 await own.execute_command(*command)
         # Not even inside a script.
@@ -141,8 +158,12 @@ async def test_an_agents_redis_user_cannot_reach_other_databases_or_the_server(s
     await admin.xadd("lgcp:listener:l1:changes", {"deployment_id": "d"})
     on_zero = await _agent(shared, "dep-a", "pw-a", db=0)
     try:
-        for command in (("XADD", "lgcp:listener:l1:changes", "*", "k", "v"), ("DEL", "lgcp:listener:l1:changes"),
-                        ("XRANGE", "lgcp:listener:l1:changes", "-", "+"), ("SET", "lgcp:x", "1")):
+        for command in (
+            ("XADD", "lgcp:listener:l1:changes", "*", "k", "v"),
+            ("DEL", "lgcp:listener:l1:changes"),
+            ("XRANGE", "lgcp:listener:l1:changes", "-", "+"),
+            ("SET", "lgcp:x", "1"),
+        ):
             with pytest.raises(NoPermissionError):
                 await on_zero.execute_command(*command)
         await on_zero.set("lgcpx", "its own")  # only the `lgcp:` prefix is the control plane's
@@ -152,7 +173,7 @@ async def test_an_agents_redis_user_cannot_reach_other_databases_or_the_server(s
     await admin.aclose()
 
 
-async def test_the_redis_password_is_the_one_given_last_and_drop_removes_the_user(shared):
+async def test_the_redis_password_is_the_one_given_last_and_drop_removes_the_user(shared: SharedDatabases) -> None:
     number = await shared.redis_number("dep-1")
     await shared.ensure_redis_user("dep-1", number, "first")
     await shared.ensure_redis_user("dep-1", number, "first")  # again: harmless
@@ -173,12 +194,13 @@ async def test_the_redis_password_is_the_one_given_last_and_drop_removes_the_use
     await connected.aclose()
 
 
-async def test_a_restarted_redis_gets_the_users_back_without_their_passwords(postgres_dsn):
+async def test_a_restarted_redis_gets_the_users_back_without_their_passwords(postgres_dsn: str) -> None:
     from harness.redis import start_redis
 
     server = start_redis()
-    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, server.url(), 8,
-                          acl_check_seconds=0.2)
+    dbs = SharedDatabases(
+        postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, server.url(), 8, acl_check_seconds=0.2
+    )
     try:
         number = await dbs.redis_number("dep-1")
         await dbs.ensure_redis_user("dep-1", number, "pw")
@@ -214,8 +236,9 @@ async def test_a_restarted_redis_gets_the_users_back_without_their_passwords(pos
         server.stop()
 
 
-async def test_a_redis_that_refuses_acl_setuser_is_a_clear_error_and_acl_off_shares_the_url(shared, redis_url,
-                                                                                           postgres_dsn):
+async def test_a_redis_that_refuses_acl_setuser_is_a_clear_error_and_acl_off_shares_the_url(
+    shared: SharedDatabases, redis_url: str, postgres_dsn: str
+) -> None:
     limited = await url_of_a_user_who_cannot_manage_users(redis_url)
     dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, limited, 8)
     try:
@@ -231,7 +254,7 @@ async def test_a_redis_that_refuses_acl_setuser_is_a_clear_error_and_acl_off_sha
         await dbs.close()
 
 
-def test_the_stored_redis_password_is_read_only_from_the_agents_own_user():
+def test_the_stored_redis_password_is_read_only_from_the_agents_own_user() -> None:
     import base64
 
     def secret(uri: str) -> dict:
@@ -245,7 +268,9 @@ def test_the_stored_redis_password_is_read_only_from_the_agents_own_user():
     assert stored_redis_password(None, user) is None
 
 
-async def test_a_new_agents_database_is_a_spare_renamed_and_spares_are_refilled(postgres_dsn, redis_url):
+async def test_a_new_agents_database_is_a_spare_renamed_and_spares_are_refilled(
+    postgres_dsn: str, redis_url: str
+) -> None:
     dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, redis_url, 8, spare_databases=2)
     admin = await asyncpg.connect(postgres_dsn)
     try:
@@ -276,7 +301,7 @@ async def test_a_new_agents_database_is_a_spare_renamed_and_spares_are_refilled(
         await admin.close()
 
 
-async def test_a_crash_between_rename_and_owner_is_repaired(shared, postgres_dsn):
+async def test_a_crash_between_rename_and_owner_is_repaired(shared: SharedDatabases, postgres_dsn: str) -> None:
     """A spare renamed to the agent's name but never handed over (the listener died between the
     two) is given to the agent's role on the next pass."""
     name = identifier("dep-crash")

@@ -7,13 +7,16 @@ from __future__ import annotations
 import base64
 import uuid
 from contextlib import asynccontextmanager
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import pytest
-
-from lgcp_listener import labels as L
-from lgcp_listener.dedicated import DedicatedConfig, DedicatedConnections
-from lgcp_listener.desired import DesiredDeployment
+from harness.cluster import LocalCluster
+from lgcp_contract import labels as L
+from lgcp_contract.desired_state import DesiredDeployment
+from lgcp_listener.configuration import DedicatedConfig
+from lgcp_listener.databases.dedicated.mode import DedicatedMode
+from lgcp_listener.kube.client import Kube
 from listener_support import RecordingControlPlane, eventually, start_reconciler
 
 pytestmark = pytest.mark.cluster
@@ -22,13 +25,17 @@ CONFIG = DedicatedConfig(postgres_storage_size="1Gi")
 
 
 def agent(namespace: str, name: str | None = None) -> DesiredDeployment:
-    return DesiredDeployment.model_validate({
-        "id": str(uuid.uuid4()), "name": name or f"ded-{uuid.uuid4().hex[:6]}", "namespace": namespace,
-        "status": "AWAITING_DATABASE",
-        "source_config": {"resource_spec": {"cpu": 0.1, "memory_mb": 128}},
-        "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-dedicated-test"}],
-        "revision": {"id": str(uuid.uuid4()), "image_uri": "registry.test/agent:1", "status": "QUEUED"},
-    })
+    return DesiredDeployment.model_validate(
+        {
+            "id": str(uuid.uuid4()),
+            "name": name or f"ded-{uuid.uuid4().hex[:6]}",
+            "namespace": namespace,
+            "status": "AWAITING_DATABASE",
+            "source_config": {"resource_spec": {"cpu": 0.1, "memory_mb": 128}},
+            "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-dedicated-test"}],
+            "revision": {"id": str(uuid.uuid4()), "image_uri": "registry.test/agent:1", "status": "QUEUED"},
+        }
+    )
 
 
 def exists(cluster, kind: str, namespace: str, name: str) -> bool:
@@ -77,12 +84,19 @@ def kept(cluster, namespace: str, d: DesiredDeployment, before: dict) -> bool:
     return now["metadata"]["uid"] == before["metadata"]["uid"] and "deletionTimestamp" not in now["metadata"]
 
 
-async def test_create_makes_the_agents_own_databases_admitted_under_restricted(local_cluster, namespace, kube):
-    async with one_agent(kube, namespace) as (running, cp, d):
-        for kind, name in (("statefulset", f"{d.name}-postgres"), ("statefulset", f"{d.name}-redis"),
-                           ("service", f"{d.name}-postgres"), ("service", f"{d.name}-redis"),
-                           ("networkpolicy", f"{d.name}-databases"), ("secret", f"{d.name}-db-credentials"),
-                           ("pvc", f"data-{d.name}-postgres-0")):
+async def test_create_makes_the_agents_own_databases_admitted_under_restricted(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
+    async with one_agent(kube, namespace) as (_running, cp, d):
+        for kind, name in (
+            ("statefulset", f"{d.name}-postgres"),
+            ("statefulset", f"{d.name}-redis"),
+            ("service", f"{d.name}-postgres"),
+            ("service", f"{d.name}-redis"),
+            ("networkpolicy", f"{d.name}-databases"),
+            ("secret", f"{d.name}-db-credentials"),
+            ("pvc", f"data-{d.name}-postgres-0"),
+        ):
             assert exists(local_cluster, kind, namespace, name), (kind, name)
         # The namespace enforces "restricted": the database pods exist, so they were admitted.
         pods = local_cluster.get_json("pods", "-n", namespace, "-l", f"{L.DEPLOYMENT_ID}={d.id}")["items"]
@@ -99,14 +113,20 @@ async def test_create_makes_the_agents_own_databases_admitted_under_restricted(l
         # Children of the agent's Deployment, except the data: the claim and the passwords.
         sts = local_cluster.get_json("statefulset", f"{d.name}-postgres", "-n", namespace)
         assert sts["metadata"]["ownerReferences"][0]["name"] == d.name
-        assert "ownerReferences" not in local_cluster.get_json("pvc", f"data-{d.name}-postgres-0", "-n", namespace)["metadata"]
-        assert "ownerReferences" not in local_cluster.get_json("secret", f"{d.name}-db-credentials", "-n", namespace)["metadata"]
+        assert (
+            "ownerReferences"
+            not in local_cluster.get_json("pvc", f"data-{d.name}-postgres-0", "-n", namespace)["metadata"]
+        )
+        assert (
+            "ownerReferences"
+            not in local_cluster.get_json("secret", f"{d.name}-db-credentials", "-n", namespace)["metadata"]
+        )
         # READY only once the databases were, and reported before the revision was DEPLOYED.
         assert [s for i, s in cp.deployment_statuses if i == d.id] == ["AWAITING_DATABASE", "READY"]
         assert cp.statuses(d.revision.id) == ["DEPLOYING", "DEPLOYED"]
 
 
-async def test_two_agents_never_share_a_database(local_cluster, namespace, kube):
+async def test_two_agents_never_share_a_database(local_cluster: LocalCluster, namespace: str, kube: Kube) -> None:
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp, dedicated=CONFIG)
     try:
@@ -118,19 +138,21 @@ async def test_two_agents_never_share_a_database(local_cluster, namespace, kube)
         for key in ("DATABASE_URI", "REDIS_URI"):
             uri_a, uri_b = urlsplit(env_a[key]), urlsplit(env_b[key])
             assert uri_a.hostname != uri_b.hostname and uri_a.password != uri_b.password, key
-        volumes = {local_cluster.get_json("pvc", f"data-{d.name}-postgres-0", "-n", namespace)["spec"]["volumeName"]
-                   for d in (a, b)}
+        volumes = {
+            local_cluster.get_json("pvc", f"data-{d.name}-postgres-0", "-n", namespace)["spec"]["volumeName"]
+            for d in (a, b)
+        }
         assert len(volumes) == 2
     finally:
         await running.stop()
 
 
-class CrashOnceAfterTheEnvSecret(DedicatedConnections):
+class CrashOnceAfterTheEnvSecret(DedicatedMode):
     """Fails once right after the env Secret (with the new passwords) was written, as a killed
     listener would, before the credentials Secret exists."""
 
     crashed = False
-    databases_before_credentials: list = []
+    databases_before_credentials: ClassVar[list[dict | None]] = []
 
     async def provision(self, desired, conn):
         # No database pod may start before its passwords are stored: no StatefulSet exists yet.
@@ -142,12 +164,14 @@ class CrashOnceAfterTheEnvSecret(DedicatedConnections):
         await super().provision(desired, conn)
 
 
-async def test_passwords_survive_a_crash_and_a_restart(local_cluster, namespace, kube):
+async def test_passwords_survive_a_crash_and_a_restart(local_cluster: LocalCluster, namespace: str, kube: Kube) -> None:
     cp = RecordingControlPlane()
     compute_id = f"c-{uuid.uuid4().hex[:8]}"
-    running = await start_reconciler(kube, namespace, cp, compute_id=compute_id, dedicated=CONFIG)
-    crashing = CrashOnceAfterTheEnvSecret(kube, running.reconciler.ctx)
-    running.reconciler.conns = crashing
+    running = await start_reconciler(
+        kube, namespace, cp, compute_id=compute_id, dedicated=CONFIG, mode_class=CrashOnceAfterTheEnvSecret
+    )
+    crashing = running.reconciler.mode
+    assert isinstance(crashing, CrashOnceAfterTheEnvSecret)
     d = agent(namespace)
     try:
         running.reconciler.set_desired([d])
@@ -174,11 +198,20 @@ async def test_passwords_survive_a_crash_and_a_restart(local_cluster, namespace,
         await running.stop()
 
 
-async def test_drift_of_a_database_is_repaired(local_cluster, namespace, kube):
-    async with one_agent(kube, namespace) as (running, cp, d):
-        local_cluster.kubectl("set", "image", f"statefulset/{d.name}-postgres", "postgres=evil/postgres:1", "-n", namespace)
-        await eventually(lambda: local_cluster.get_json("statefulset", f"{d.name}-postgres", "-n", namespace)
-                         ["spec"]["template"]["spec"]["containers"][0]["image"] == "postgres:16.4", 30)
+async def test_drift_of_a_database_is_repaired(local_cluster: LocalCluster, namespace: str, kube: Kube) -> None:
+    async with one_agent(kube, namespace) as (_running, _cp, d):
+        local_cluster.kubectl(
+            "set", "image", f"statefulset/{d.name}-postgres", "postgres=evil/postgres:1", "-n", namespace
+        )
+        await eventually(
+            lambda: (
+                local_cluster.get_json("statefulset", f"{d.name}-postgres", "-n", namespace)["spec"]["template"][
+                    "spec"
+                ]["containers"][0]["image"]
+                == "postgres:16.4"
+            ),
+            30,
+        )
         local_cluster.kubectl("delete", "statefulset", f"{d.name}-redis", "-n", namespace)
         await eventually(lambda: exists(local_cluster, "statefulset", namespace, f"{d.name}-redis"), 30)
         local_cluster.kubectl("delete", "networkpolicy", f"{d.name}-databases", "-n", namespace)
@@ -191,17 +224,26 @@ async def test_drift_of_a_database_is_repaired(local_cluster, namespace, kube):
         assert local_cluster.get_json("secret", credentials, "-n", namespace)["data"] == before
 
 
-async def test_api_deletion_with_retention_delete_removes_the_volume_and_passwords(local_cluster, namespace, kube):
+async def test_api_deletion_with_retention_delete_removes_the_volume_and_passwords(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     async with one_agent(kube, namespace, retention="delete") as (running, cp, d):
         await delete_through_the_api(running, cp, d)
         await eventually(lambda: not exists(local_cluster, "pvc", namespace, f"data-{d.name}-postgres-0"), 60)
-        for kind, name in (("secret", f"{d.name}-db-credentials"), ("statefulset", f"{d.name}-postgres"),
-                           ("statefulset", f"{d.name}-redis"), ("service", f"{d.name}-postgres"),
-                           ("networkpolicy", f"{d.name}-databases"), ("secret", f"{d.name}-env")):
+        for kind, name in (
+            ("secret", f"{d.name}-db-credentials"),
+            ("statefulset", f"{d.name}-postgres"),
+            ("statefulset", f"{d.name}-redis"),
+            ("service", f"{d.name}-postgres"),
+            ("networkpolicy", f"{d.name}-databases"),
+            ("secret", f"{d.name}-env"),
+        ):
             assert not exists(local_cluster, kind, namespace, name), (kind, name)
 
 
-async def test_retention_retain_keeps_the_volume_and_never_hands_it_to_another_deployment(local_cluster, namespace, kube):
+async def test_retention_retain_keeps_the_volume_and_never_hands_it_to_another_deployment(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     async with one_agent(kube, namespace, retention="retain") as (running, cp, d):
         before = claim(local_cluster, namespace, d)
         await delete_through_the_api(running, cp, d)
@@ -216,14 +258,21 @@ async def test_retention_retain_keeps_the_volume_and_never_hands_it_to_another_d
         assert not exists(local_cluster, "deployment", namespace, d.name)
 
 
-async def test_an_orphan_loses_its_objects_but_keeps_its_volume_and_gets_it_back(local_cluster, namespace, kube):
+async def test_an_orphan_loses_its_objects_but_keeps_its_volume_and_gets_it_back(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     async with one_agent(kube, namespace, retention="delete") as (running, cp, d):
         before = claim(local_cluster, namespace, d)
         stored = secret_data(local_cluster, namespace, f"{d.name}-db-credentials")
         # The desired state stops naming it without a deletion (a changed key or registration).
         running.reconciler.set_desired([])
-        await eventually(lambda: not exists(local_cluster, "deployment", namespace, d.name)
-                         and not exists(local_cluster, "statefulset", namespace, f"{d.name}-postgres"), 60)
+        await eventually(
+            lambda: (
+                not exists(local_cluster, "deployment", namespace, d.name)
+                and not exists(local_cluster, "statefulset", namespace, f"{d.name}-postgres")
+            ),
+            60,
+        )
         await running.idle()
         assert kept(local_cluster, namespace, d, before)
         assert secret_data(local_cluster, namespace, f"{d.name}-db-credentials") == stored
@@ -236,10 +285,14 @@ async def test_an_orphan_loses_its_objects_but_keeps_its_volume_and_gets_it_back
         assert urlsplit(env["DATABASE_URI"]).password == stored["postgres-password"]
 
 
-async def test_a_database_image_that_cannot_be_pulled_fails_the_revision_naming_the_database(local_cluster, namespace, kube):
+async def test_a_database_image_that_cannot_be_pulled_fails_the_revision_naming_the_database(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     cp = RecordingControlPlane()
     compute_id = f"c-{uuid.uuid4().hex[:8]}"
-    broken = DedicatedConfig(postgres_storage_size="1Gi", postgres_image="registry.test/lgcp-fail-image-pull-postgres:16")
+    broken = DedicatedConfig(
+        postgres_storage_size="1Gi", postgres_image="registry.test/lgcp-fail-image-pull-postgres:16"
+    )
     running = await start_reconciler(kube, namespace, cp, compute_id=compute_id, dedicated=broken)
     d = agent(namespace)
     try:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from lgcp_contract.desired_state import DesiredDeployment
+from lgcp_listener.observability.failures import describe_failure
 from pydantic import ValidationError
 
-from lgcp_listener.desired import DesiredDeployment
-from lgcp_listener.listener import describe_failure
 
-
-def test_invalid_desired_state_is_described_without_its_secret_values():
-    bad = {"id": "d1", "name": "a", "namespace": "ns", "status": "READY",
-           "secrets": [{"value": "sk-must-not-be-logged"}]}  # no name: the error's input is the secret
+def test_invalid_desired_state_is_described_without_its_secret_values() -> None:
+    bad = {
+        "id": "d1",
+        "name": "a",
+        "namespace": "ns",
+        "status": "READY",
+        "secrets": [{"value": "sk-must-not-be-logged"}],
+    }  # no name: the error's input is the secret
     with pytest.raises(ValidationError) as caught:
         DesiredDeployment.model_validate(bad)
     assert "sk-must-not-be-logged" in str(caught.value)  # what logging str(exc) used to leak
@@ -20,5 +24,5 @@ def test_invalid_desired_state_is_described_without_its_secret_values():
     assert "secrets.0.name" in described
 
 
-def test_other_failures_are_described_by_their_message():
+def test_other_failures_are_described_by_their_message() -> None:
     assert describe_failure(RuntimeError("API answered 503")) == "API answered 503"

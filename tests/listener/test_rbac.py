@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
+from harness.cluster import LocalCluster
 from listener_support import eventually
 from processes_support import Stack
 
@@ -25,8 +25,9 @@ def documented_rbac(namespace: str, lease_name: str) -> str:
 
 def with_dedicated_rules(rbac: str) -> str:
     """The documented Roles with the README's additional rules of dedicated mode in the namespace Role."""
-    extra = re.search(r"<!-- rbac-dedicated:begin -->\s*```yaml\n(.*?)```\s*<!-- rbac-dedicated:end -->",
-                      README.read_text(), re.S).group(1)
+    extra = re.search(
+        r"<!-- rbac-dedicated:begin -->\s*```yaml\n(.*?)```\s*<!-- rbac-dedicated:end -->", README.read_text(), re.S
+    ).group(1)
     roles = [role for role in yaml.safe_load_all(rbac) if role]
     namespace_role = next(r for r in roles if r["metadata"]["name"] == "lgcp-listener")
     namespace_role["rules"] += yaml.safe_load(extra)
@@ -38,15 +39,24 @@ def bind(cluster, namespace: str, rbac: str) -> None:
     cluster.kubectl("create", "serviceaccount", "lgcp-listener", "-n", namespace)
     cluster.apply(rbac)
     for role in ("lgcp-listener", "lgcp-listener-lease"):
-        cluster.kubectl("create", "rolebinding", role, f"--role={role}",
-                        f"--serviceaccount={namespace}:lgcp-listener", "-n", namespace)
+        cluster.kubectl(
+            "create",
+            "rolebinding",
+            role,
+            f"--role={role}",
+            f"--serviceaccount={namespace}:lgcp-listener",
+            "-n",
+            namespace,
+        )
 
 
 def token_kubeconfig(cluster, namespace: str, account: str) -> str:
     admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
     token = cluster.kubectl("create", "token", account, "-n", namespace, "--duration", "1h").stdout.strip()
     config = {
-        "apiVersion": "v1", "kind": "Config", "clusters": admin["clusters"],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": admin["clusters"],
         "users": [{"name": account, "user": {"token": token}}],
         "contexts": [{"name": account, "context": {"cluster": admin["clusters"][0]["name"], "user": account}}],
         "current-context": account,
@@ -56,7 +66,7 @@ def token_kubeconfig(cluster, namespace: str, account: str) -> str:
     return str(path)
 
 
-async def test_listener_runs_with_only_the_documented_rbac(stack: Stack, local_cluster):
+async def test_listener_runs_with_only_the_documented_rbac(stack: Stack, local_cluster: LocalCluster) -> None:
     ns, lease = stack.namespace, stack.env["LGCP_LISTENER_LEASE_NAME"]
     bind(local_cluster, ns, documented_rbac(ns, lease))
     # Sanity: the account really is limited (nothing outside its namespace, nothing cluster-wide).
@@ -73,23 +83,35 @@ async def test_listener_runs_with_only_the_documented_rbac(stack: Stack, local_c
 
     async def forgotten():
         return (await stack.admin.get(f"/deployments/{deployment['id']}")).status_code == 404
+
     await eventually(forgotten, 60)
     assert " 403" not in listener.output() and "Forbidden" not in listener.output()
 
 
-async def test_dedicated_mode_runs_with_only_the_documented_rbac_and_its_additional_rules(stack: Stack, local_cluster):
+async def test_dedicated_mode_runs_with_only_the_documented_rbac_and_its_additional_rules(
+    stack: Stack, local_cluster: LocalCluster
+) -> None:
     ns, lease = stack.namespace, stack.env["LGCP_LISTENER_LEASE_NAME"]
     bind(local_cluster, ns, with_dedicated_rules(documented_rbac(ns, lease)))
     kubeconfig = token_kubeconfig(local_cluster, ns, "lgcp-listener")
-    for verb, resource in (("delete", "statefulsets"), ("list", "persistentvolumeclaims"), ("create", "persistentvolumeclaims")):
-        answer = local_cluster.kubectl("--kubeconfig", kubeconfig, "auth", "can-i", verb, resource, "-n", ns, check=False)
+    for verb, resource in (
+        ("delete", "statefulsets"),
+        ("list", "persistentvolumeclaims"),
+        ("create", "persistentvolumeclaims"),
+    ):
+        answer = local_cluster.kubectl(
+            "--kubeconfig", kubeconfig, "auth", "can-i", verb, resource, "-n", ns, check=False
+        )
         assert answer.stdout.strip() == "no", (verb, resource)
 
-    listener = stack.start(LGCP_LISTENER_KUBECONFIG=kubeconfig, LGCP_LISTENER_DATABASE_MODE="dedicated",
-                           LGCP_LISTENER_DEDICATED_POSTGRES_STORAGE_SIZE="1Gi")
+    listener = stack.start(
+        LGCP_LISTENER_KUBECONFIG=kubeconfig,
+        LGCP_LISTENER_DATABASE_MODE="dedicated",
+        LGCP_LISTENER_DEDICATED_POSTGRES_STORAGE_SIZE="1Gi",
+    )
     await stack.registered()
     deployment = await stack.create()
-    await stack.wait_revision(deployment, "DEPLOYED", timeout=180)
+    await stack.wait_revision(deployment, "DEPLOYED", within=180)
     name = deployment["name"]
     assert stack.exists("statefulset", f"{name}-postgres") and stack.exists("statefulset", f"{name}-redis")
     assert stack.exists("pvc", f"data-{name}-postgres-0")
@@ -98,6 +120,7 @@ async def test_dedicated_mode_runs_with_only_the_documented_rbac_and_its_additio
 
     async def forgotten():
         return (await stack.admin.get(f"/deployments/{deployment['id']}")).status_code == 404
+
     await eventually(forgotten, 60)
     # Retention `delete` (the default): the volume and its passwords went with it.
     await eventually(lambda: not stack.exists("pvc", f"data-{name}-postgres-0"), 30)

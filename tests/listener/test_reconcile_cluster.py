@@ -7,23 +7,30 @@ import json
 import uuid
 
 import pytest
-
-from lgcp_listener import labels as L
-from lgcp_listener.control_plane import ControlPlaneError
-from lgcp_listener.desired import DesiredDeployment, SecretReference
-
+from harness.cluster import LocalCluster
+from lgcp_contract import labels as L
+from lgcp_contract.desired_state import DesiredDeployment, SecretReference
+from lgcp_listener.control_plane.client import ControlPlaneError
+from lgcp_listener.kube.client import Kube
 from listener_support import RecordingControlPlane, eventually, start_reconciler
 
 pytestmark = pytest.mark.cluster
 
 
-def agent(namespace: str, image: str = "registry.test/agent:1", revision: str | None = None, **spec) -> DesiredDeployment:
-    return DesiredDeployment.model_validate({
-        "id": str(uuid.uuid4()), "name": f"agent-{uuid.uuid4().hex[:6]}", "namespace": namespace, "status": "READY",
-        "source_config": {"resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128, **spec}},
-        "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-test"}],
-        "revision": {"id": revision or str(uuid.uuid4()), "image_uri": image, "status": "QUEUED"},
-    })
+def agent(
+    namespace: str, image: str = "registry.test/agent:1", revision: str | None = None, **spec
+) -> DesiredDeployment:
+    return DesiredDeployment.model_validate(
+        {
+            "id": str(uuid.uuid4()),
+            "name": f"agent-{uuid.uuid4().hex[:6]}",
+            "namespace": namespace,
+            "status": "READY",
+            "source_config": {"resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128, **spec}},
+            "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-test"}],
+            "revision": {"id": revision or str(uuid.uuid4()), "image_uri": image, "status": "QUEUED"},
+        }
+    )
 
 
 def with_revision(d: DesiredDeployment, image: str) -> DesiredDeployment:
@@ -37,7 +44,9 @@ def exists(cluster, kind: str, namespace: str, name: str) -> bool:
     return cluster.kubectl("get", kind, name, "-n", namespace, check=False).returncode == 0
 
 
-async def test_create_makes_objects_admitted_under_restricted_and_reports_deployed(local_cluster, namespace, kube):
+async def test_create_makes_objects_admitted_under_restricted_and_reports_deployed(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp)
     try:
@@ -55,12 +64,17 @@ async def test_create_makes_objects_admitted_under_restricted_and_reports_deploy
         # The env Secret is the listener's to delete (it exists before the Deployment does).
         secret = local_cluster.get_json("secret", f"{d.name}-env", "-n", namespace)
         assert "ownerReferences" not in secret["metadata"]
-        managers = {m["manager"] for m in local_cluster.get_json("deployment", d.name, "-n", namespace, "--show-managed-fields")["metadata"]["managedFields"]}
+        managers = {
+            m["manager"]
+            for m in local_cluster.get_json("deployment", d.name, "-n", namespace, "--show-managed-fields")["metadata"][
+                "managedFields"
+            ]
+        }
         assert "lgcp-listener" in managers
-        deploying_events = [e for r, s, _, e in cp.revision_statuses if s == "DEPLOYING"][0]
+        deploying_events = next(e for r, s, _, e in cp.revision_statuses if s == "DEPLOYING")
         assert [e["type"] for e in deploying_events] == ["Listener"]
         assert "registry.test/agent:1" in deploying_events[0]["message"]
-        deployed_events = [e for r, s, _, e in cp.revision_statuses if s == "DEPLOYED"][0]
+        deployed_events = next(e for r, s, _, e in cp.revision_statuses if s == "DEPLOYED")
         assert any(e["object"].startswith("Pod/") and e["type"] != "Listener" for e in deployed_events)
         assert deployed_events[-1]["type"] == "Listener"
         # The last preview is what ended up applied: its children name the Deployment as owner.
@@ -73,7 +87,7 @@ async def test_create_makes_objects_admitted_under_restricted_and_reports_deploy
         await running.stop()
 
 
-async def test_resync_of_unchanged_deployments_writes_nothing(namespace, kube):
+async def test_resync_of_unchanged_deployments_writes_nothing(namespace: str, kube: Kube) -> None:
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp)
     try:
@@ -90,7 +104,7 @@ async def test_resync_of_unchanged_deployments_writes_nothing(namespace, kube):
         await running.stop()
 
 
-async def test_drift_is_repaired(local_cluster, namespace, kube):
+async def test_drift_is_repaired(local_cluster: LocalCluster, namespace: str, kube: Kube) -> None:
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp)
     try:
@@ -100,17 +114,34 @@ async def test_drift_is_repaired(local_cluster, namespace, kube):
         local_cluster.kubectl("delete", "service", d.name, "-n", namespace)
         await eventually(lambda: exists(local_cluster, "service", namespace, d.name), 15)
         local_cluster.kubectl("set", "image", f"deployment/{d.name}", "langgraph-server=evil/image:1", "-n", namespace)
-        await eventually(lambda: local_cluster.get_json("deployment", d.name, "-n", namespace)
-                         ["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.test/agent:1", 15)
+        await eventually(
+            lambda: (
+                local_cluster.get_json("deployment", d.name, "-n", namespace)["spec"]["template"]["spec"]["containers"][
+                    0
+                ]["image"]
+                == "registry.test/agent:1"
+            ),
+            15,
+        )
         # The env Secret too: an edited value is put back, a deleted Secret comes back.
         secret_name = f"{d.name}-env"
-        local_cluster.kubectl("patch", "secret", secret_name, "-n", namespace, "--type=merge",
-                              "-p", '{"stringData": {"OPENAI_API_KEY": "sk-tampered"}}')
+        local_cluster.kubectl(
+            "patch",
+            "secret",
+            secret_name,
+            "-n",
+            namespace,
+            "--type=merge",
+            "-p",
+            '{"stringData": {"OPENAI_API_KEY": "sk-tampered"}}',
+        )
 
         def secret_value() -> str | None:
-            found = local_cluster.kubectl("get", "secret", secret_name, "-n", namespace,
-                                          "-o", "jsonpath={.data.OPENAI_API_KEY}", check=False)
+            found = local_cluster.kubectl(
+                "get", "secret", secret_name, "-n", namespace, "-o", "jsonpath={.data.OPENAI_API_KEY}", check=False
+            )
             return base64.b64decode(found.stdout).decode() if found.returncode == 0 and found.stdout else None
+
         await eventually(lambda: secret_value() == "sk-test", 15)
         local_cluster.kubectl("delete", "secret", secret_name, "-n", namespace)
         await eventually(lambda: secret_value() == "sk-test", 15)
@@ -118,7 +149,7 @@ async def test_drift_is_repaired(local_cluster, namespace, kube):
         await running.stop()
 
 
-async def test_new_revision_rolls_the_pods(local_cluster, namespace, kube):
+async def test_new_revision_rolls_the_pods(local_cluster: LocalCluster, namespace: str, kube: Kube) -> None:
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp)
     try:
@@ -133,6 +164,7 @@ async def test_new_revision_rolls_the_pods(local_cluster, namespace, kube):
             pods = local_cluster.get_json("pods", "-n", namespace, "-l", f"{L.DEPLOYMENT_ID}={d.id}")["items"]
             live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
             return live and all(p["spec"]["containers"][0]["image"] == "registry.test/agent:2" for p in live)
+
         await eventually(rolled, 30)
     finally:
         await running.stop()
@@ -152,7 +184,9 @@ class PreviewRefused(RecordingControlPlane):
         await super().manifests(deployment_id, revision_id, manifests)
 
 
-async def test_a_failed_preview_report_holds_up_nothing_and_is_sent_on_the_next_pass(namespace, kube):
+async def test_a_failed_preview_report_holds_up_nothing_and_is_sent_on_the_next_pass(
+    namespace: str, kube: Kube
+) -> None:
     cp = PreviewRefused()
     running = await start_reconciler(kube, namespace, cp)
     try:
@@ -176,23 +210,36 @@ async def test_a_failed_preview_report_holds_up_nothing_and_is_sent_on_the_next_
         await running.stop()
 
 
-async def test_scale_range_adds_hpa_and_pdb_and_removes_them_again(local_cluster, namespace, kube):
+async def test_scale_range_adds_hpa_and_pdb_and_removes_them_again(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp)
     try:
         d = agent(namespace, min_scale=2, max_scale=4)
         running.reconciler.set_desired([d])
-        await eventually(lambda: exists(local_cluster, "hpa", namespace, d.name) and exists(local_cluster, "pdb", namespace, d.name), 30)
+        await eventually(
+            lambda: exists(local_cluster, "hpa", namespace, d.name) and exists(local_cluster, "pdb", namespace, d.name),
+            30,
+        )
         data = d.model_dump()
         data["secrets"] = [{"name": "OPENAI_API_KEY", "value": "sk-test"}]
         data["source_config"]["resource_spec"].update(min_scale=1, max_scale=1)
         running.reconciler.set_desired([DesiredDeployment.model_validate(data)])
-        await eventually(lambda: not exists(local_cluster, "hpa", namespace, d.name) and not exists(local_cluster, "pdb", namespace, d.name), 30)
+        await eventually(
+            lambda: (
+                not exists(local_cluster, "hpa", namespace, d.name)
+                and not exists(local_cluster, "pdb", namespace, d.name)
+            ),
+            30,
+        )
     finally:
         await running.stop()
 
 
-async def test_deleting_removes_everything_and_reports_deleted(local_cluster, namespace, kube):
+async def test_deleting_removes_everything_and_reports_deleted(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp)
     try:
@@ -201,17 +248,28 @@ async def test_deleting_removes_everything_and_reports_deleted(local_cluster, na
         await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
         running.reconciler.set_desired([d.model_copy(update={"deleting": True})])
         await eventually(lambda: d.id in cp.deleted_ids, 60)
-        for kind, name in (("deployment", d.name), ("service", d.name), ("ingress", d.name), ("secret", f"{d.name}-env")):
+        for kind, name in (
+            ("deployment", d.name),
+            ("service", d.name),
+            ("ingress", d.name),
+            ("secret", f"{d.name}-env"),
+        ):
             assert not exists(local_cluster, kind, namespace, name), kind
         assert local_cluster.get_json("pods", "-n", namespace, "-l", f"{L.DEPLOYMENT_ID}={d.id}")["items"] == []
     finally:
         await running.stop()
 
 
-async def test_objects_of_the_same_name_that_are_not_ours_are_never_taken_over(local_cluster, namespace, kube):
+async def test_objects_of_the_same_name_that_are_not_ours_are_never_taken_over(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     d = agent(namespace)
-    foreign = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": d.name, "labels": {"team": "someone-else"}},
-               "spec": {"ports": [{"port": 9999}], "selector": {"app": "theirs"}}}
+    foreign = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": d.name, "labels": {"team": "someone-else"}},
+        "spec": {"ports": [{"port": 9999}], "selector": {"app": "theirs"}},
+    }
     local_cluster.apply(json.dumps(foreign), "-n", namespace)
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp)
@@ -230,15 +288,28 @@ async def test_objects_of_the_same_name_that_are_not_ours_are_never_taken_over(l
 
 
 @pytest.mark.parametrize("holder", ["control plane", "langsmith tls"])
-async def test_references_to_secrets_an_agent_must_not_read_are_refused(local_cluster, namespace, kube, holder):
+async def test_references_to_secrets_an_agent_must_not_read_are_refused(
+    local_cluster: LocalCluster, namespace: str, kube: Kube, holder: str
+) -> None:
     # The chart's own Secrets (API keys, database passwords), and the LangSmith host's TLS Secret,
     # which sits in the agents' namespace for their routes: its private key is not theirs.
     name = f"{holder.split()[0]}-{uuid.uuid4().hex[:6]}"
     labels = {"app.kubernetes.io/part-of": "langgraph-controlplane"} if holder == "control plane" else {}
-    local_cluster.apply(json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "labels": labels},
-                                    "stringData": {"key": "value"}}), "-n", namespace)
-    d = agent(namespace).model_copy(update={"secret_references": [
-        SecretReference(name="STOLEN", secret_name=name, secret_key="key")]})
+    local_cluster.apply(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "labels": labels},
+                "stringData": {"key": "value"},
+            }
+        ),
+        "-n",
+        namespace,
+    )
+    d = agent(namespace).model_copy(
+        update={"secret_references": [SecretReference(name="STOLEN", secret_name=name, secret_key="key")]}
+    )
     cp = RecordingControlPlane()
     route = {"tls_secret_name": name} if holder == "langsmith tls" else {}
     running = await start_reconciler(kube, namespace, cp, **route)
@@ -252,12 +323,21 @@ async def test_references_to_secrets_an_agent_must_not_read_are_refused(local_cl
         await running.stop()
 
 
-async def test_references_to_a_users_own_secret_deploy(local_cluster, namespace, kube):
-    own = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"team-{uuid.uuid4().hex[:6]}"},
-           "stringData": {"token": "t"}}
+async def test_references_to_a_users_own_secret_deploy(local_cluster: LocalCluster, namespace: str, kube: Kube) -> None:
+    own = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": f"team-{uuid.uuid4().hex[:6]}"},
+        "stringData": {"token": "t"},
+    }
     local_cluster.apply(json.dumps(own), "-n", namespace)
-    d = agent(namespace).model_copy(update={"secret_references": [
-        SecretReference(name="TEAM_TOKEN", secret_name=own["metadata"]["name"], secret_key="token")]})
+    d = agent(namespace).model_copy(
+        update={
+            "secret_references": [
+                SecretReference(name="TEAM_TOKEN", secret_name=own["metadata"]["name"], secret_key="token")
+            ]
+        }
+    )
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp)
     try:
@@ -267,7 +347,9 @@ async def test_references_to_a_users_own_secret_deploy(local_cluster, namespace,
         await running.stop()
 
 
-async def test_orphans_left_while_listener_was_down_are_collected(local_cluster, namespace, kube):
+async def test_orphans_left_while_listener_was_down_are_collected(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     cp = RecordingControlPlane()
     compute_id = f"c-{uuid.uuid4().hex[:8]}"
     running = await start_reconciler(kube, namespace, cp, compute_id=compute_id)
@@ -279,13 +361,18 @@ async def test_orphans_left_while_listener_was_down_are_collected(local_cluster,
     running = await start_reconciler(kube, namespace, RecordingControlPlane(), compute_id=compute_id)
     try:
         running.reconciler.set_desired([])
-        await eventually(lambda: not exists(local_cluster, "deployment", namespace, d.name)
-                         and not exists(local_cluster, "service", namespace, d.name), 60)
+        await eventually(
+            lambda: (
+                not exists(local_cluster, "deployment", namespace, d.name)
+                and not exists(local_cluster, "service", namespace, d.name)
+            ),
+            60,
+        )
     finally:
         await running.stop()
 
 
-async def test_other_listeners_objects_are_left_alone(local_cluster, namespace, kube):
+async def test_other_listeners_objects_are_left_alone(local_cluster: LocalCluster, namespace: str, kube: Kube) -> None:
     mine, theirs = RecordingControlPlane(), RecordingControlPlane()
     other = await start_reconciler(kube, namespace, theirs)
     d = agent(namespace)
@@ -301,25 +388,30 @@ async def test_other_listeners_objects_are_left_alone(local_cluster, namespace, 
         await running.stop()
 
 
-@pytest.mark.parametrize("image, reason", [
-    ("registry.test/lgcp-fail-image-pull:1", "image pull failure"),
-    ("registry.test/lgcp-fail-crashloop:1", "crash loop"),
-])
-async def test_failing_image_ends_in_deploy_failed_with_reason(namespace, kube, image, reason):
+@pytest.mark.parametrize(
+    "image, reason",
+    [
+        ("registry.test/lgcp-fail-image-pull:1", "image pull failure"),
+        ("registry.test/lgcp-fail-crashloop:1", "crash loop"),
+    ],
+)
+async def test_failing_image_ends_in_deploy_failed_with_reason(
+    namespace: str, kube: Kube, image: str, reason: str
+) -> None:
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp)
     try:
         d = agent(namespace, image=image)
         running.reconciler.set_desired([d])
         await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 60)
-        _, _, message, events = [r for r in cp.revision_statuses if r[1] == "DEPLOY_FAILED"][0]
+        _, _, message, _events = next(r for r in cp.revision_statuses if r[1] == "DEPLOY_FAILED")
         assert reason in message
         assert "DEPLOYED" not in cp.statuses(d.revision.id)
     finally:
         await running.stop()
 
 
-async def test_namespace_not_watched_is_reported(namespace, kube):
+async def test_namespace_not_watched_is_reported(namespace: str, kube: Kube) -> None:
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp)
     try:
@@ -331,7 +423,9 @@ async def test_namespace_not_watched_is_reported(namespace, kube):
         await running.stop()
 
 
-async def test_restart_deletes_nothing_before_the_desired_state_arrives(local_cluster, namespace, kube):
+async def test_restart_deletes_nothing_before_the_desired_state_arrives(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     cp = RecordingControlPlane()
     compute_id = f"c-{uuid.uuid4().hex[:8]}"
     running = await start_reconciler(kube, namespace, cp, compute_id=compute_id)
@@ -342,7 +436,7 @@ async def test_restart_deletes_nothing_before_the_desired_state_arrives(local_cl
     # Restarted: its watches list the Deployment at once, the API has not answered yet.
     running = await start_reconciler(kube, namespace, RecordingControlPlane(), compute_id=compute_id)
     try:
-        assert d.id in running.reconciler.located
+        assert d.id in running.reconciler.cache.located
         await running.idle()
         live = local_cluster.get_json("deployment", d.name, "-n", namespace)
         assert "deletionTimestamp" not in live["metadata"]

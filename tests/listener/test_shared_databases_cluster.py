@@ -9,27 +9,32 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from harness.cluster import LocalCluster
+from lgcp_contract.desired_state import DesiredDeployment
+from lgcp_listener.databases.shared.identifiers import redis_user
+from lgcp_listener.databases.shared.mode import SharedMode
+from lgcp_listener.databases.shared.server import SharedDatabases
+from lgcp_listener.kube.client import Kube
+from listener_support import RecordingControlPlane, eventually, start_reconciler, url_of_a_user_who_cannot_manage_users
 from redis.exceptions import NoPermissionError
-
-from lgcp_listener.connections import SharedConnections
-from lgcp_listener.databases import SharedDatabases, redis_user
-from lgcp_listener.desired import DesiredDeployment
-from listener_support import (RecordingControlPlane, eventually, start_reconciler,
-                              url_of_a_user_who_cannot_manage_users)
 
 pytestmark = pytest.mark.cluster
 
 
 def agent(namespace: str) -> DesiredDeployment:
-    return DesiredDeployment.model_validate({
-        "id": str(uuid.uuid4()), "name": f"db-{uuid.uuid4().hex[:6]}", "namespace": namespace,
-        "status": "AWAITING_DATABASE",
-        "source_config": {"resource_spec": {"cpu": 0.1, "memory_mb": 128}},
-        "revision": {"id": str(uuid.uuid4()), "image_uri": "registry.test/agent:1", "status": "QUEUED"},
-    })
+    return DesiredDeployment.model_validate(
+        {
+            "id": str(uuid.uuid4()),
+            "name": f"db-{uuid.uuid4().hex[:6]}",
+            "namespace": namespace,
+            "status": "AWAITING_DATABASE",
+            "source_config": {"resource_spec": {"cpu": 0.1, "memory_mb": 128}},
+            "revision": {"id": str(uuid.uuid4()), "image_uri": "registry.test/agent:1", "status": "QUEUED"},
+        }
+    )
 
 
-class CrashOnceBeforeProvisioning(SharedConnections):
+class CrashOnceBeforeProvisioning(SharedMode):
     """Fails right after the Secret was written, as a killed listener would."""
 
     crashed = False
@@ -61,9 +66,11 @@ def secret_env(cluster, namespace: str, name: str) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in data.items()}
 
 
-async def test_each_agent_gets_working_credentials_of_its_own(local_cluster, namespace, kube, shared):
+async def test_each_agent_gets_working_credentials_of_its_own(
+    local_cluster: LocalCluster, namespace: str, kube: Kube, shared: SharedDatabases
+) -> None:
     cp = RecordingControlPlane()
-    running = await start_reconciler(kube, namespace, cp, SharedConnections(shared))
+    running = await start_reconciler(kube, namespace, cp, SharedMode(shared))
     try:
         a, b = agent(namespace), agent(namespace)
         running.reconciler.set_desired([a, b])
@@ -91,7 +98,9 @@ async def test_each_agent_gets_working_credentials_of_its_own(local_cluster, nam
         await running.stop()
 
 
-async def test_password_survives_restart_and_a_crash_between_steps(local_cluster, namespace, kube, shared):
+async def test_password_survives_restart_and_a_crash_between_steps(
+    local_cluster: LocalCluster, namespace: str, kube: Kube, shared: SharedDatabases
+) -> None:
     cp = RecordingControlPlane()
     compute_id = f"c-{uuid.uuid4().hex[:8]}"
     crashing = CrashOnceBeforeProvisioning(shared)
@@ -109,8 +118,9 @@ async def test_password_survives_restart_and_a_crash_between_steps(local_cluster
     finally:
         await running.stop()
     # A new process reads the password back instead of inventing another one.
-    running = await start_reconciler(kube, namespace, RecordingControlPlane(), SharedConnections(shared),
-                                     compute_id=compute_id)
+    running = await start_reconciler(
+        kube, namespace, RecordingControlPlane(), SharedMode(shared), compute_id=compute_id
+    )
     try:
         writes = kube.writes
         running.reconciler.set_desired([d])
@@ -125,9 +135,11 @@ async def test_password_survives_restart_and_a_crash_between_steps(local_cluster
         await running.stop()
 
 
-async def test_deletion_drops_the_database_with_retention_delete(namespace, kube, shared):
+async def test_deletion_drops_the_database_with_retention_delete(
+    namespace: str, kube: Kube, shared: SharedDatabases
+) -> None:
     cp = RecordingControlPlane()
-    running = await start_reconciler(kube, namespace, cp, SharedConnections(shared))
+    running = await start_reconciler(kube, namespace, cp, SharedMode(shared))
     try:
         d = agent(namespace)
         running.reconciler.set_desired([d])
@@ -140,35 +152,40 @@ async def test_deletion_drops_the_database_with_retention_delete(namespace, kube
         await running.stop()
 
 
-async def test_an_orphan_loses_its_objects_but_keeps_its_database(local_cluster, namespace, kube, shared):
+async def test_an_orphan_loses_its_objects_but_keeps_its_database(
+    local_cluster: LocalCluster, namespace: str, kube: Kube, shared: SharedDatabases
+) -> None:
     cp = RecordingControlPlane()
-    running = await start_reconciler(kube, namespace, cp, SharedConnections(shared))
+    running = await start_reconciler(kube, namespace, cp, SharedMode(shared))
     try:
         d = agent(namespace)
         running.reconciler.set_desired([d])
         await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
         # The desired state stops naming it without a deletion (a changed key or registration).
         running.reconciler.set_desired([])
-        await eventually(lambda: local_cluster.kubectl("get", "deployment", d.name, "-n", namespace,
-                                                       check=False).returncode != 0, 60)
+        await eventually(
+            lambda: local_cluster.kubectl("get", "deployment", d.name, "-n", namespace, check=False).returncode != 0, 60
+        )
         await running.idle()
         assert d.id in await shared.provisioned()
     finally:
         await running.stop()
 
 
-async def test_no_redis_number_left_is_reported_as_deploy_failed(namespace, kube, postgres_dsn, redis_url):
+async def test_no_redis_number_left_is_reported_as_deploy_failed(
+    namespace: str, kube: Kube, postgres_dsn: str, redis_url: str
+) -> None:
     # databases=2: number 1 is the only one agents can get.
     small = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, redis_url, 2)
     cp = RecordingControlPlane()
-    running = await start_reconciler(kube, namespace, cp, SharedConnections(small))
+    running = await start_reconciler(kube, namespace, cp, SharedMode(small))
     try:
         first, second = agent(namespace), agent(namespace)
         running.reconciler.set_desired([first])
         await eventually(lambda: "DEPLOYED" in cp.statuses(first.revision.id), 60)
         running.reconciler.set_desired([first, second])
         await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(second.revision.id), 30)
-        message = [m for r, s, m, _ in cp.revision_statuses if r == second.revision.id and s == "DEPLOY_FAILED"][0]
+        message = next(m for r, s, m, _ in cp.revision_statuses if r == second.revision.id and s == "DEPLOY_FAILED")
         assert "Redis database numbers" in message and "LGCP_LISTENER_AGENT_REDIS_DATABASES" in message
         # Deleting the first frees its number: the second then deploys.
         running.reconciler.set_desired([first.model_copy(update={"deleting": True}), second])
@@ -178,45 +195,49 @@ async def test_no_redis_number_left_is_reported_as_deploy_failed(namespace, kube
         await small.close()
 
 
-async def test_a_redis_that_refuses_acl_users_fails_the_revision_naming_the_switch(namespace, kube, postgres_dsn,
-                                                                                   redis_url):
+async def test_a_redis_that_refuses_acl_users_fails_the_revision_naming_the_switch(
+    namespace: str, kube: Kube, postgres_dsn: str, redis_url: str
+) -> None:
     limited = await url_of_a_user_who_cannot_manage_users(redis_url)
     dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, limited, 16)
     cp = RecordingControlPlane()
-    running = await start_reconciler(kube, namespace, cp, SharedConnections(dbs))
+    running = await start_reconciler(kube, namespace, cp, SharedMode(dbs))
     try:
         d = agent(namespace)
         running.reconciler.set_desired([d])
         await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 30)
-        message = [m for r, s, m, _ in cp.revision_statuses if r == d.revision.id and s == "DEPLOY_FAILED"][0]
+        message = next(m for r, s, m, _ in cp.revision_statuses if r == d.revision.id and s == "DEPLOY_FAILED")
         assert "LGCP_LISTENER_AGENT_REDIS_ACL=false" in message
     finally:
         await running.stop()
         await dbs.close()
 
 
-async def test_an_agent_from_before_redis_users_gets_its_own_user_and_rolls(local_cluster, namespace, kube,
-                                                                          postgres_dsn, redis_url):
+async def test_an_agent_from_before_redis_users_gets_its_own_user_and_rolls(
+    local_cluster: LocalCluster, namespace: str, kube: Kube, postgres_dsn: str, redis_url: str
+) -> None:
     """An env Secret written without ACL users (the shared credentials in REDIS_URI) is rewritten
     with the agent's own user on the next listener start, and the pods roll onto it."""
     port = urlsplit(postgres_dsn).port
     compute_id = f"c-{uuid.uuid4().hex[:8]}"
     d = agent(namespace)
     before = SharedDatabases(postgres_dsn, "127.0.0.1", port, redis_url, 16, redis_acl=False)
-    running = await start_reconciler(kube, namespace, RecordingControlPlane(), SharedConnections(before),
-                                     compute_id=compute_id)
+    running = await start_reconciler(
+        kube, namespace, RecordingControlPlane(), SharedMode(before), compute_id=compute_id
+    )
     try:
         running.reconciler.set_desired([d])
         await running.idle()
         old_uri = secret_env(local_cluster, namespace, d.name)["REDIS_URI"]
         assert urlsplit(old_uri).password == urlsplit(redis_url).password  # the shared credentials
-        old_hash = local_cluster.get_json("deployment", d.name, "-n", namespace)["spec"]["template"]["metadata"]["annotations"]
+        old_hash = local_cluster.get_json("deployment", d.name, "-n", namespace)["spec"]["template"]["metadata"][
+            "annotations"
+        ]
     finally:
         await running.stop()
         await before.close()
     after = SharedDatabases(postgres_dsn, "127.0.0.1", port, redis_url, 16)
-    running = await start_reconciler(kube, namespace, RecordingControlPlane(), SharedConnections(after),
-                                     compute_id=compute_id)
+    running = await start_reconciler(kube, namespace, RecordingControlPlane(), SharedMode(after), compute_id=compute_id)
     try:
         running.reconciler.set_desired([d])
         await running.idle()
@@ -224,10 +245,11 @@ async def test_an_agent_from_before_redis_users_gets_its_own_user_and_rolls(loca
         assert urlsplit(new_uri).username == redis_user(d.id)
         assert urlsplit(new_uri).path == urlsplit(old_uri).path  # the same number, its data kept
         assert await _redis_ping(new_uri)
-        new_hash = local_cluster.get_json("deployment", d.name, "-n", namespace)["spec"]["template"]["metadata"]["annotations"]
+        new_hash = local_cluster.get_json("deployment", d.name, "-n", namespace)["spec"]["template"]["metadata"][
+            "annotations"
+        ]
         assert new_hash != old_hash  # the pods roll onto the new environment
     finally:
         await running.stop()
         await after.drop(d.id)
         await after.close()
-

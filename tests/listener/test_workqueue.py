@@ -2,17 +2,17 @@
 
 import asyncio
 
-from lgcp_listener.workqueue import WorkQueue, backoff_delay
+from lgcp_listener.kube.workqueue import WorkQueue, backoff_delay
 
 
-def test_backoff_doubles_caps_and_jitters():
+def test_backoff_doubles_caps_and_jitters() -> None:
     assert backoff_delay(1, 0.5, 60, 1.0) == 0.5
     assert backoff_delay(3, 0.5, 60, 1.0) == 2.0
     assert backoff_delay(30, 0.5, 60, 1.0) == 60
     assert backoff_delay(3, 0.5, 60, 0.0) == 1.0
 
 
-async def test_keeps_only_latest_value_and_queues_key_once():
+async def test_keeps_only_latest_value_and_queues_key_once() -> None:
     q: WorkQueue[int] = WorkQueue()
     q.put("a", 1)
     q.put("b", 1)
@@ -22,7 +22,7 @@ async def test_keeps_only_latest_value_and_queues_key_once():
     assert await q.get() == ("b", 1)
 
 
-async def test_key_put_while_active_is_redone_after_done_not_concurrently():
+async def test_key_put_while_active_is_redone_after_done_not_concurrently() -> None:
     q: WorkQueue[int] = WorkQueue()
     q.put("a", 1)
     assert await q.get() == ("a", 1)
@@ -32,7 +32,7 @@ async def test_key_put_while_active_is_redone_after_done_not_concurrently():
     assert await q.get() == ("a", 2)
 
 
-async def test_failure_retries_after_backoff_and_success_resets():
+async def test_failure_retries_after_backoff_and_success_resets() -> None:
     q: WorkQueue[int] = WorkQueue(base_delay=0.01, max_delay=0.05)
     q.put("a", 1)
     await q.get()
@@ -44,7 +44,7 @@ async def test_failure_retries_after_backoff_and_success_resets():
     assert q.failures("a") == 0
 
 
-async def test_a_failing_key_does_not_block_others():
+async def test_a_failing_key_does_not_block_others() -> None:
     q: WorkQueue[int] = WorkQueue(base_delay=10, max_delay=10)
     q.put("bad", 1)
     await q.get()
@@ -53,7 +53,7 @@ async def test_a_failing_key_does_not_block_others():
     assert await asyncio.wait_for(q.get(), 1) == ("good", 1)
 
 
-async def test_forgotten_key_is_skipped():
+async def test_forgotten_key_is_skipped() -> None:
     q: WorkQueue[int] = WorkQueue()
     q.put("a", 1)
     q.put("b", 1)
@@ -61,7 +61,7 @@ async def test_forgotten_key_is_skipped():
     assert await asyncio.wait_for(q.get(), 1) == ("b", 1)
 
 
-async def test_urgent_keys_go_first_and_a_promoted_key_is_handed_out_once():
+async def test_urgent_keys_go_first_and_a_promoted_key_is_handed_out_once() -> None:
     q: WorkQueue[int] = WorkQueue()
     for key in ("status-1", "status-2", "new"):
         q.put(key, 1)
@@ -76,7 +76,7 @@ async def test_urgent_keys_go_first_and_a_promoted_key_is_handed_out_once():
     assert await q.get() == ("later", 1)  # the promoted key's stale entry was skipped, not handed out again
 
 
-async def test_an_urgent_put_while_active_is_redone_urgently():
+async def test_an_urgent_put_while_active_is_redone_urgently() -> None:
     q: WorkQueue[int] = WorkQueue()
     q.put("a", 1)
     q.put("b", 1)
@@ -84,3 +84,28 @@ async def test_an_urgent_put_while_active_is_redone_urgently():
     q.put("a", 2, urgent=True)
     q.done("a", failed=False)
     assert await q.get() == ("a", 2)  # ahead of b
+
+
+async def test_a_forgotten_key_is_no_longer_counted() -> None:
+    """Issue 14 defect 5: `forget` left the key counted, so the queue depth metric overcounted."""
+    q: WorkQueue[int] = WorkQueue()
+    q.put("a", 1)
+    q.put("b", 1, urgent=True)
+    q.forget("a")
+    q.forget("b")
+    assert len(q) == 0
+    q.put("a", 2)
+    assert len(q) == 1
+    assert await asyncio.wait_for(q.get(), 1) == ("a", 2)
+
+
+async def test_done_with_again_after_brings_the_key_back() -> None:
+    q: WorkQueue[int] = WorkQueue()
+    q.put("a", 1)
+    await q.get()
+    q.put("b", 1, urgent=True)
+    assert q.done("a", failed=False, again_after=0) == 0
+    assert [(await q.get())[0] for _ in range(2)] == ["b", "a"], "behind the urgent keys"
+    q.done("a", failed=False, again_after=0.01)
+    assert len(q) == 0
+    assert await asyncio.wait_for(q.get(), 1) == ("a", 1)

@@ -10,7 +10,7 @@ import sys
 
 from pydantic import ValidationError
 
-from .listener import Listener
+from .app import Listener
 from .settings import Settings
 
 
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(settings: Settings) -> int:
     # SIGTERM (pod deletion) cancels the run, so its cleanup releases the lease at once.
     task = asyncio.current_task()
+    assert task is not None  # run by asyncio.run
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     try:
         await Listener(settings).run()

@@ -1,4 +1,10 @@
-"""The listener's configuration: environment variables with the prefix `LGCP_LISTENER_`."""
+"""The listener's configuration: environment variables with the prefix `LGCP_LISTENER_`.
+
+The variables are flat (the chart sets them by these names: tests/chart/test_settings_contract.py
+checks the agreement); `Settings` offers them grouped by concern as the plain configuration of
+`configuration.py` (`.control_plane`, `.route`, `.platform`, `.databases`, `.lease`), so the
+wiring hands each part its group. Nothing here imports the listener's domain code.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +13,34 @@ import json
 import re
 import socket
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from . import dedicated
-
+from . import configuration as c
 
 _LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 _IMAGE = re.compile(r"[a-z0-9][a-z0-9._/:@-]*[a-zA-Z0-9_]", re.I)
 _QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
-_FACTORS = {None: 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
-            "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_FACTORS: dict[str | None, Decimal | int] = {
+    None: 1,
+    "m": Decimal("0.001"),
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
 _RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
 
 
@@ -33,14 +52,15 @@ def quantity(value: str) -> Decimal:
     return Decimal(match.group(1)) * _FACTORS[match.group(2)]
 
 
-def _container_resources(value: object) -> dict:
+def _container_resources(value: object) -> dict[str, Any]:
     """`{"requests": {...}, "limits": {...}}` given as JSON; each limit at least its request."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
-            raise ValueError('must be JSON like {"requests": {"cpu": "100m", "memory": "256Mi"}, '
-                             '"limits": {"memory": "1Gi"}}') from None
+            raise ValueError(
+                'must be JSON like {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}'
+            ) from None
     if not isinstance(value, dict) or not set(value) <= {"requests", "limits"}:
         raise ValueError('must be an object with "requests" and/or "limits"')
     for part in value.values():
@@ -72,8 +92,8 @@ class Settings(BaseSettings):
 
     redis_url: SecretStr | None = None
 
-    database_mode: Literal["shared", "dedicated", "external"] = "shared"
-    database_retention: Literal["delete", "retain"] = "delete"
+    database_mode: c.DatabaseModeName = "shared"
+    database_retention: c.Retention = "delete"
     postgres_admin_url: SecretStr | None = None
     agent_postgres_host: str | None = None
     agent_postgres_port: int = 5432
@@ -84,19 +104,21 @@ class Settings(BaseSettings):
     spare_databases: int = Field(default=3, ge=0, le=50)
     external_database_uri_template: SecretStr | None = None
     external_redis_uri_template: SecretStr | None = None
-    dedicated_postgres_image: str = dedicated.POSTGRES_IMAGE
-    dedicated_redis_image: str = dedicated.REDIS_IMAGE
-    dedicated_postgres_storage_size: str = dedicated.POSTGRES_STORAGE_SIZE
+    dedicated_postgres_image: str = c.POSTGRES_IMAGE
+    dedicated_redis_image: str = c.REDIS_IMAGE
+    dedicated_postgres_storage_size: str = c.POSTGRES_STORAGE_SIZE
     dedicated_postgres_storage_class: str | None = None
-    dedicated_postgres_resources: Annotated[dict, NoDecode] = Field(
-        default_factory=lambda: copy.deepcopy(dedicated.POSTGRES_RESOURCES))
-    dedicated_redis_resources: Annotated[dict, NoDecode] = Field(
-        default_factory=lambda: copy.deepcopy(dedicated.REDIS_RESOURCES))
+    dedicated_postgres_resources: Annotated[dict[str, Any], NoDecode] = Field(
+        default_factory=lambda: copy.deepcopy(c.POSTGRES_RESOURCES)
+    )
+    dedicated_redis_resources: Annotated[dict[str, Any], NoDecode] = Field(
+        default_factory=lambda: copy.deepcopy(c.REDIS_RESOURCES)
+    )
     dedicated_image_pull_secrets: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     langsmith_hostname: str = "langsmith.local"
     base_path: str = ""
-    routing_mode: Literal["ingress", "gateway"] = "ingress"
+    routing_mode: c.RoutingMode = "ingress"
     ingress_class_name: str | None = None
     tls_secret_name: str | None = None
     gateway_name: str | None = None
@@ -170,8 +192,10 @@ class Settings(BaseSettings):
     def _label_value(cls, value: str) -> str:
         # It is the value of the lgcp.dev/listener label that selects what this listener owns.
         if not _LABEL_VALUE.fullmatch(value):
-            raise ValueError("must be a Kubernetes label value: at most 63 characters, alphanumerics, "
-                             "'-', '_' or '.', starting and ending with an alphanumeric")
+            raise ValueError(
+                "must be a Kubernetes label value: at most 63 characters, alphanumerics, "
+                "'-', '_' or '.', starting and ending with an alphanumeric"
+            )
         return value
 
     @field_validator("namespaces")
@@ -188,7 +212,7 @@ class Settings(BaseSettings):
         return "/" + value.strip("/") if value.strip("/") else ""
 
     @model_validator(mode="after")
-    def _check_consistency(self) -> "Settings":
+    def _check_consistency(self) -> Settings:
         if self.default_namespace is None:
             self.default_namespace = self.namespaces[0]
         if self.default_namespace not in self.namespaces:
@@ -196,16 +220,90 @@ class Settings(BaseSettings):
         if self.lease_namespace is None:
             self.lease_namespace = self.default_namespace
         if self.database_mode == "shared":
-            missing = [name for name in ("postgres_admin_url", "agent_postgres_host", "agent_redis_url")
-                       if getattr(self, name) is None]
+            missing = [
+                name
+                for name in ("postgres_admin_url", "agent_postgres_host", "agent_redis_url")
+                if getattr(self, name) is None
+            ]
             if missing:
                 raise ValueError(f"database_mode=shared needs {', '.join(missing)}")
         if self.database_mode == "external":
             # LangGraph servers need both: an agent without REDIS_URI would only crash-loop.
-            missing = [name for name in ("external_database_uri_template", "external_redis_uri_template")
-                       if getattr(self, name) is None]
+            missing = [
+                name
+                for name in ("external_database_uri_template", "external_redis_uri_template")
+                if getattr(self, name) is None
+            ]
             if missing:
                 raise ValueError(f"database_mode=external needs {', '.join(missing)}")
         if self.routing_mode == "gateway" and not self.gateway_name:
             raise ValueError("routing_mode=gateway needs gateway_name")
         return self
+
+    # --- grouped by concern (what each part of the listener is configured with) ---------------
+
+    @property
+    def control_plane(self) -> c.ControlPlaneConfig:
+        return c.ControlPlaneConfig(
+            self.api_url, self.api_key.get_secret_value(), self.tenant_id, _secret(self.redis_url), self.resync_seconds
+        )
+
+    @property
+    def route(self) -> c.RouteConfig:
+        return c.RouteConfig(
+            self.langsmith_hostname,
+            self.base_path,
+            self.routing_mode,
+            self.ingress_class_name,
+            self.tls_secret_name,
+            self.gateway_name,
+            self.gateway_namespace,
+        )
+
+    @property
+    def platform(self) -> c.PlatformEnv:
+        return c.PlatformEnv(self.langsmith_endpoint, _secret(self.langsmith_api_key), _secret(self.license_key))
+
+    @property
+    def databases(self) -> c.DatabasesConfig:
+        """The database mode's configuration: only the chosen mode's part is set."""
+        shared = external = dedicated = None
+        if self.database_mode == "shared":
+            assert self.postgres_admin_url and self.agent_postgres_host and self.agent_redis_url  # _check_consistency
+            shared = c.SharedDatabasesConfig(
+                self.postgres_admin_url.get_secret_value(),
+                self.agent_postgres_host,
+                self.agent_postgres_port,
+                self.agent_redis_url.get_secret_value(),
+                self.agent_redis_databases,
+                self.agent_redis_acl,
+                self.spare_databases,
+            )
+        elif self.database_mode == "external":
+            assert self.external_database_uri_template  # _check_consistency
+            external = c.ExternalDatabasesConfig(
+                self.external_database_uri_template.get_secret_value(), _secret(self.external_redis_uri_template)
+            )
+        else:
+            dedicated = c.DedicatedConfig(
+                self.dedicated_postgres_image,
+                self.dedicated_redis_image,
+                self.dedicated_postgres_storage_size,
+                self.dedicated_postgres_storage_class,
+                self.dedicated_postgres_resources,
+                self.dedicated_redis_resources,
+                tuple(self.dedicated_image_pull_secrets),
+            )
+        return c.DatabasesConfig(self.database_mode, self.database_retention, shared, external, dedicated)
+
+    @property
+    def lease(self) -> c.LeaseConfig | None:
+        """Leader election's configuration, or None when it is off."""
+        if not self.leader_election:
+            return None
+        assert self.lease_namespace is not None  # _check_consistency
+        return c.LeaseConfig(self.lease_namespace, self.lease_name, self.pod_name, self.lease_duration_seconds)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

@@ -1,0 +1,204 @@
+"""The listener process: register, elect a leader, converge, follow notifications, resync.
+
+This is the wiring: it builds every part from its group of the settings and runs them as tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from .control_plane.client import ControlPlane
+from .control_plane.notifications import follow
+from .databases.modes import open_database_mode
+from .kube.client import Kube, connect
+from .kube.lease import LeaderElection
+from .observability import metrics
+from .observability.failures import describe_failure
+from .observability.health import serve
+from .reconcile.controller import Controller
+from .render.context import RenderContext
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_IDS_PER_READ = 100  # the API's limit for ?deployment_id=
+T = TypeVar("T")
+
+
+def render_context(settings: Settings) -> RenderContext:
+    """What rendering needs from the settings."""
+    return RenderContext(compute_id=settings.compute_id, route=settings.route, platform=settings.platform)
+
+
+class Listener:
+    """One listener replica; `run()` returns only when leadership is lost (then the process exits)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.kube: Kube | None = None
+        self.controller: Controller | None = None
+        self.listener_id: str | None = None
+        self._refetch = asyncio.Event()
+        self._changed: set[str] = set()  # deployment ids notified since the last read
+        self._reread_all = False
+        self._ready = False
+
+    def ready(self) -> bool:
+        """What /readyz answers: a waiting standby, or a leader that is registered and synced."""
+        return self._ready
+
+    async def run(self) -> None:
+        """Runs until the lease is lost or a background task fails; cleans up either way."""
+        s = self.settings
+        health = await serve(s.health_port, self.ready) if s.health_port else None
+        kube = self.kube = Kube(await connect(s.kubeconfig))
+        cp_config = s.control_plane
+        control_plane = ControlPlane(cp_config.api_url, cp_config.api_key, cp_config.tenant_id)
+        ctx = render_context(s)
+        databases = s.databases
+        mode = open_database_mode(databases, kube, ctx)
+        lease = s.lease
+        election = None
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            if lease is not None:
+                election = LeaderElection(kube, lease.namespace, lease.name, lease.identity, lease.duration_seconds)
+                tasks.append(asyncio.create_task(election.run(), name="lease"))
+                log.info("waiting for the lease %s/%s", lease.namespace, lease.name)
+                self._ready = True  # a healthy standby is ready: it must not stall a rollout
+                await _first(election.is_leader.wait(), *tasks)
+                self._ready = False  # until registered and synced
+                metrics.IS_LEADER.set(1)
+            listener_id = self.listener_id = await _retry(
+                lambda: control_plane.register(s.compute_id, s.namespaces), "register"
+            )
+            log.info("registered as listener %s (compute_id %s)", listener_id, s.compute_id)
+            controller = self.controller = Controller(
+                kube, control_plane, mode, ctx, s.namespaces, databases.retention, s.workers
+            )
+            tasks += [
+                asyncio.create_task(inf.run(), name=f"watch-{kind}-{ns}")
+                for (kind, ns), inf in controller.cache.informers.items()
+            ]
+            await _first(controller.wait_synced(), *tasks)
+            if cp_config.redis_url is not None:
+                # Positioned on the stream before the first read, so no change falls in between.
+                positioned = asyncio.Event()
+                tasks.append(
+                    asyncio.create_task(
+                        follow(cp_config.redis_url, listener_id, self._notified, positioned), name="notifications"
+                    )
+                )
+                try:
+                    await asyncio.wait_for(positioned.wait(), 2)
+                except TimeoutError:
+                    log.warning("notification stream not reachable yet: changes wait for the resync until it is")
+            state = await _retry(lambda: control_plane.desired_state(listener_id), "desired state")
+            controller.set_desired(state.deployments)
+            tasks.append(asyncio.create_task(self._resync_loop(control_plane, controller, listener_id), name="resync"))
+            tasks.append(asyncio.create_task(controller.run_workers(), name="workers"))
+            self._ready = True
+            watched = [election.lost.wait()] if election else []
+            await _first(*watched, *tasks)
+        finally:
+            self._ready = False
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if election is not None:
+                await election.release()
+            await control_plane.close()
+            await mode.close()
+            await kube.close()
+            if health is not None:
+                await health.cleanup()
+
+    def _notified(self, deployment_id: str | None) -> None:
+        """A notification: reread that deployment (None: everything) as soon as possible."""
+        if deployment_id is None or not _is_uuid(deployment_id):
+            self._reread_all = True
+        else:
+            self._changed.add(deployment_id)
+        self._refetch.set()
+
+    async def _resync_loop(self, control_plane: ControlPlane, controller: Controller, listener_id: str) -> None:
+        """Rereads the deployments notifications name (up to MAX_IDS_PER_READ at a time), and
+        everything every resync interval or when a notification asks for it."""
+        resync_seconds = self.settings.resync_seconds
+        loop, delay = asyncio.get_running_loop(), 0.5
+        next_full = loop.time() + resync_seconds
+        while True:
+            if not self._changed and not self._reread_all:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._refetch.wait(), max(0.0, next_full - loop.time()))
+            self._refetch.clear()
+            full = self._reread_all or loop.time() >= next_full
+            ids = [] if full else sorted(self._changed)[:MAX_IDS_PER_READ]
+            self._changed.difference_update(ids)
+            if full:
+                self._reread_all = False
+                self._changed.clear()
+            try:
+                if full:
+                    state = await control_plane.desired_state(listener_id)
+                    controller.set_desired(state.deployments)
+                    next_full = loop.time() + resync_seconds
+                else:
+                    state = await control_plane.desired_state(listener_id, ids)
+                    controller.update_desired(ids, state.deployments)
+                delay = 0.5
+            except Exception as exc:
+                metrics.ERRORS.labels(kind="desired_state").inc()
+                log.warning("fetching the desired state failed: %s", describe_failure(exc))
+                self._reread_all = self._reread_all or full
+                self._changed.update(ids)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, resync_seconds)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def _first(*awaitables: Awaitable[Any]) -> None:
+    """Waits until the first of `awaitables` finishes and re-raises its error.
+
+    Tasks passed in keep running; waiters created here for plain coroutines are cancelled.
+    """
+    futures: list[asyncio.Future[Any]] = []
+    created: list[asyncio.Future[Any]] = []
+    for awaitable in awaitables:
+        if isinstance(awaitable, asyncio.Future):
+            futures.append(awaitable)
+        else:
+            created.append(asyncio.ensure_future(awaitable))
+            futures.append(created[-1])
+    done, _ = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+    for future in created:
+        if not future.done():
+            future.cancel()
+    for future in done:
+        future.result()
+
+
+async def _retry(call: Callable[[], Coroutine[Any, Any, T]], what: str, attempts: int = 30) -> T:
+    delay = 0.5
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except Exception as exc:
+            if attempt == attempts - 1:
+                raise
+            log.warning("%s failed (%s); retrying in %.1fs", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)
+    raise AssertionError("unreachable: the last attempt returns or raises")

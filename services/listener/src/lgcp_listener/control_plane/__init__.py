@@ -1,0 +1,2 @@
+"""The control plane as the listener sees it: its listener API over HTTP (register, desired
+state, reports) and the Redis stream through which it says what changed."""
