@@ -24,7 +24,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -48,7 +50,9 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run_concurrently(count: int, concurrency: int, one) -> tuple[float, list[float]]:
+async def run_concurrently(
+    count: int, concurrency: int, one: Callable[[int], Awaitable[object]]
+) -> tuple[float, list[float]]:
     """Runs `one(i)` for i in range(count) with `concurrency` workers; (seconds, latencies)."""
     latencies: list[float] = []
     queue = iter(range(count))
@@ -64,7 +68,7 @@ async def run_concurrently(count: int, concurrency: int, one) -> tuple[float, li
     return time.perf_counter() - started, latencies
 
 
-def body(listener_id: str, name: str) -> dict:
+def body(listener_id: str, name: str) -> dict[str, Any]:
     return {
         "name": name,
         "source": "external_docker",
@@ -74,7 +78,7 @@ def body(listener_id: str, name: str) -> dict:
     }
 
 
-async def bench_api(url: str, n: int, gets: int, lists: int, concurrency: int) -> dict:
+async def bench_api(url: str, n: int, gets: int, lists: int, concurrency: int) -> dict[str, Any]:
     # aiohttp rather than httpx: the client shares the cores with the server, so a cheaper
     # client leaves more of them to what is measured.
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -108,7 +112,7 @@ async def bench_api(url: str, n: int, gets: int, lists: int, concurrency: int) -
         return results
 
 
-async def bench_raw(dsn: str, n: int, gets: int, lists: int, concurrency: int, pool_size: int) -> dict:
+async def bench_raw(dsn: str, n: int, gets: int, lists: int, concurrency: int, pool_size: int) -> dict[str, Any]:
     """The statements one API request runs, straight on asyncpg. The key lookup is left out, as
     the API serves it from its cache on all but the first request of a key."""
     pool = await asyncpg.create_pool(dsn, min_size=pool_size, max_size=pool_size)
@@ -192,7 +196,7 @@ async def bench_raw(dsn: str, n: int, gets: int, lists: int, concurrency: int, p
     return results
 
 
-def start_api(dsn: str, redis_url: str, port: int, pool_size: int, log: Path) -> subprocess.Popen:
+def start_api(dsn: str, redis_url: str, port: int, pool_size: int, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "LGCP_DATABASE_URL": dsn,

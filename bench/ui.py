@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -41,7 +42,10 @@ async def sign_in(client: aiohttp.ClientSession, origin: str) -> str:
     async with client.get(f"{origin}/ui/sign-in") as page:
         html = await page.text()
         cookie = page.cookies["lgcp_ui_session"].value
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    if found is None:
+        raise RuntimeError("the sign-in page has no CSRF token")
+    token = found[1]
     async with client.post(
         f"{origin}/ui/sign-in",
         data={"api_key": ADMIN_KEY, "csrf_token": token},
@@ -52,7 +56,7 @@ async def sign_in(client: aiohttp.ClientSession, origin: str) -> str:
         return answer.cookies["lgcp_ui_session"].value
 
 
-async def bench(origin: str, n: int, requests: int, concurrency: int) -> dict:
+async def bench(origin: str, n: int, requests: int, concurrency: int) -> dict[str, Any]:
     api = f"{origin}/api-host/v2"
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as client:
@@ -78,7 +82,7 @@ async def bench(origin: str, n: int, requests: int, concurrency: int) -> dict:
         await run_concurrently(n, concurrency, create)
         session = {"Cookie": f"lgcp_ui_session={await sign_in(client, origin)}"}
 
-        async def fetch(url: str, with_headers: dict) -> None:
+        async def fetch(url: str, with_headers: dict[str, str]) -> None:
             async with client.get(url, headers=with_headers, allow_redirects=False) as response:
                 assert response.status == 200, (url, response.status)
                 await response.read()
