@@ -13,20 +13,20 @@ help: ## list the targets
 setup: ## Debian packages (PostgreSQL, Redis), uv, and the locked .venv with both services
 	@scripts/setup.sh
 
-tools: ## build the pinned helm, helm-unittest, ct, etcd, kube-*, kwok into .tools/bin (cached)
+tools: ## build the pinned helm, helm-unittest, ct, etcd, kube-*, kwok and the real node's kubelet, containerd, CoreDNS, Traefik into .tools (cached)
 	@scripts/tools.sh
 
-cluster-up: tools ## start the local kwok cluster; prints the kubeconfig path
+cluster-up: tools ## start the local cluster: a real node (LGCP_CLUSTER=kwok: simulated); prints the kubeconfig path
 	@scripts/cluster.sh up
 
-cluster-down: ## stop the local cluster; leaves no process behind
+cluster-down: ## stop the local cluster (LGCP_CLUSTER as for cluster-up); leaves the machine as it was
 	@scripts/cluster.sh down
 
-demo: setup tools ## the whole product on the local cluster, a sample agent DEPLOYED; stays up until Ctrl-C
-	@.venv/bin/python scripts/local_stack.py up
+demo: setup tools images ## the whole product in the local node: chart installed, sample agent DEPLOYED and answering
+	@.venv/bin/python -m lgcp_local_stack up
 
-demo-down: ## stop what `make demo` started: its processes, and the local cluster if it started it
-	@.venv/bin/python scripts/local_stack.py down
+demo-down: ## remove what `make demo` made: the release, its namespaces, the node if it started it
+	@.venv/bin/python -m lgcp_local_stack down
 
 test: setup tools ## every suite: pytest (api, listener, chart, e2e, harness)
 	@scripts/test.sh
@@ -35,8 +35,8 @@ lock: ## re-resolve uv.lock after changing a pyproject.toml, and re-export the i
 	@uv lock --python python3
 	@for s in api listener; do uv export --package lgcp-$$s --frozen --no-emit-workspace --no-dev --quiet -o services/$$s/requirements.txt; done
 
-images: setup ## build both service images offline with podman, tagged with the chart's appVersion
+images: setup ## build every image offline with podman: api, listener, postgres, redis, sample and crashing agents
 	@scripts/images.sh build
 
-images-save: images ## write both images as OCI archives under dist/images/ (podman load / docker load)
+images-save: images ## write every image as an OCI archive under dist/images/ (podman load / docker load / ctr import)
 	@scripts/images.sh save

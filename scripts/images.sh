@@ -5,7 +5,7 @@
 #
 # usage: scripts/images.sh base                 installs podman, makes the local base images
 #        scripts/images.sh build [IMAGE...]     (default: every image below)
-#        scripts/images.sh save [IMAGE...]      OCI archives under dist/images/
+#        scripts/images.sh save [IMAGE|REF...]  OCI archives under dist/images/
 #        scripts/images.sh refs [IMAGE...]      the references an image name builds, one a line
 #        scripts/images.sh archive REF          the OCI archive of one reference (for a node import)
 #        scripts/images.sh can-run              exits 0 when podman can run a container here
@@ -114,15 +114,23 @@ stage_wheels() {
   # --no-deps: the file pins everything. Not --only-binary: a pure-Python project with only an
   # sdist (the sample agent's forbiddenfruit) is built inside the image from its hashed sdist.
   download=("$root/.venv/bin/python" -m pip download --quiet --disable-pip-version-check --dest "$cache/wheels"
-    --python-version "$python_version" --implementation cp --no-deps
+    --python-version "$python_version" --implementation cp
     --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64)
-  "${download[@]}" --require-hashes -r "$target" >/dev/null ||
-    { rm -f "$target"; die "downloading the wheels of ${requirements#"$root"/} failed"; }
+  # A requirements file downloaded before is not asked for again (pip would query the index for
+  # every line): the stamp names the file's content.
+  local stamp
+  stamp=$cache/wheels/.downloaded-$(sha256sum "$target" | cut -c1-16)
+  if [[ ! -f $stamp ]]; then
+    "${download[@]}" --no-deps --require-hashes -r "$target" >/dev/null ||
+      { rm -f "$target"; die "downloading the wheels of ${requirements#"$root"/} failed"; }
+    # The backends with their dependencies (wheels only, as pip requires for another platform).
+    "${download[@]}" --only-binary=:all: hatchling setuptools wheel >/dev/null ||
+      die "downloading the build backends failed"
+    touch "$stamp"
+  fi
   rm -f "$target"
-  "${download[@]}" --only-binary=:all: hatchling pathspec pluggy trove-classifiers packaging setuptools wheel >/dev/null ||
-    die "downloading the build backends failed"
   # Everything in the shared cache: pip picks the pinned files by their hashes.
-  cp "$cache/wheels"/* "$dest/"
+  find "$cache/wheels" -maxdepth 1 -type f \( -name '*.whl' -o -name '*.tar.gz' \) -exec cp -t "$dest" {} +
 }
 
 # stage_context IMAGE: a build context holding exactly what the image's Dockerfile copies.
@@ -202,7 +210,7 @@ save() {
     rm -f "$out"
     "${PODMAN[@]}" save --quiet --format oci-archive -o "$out" "$ref"
     echo "images: wrote $out ($(du -h "$out" | cut -f1))"
-  done < <(for name in "$@"; do refs "$name"; done)
+  done < <(for arg in "$@"; do if [[ $arg == *:* ]]; then echo "$arg"; else refs "$arg"; fi; done)
 }
 
 command=${1:-}
@@ -227,5 +235,5 @@ case $command in
   can-run)
     "${PODMAN[@]}" run --rm --network=none "${ULIMITS[@]}" "$(base_image python)" true >/dev/null 2>&1
     ;;
-  *) die "usage: $0 base | build [IMAGE...] | save [IMAGE...] | refs [IMAGE...] | archive REF | can-run" ;;
+  *) die "usage: $0 base | build [IMAGE...] | save [IMAGE|REF...] | refs [IMAGE...] | archive REF | can-run" ;;
 esac

@@ -2,12 +2,13 @@
 
 It answers each human message with an echo that counts the conversation's turns, so a thread's
 state shows whether it survived a restart (the count goes on) and which image revision answered
-(`SAMPLE_AGENT_REVISION`, set at build time).
+(/app/REVISION, written at build time; SAMPLE_AGENT_REVISION overrides it).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated, TypedDict
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
@@ -25,8 +26,15 @@ def respond(state: State) -> State:
     humans = [m for m in state.get("messages", []) if isinstance(m, HumanMessage)]
     text = humans[-1].content if humans else ""
     turns = state.get("turns", 0) + 1
-    revision = os.environ.get("SAMPLE_AGENT_REVISION", "dev")
+    revision = os.environ.get("SAMPLE_AGENT_REVISION") or _built_revision()
     return {"messages": [AIMessage(content=f"echo #{turns} (revision {revision}): {text}")], "turns": turns}
+
+
+def _built_revision() -> str:
+    try:
+        return Path("/app/REVISION").read_text().strip()
+    except OSError:
+        return "dev"  # run from a checkout, not the image
 
 
 builder = StateGraph(State)

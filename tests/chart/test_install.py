@@ -5,6 +5,7 @@ survive upgrades and reinstalls, and a change rolls exactly the pods that read i
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from chart_commands import CHART, HELMS, VALUES_DIR, run
 
@@ -65,7 +66,8 @@ def test_install_upgrade_test_and_reinstall(helm: str, local_cluster, restricted
     release = Release(helm, local_cluster, restricted_namespaces(f"lgcp-{helm}"))
 
     notes = release.deploy("install")
-    assert f"http://langsmith.local/api-host/v2" in notes
+    hostname = yaml.safe_load((VALUES_DIR / "local.yaml").read_text())["langsmith"]["hostname"]
+    assert f"http://{hostname}/api-host/v2" in notes
     assert_running(release)
     secrets, hashes = release.secrets(), release.replica_sets()
     first_job = release.migration_job()["metadata"]["uid"]

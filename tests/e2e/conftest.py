@@ -1,47 +1,77 @@
-"""The e2e suite's stack: the chart installed on the local cluster and run by scripts/local_stack.py,
-the module behind `make demo`, once per session in a namespace of its own."""
+"""The e2e suite on the real local node: `make demo`'s own command (`python -m lgcp_local_stack up`)
+installs a release of its own (namespace `lgcp-e2e-<id>`, base path `/e2e-<id>` on the node's
+LangSmith host, beside any demo), and every test then works through the ingress and the API as a
+user would. The session ends with `down`, which removes that release and its namespaces."""
 
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+from agents import demo_command
+from lgcp_local_stack import images, node
+from lgcp_local_stack.control_plane import ControlPlane
+from lgcp_local_stack.release import Release, ReleaseConfig
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "e2e"
-sys.path.insert(0, str(REPO / "scripts"))
-from local_stack import LocalStack, StackConfig  # noqa: E402
+
+pytestmark = [pytest.mark.cluster, pytest.mark.images]
+
+
+@dataclass
+class Demo:
+    """The release the demo command installed, and what it printed."""
+
+    release: Release
+    output: str
+    state: Path
+
+
+def save_logs(release: Release) -> None:
+    """The pods' logs of both namespaces, for a failed run (CI uploads artifacts/)."""
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    for namespace in (release.config.namespace, f"{release.config.namespace}-agents"):
+        pods = release.node.kubectl("get", "pods", "-n", namespace, "-o", "name", check=False).stdout.split()
+        for pod in pods:
+            log = release.node.kubectl("logs", "-n", namespace, pod, "--all-containers", "--prefix", check=False)
+            (ARTIFACTS / f"{namespace}_{pod.split('/')[-1]}.log").write_text(log.stdout + log.stderr)
 
 
 @pytest.fixture(scope="session")
-def stack(local_cluster) -> LocalStack:
-    """`helm upgrade --install` with values/local.yaml, then Postgres, Redis, the API and the listener."""
-    # Not under pytest's private tmp folder: PostgreSQL runs as the `postgres` user when we are root.
+def demo(real_cluster) -> Demo:
+    images.build(images.E2E_IMAGES)  # what `make demo` has `make images` do first
+    suffix = uuid.uuid4().hex[:6]
     state = Path(tempfile.mkdtemp(prefix="lgcp-e2e-"))
-    state.chmod(0o711)
-    config = StackConfig(state=state, kubeconfig=local_cluster.kubeconfig,
-                         namespace=f"lgcp-e2e-{uuid.uuid4().hex[:6]}", api_port=None)
-    running = LocalStack(config)
+    options = ["--state", str(state), "--namespace", f"lgcp-e2e-{suffix}", "--base-path", f"/e2e-{suffix}"]
+    release = Release(node.describe(), ReleaseConfig(namespace=f"lgcp-e2e-{suffix}", base_path=f"/e2e-{suffix}"))
     try:
-        running.start()
-        yield running
+        up = demo_command("up", *options)
+        assert up.returncode == 0, f"the demo command failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
+        # The failure tests' crashing image, beside what the demo imported.
+        images.import_into(release.node, ("crashing-agent",), state / "imported-images.json")
+        yield Demo(release, up.stdout, state)
     finally:
-        running.stop()
-        local_cluster.kubectl("delete", "namespace", config.namespace, "--wait=false", check=False)
-        running.delete_kept_namespaces(wait=False)  # the agents' namespace outlives the release
-        # The processes' logs are kept for a failed run (CI uploads artifacts/).
-        shutil.rmtree(ARTIFACTS, ignore_errors=True)
-        shutil.copytree(state / "logs", ARTIFACTS, dirs_exist_ok=True)
+        if release.installed():
+            save_logs(release)
+        down = demo_command("down", *options, timeout=600)
         shutil.rmtree(state, ignore_errors=True)
+        assert down.returncode == 0, down.stdout + down.stderr
 
 
 @pytest.fixture
-def api(stack: LocalStack) -> httpx.Client:
-    """The v2 API as the admin: the key read from the release's Secret, as a user would."""
-    with stack.admin_client() as client:
+def plane(demo: Demo) -> ControlPlane:
+    """The v2 API through the ingress as the admin (the key read from the release's Secret)."""
+    with ControlPlane(demo.release.api_url, demo.release.admin_key) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def listener_id(demo: Demo) -> str:
+    with ControlPlane(demo.release.api_url, demo.release.admin_key) as client:
+        return client.listener_id(demo.release.compute_id)

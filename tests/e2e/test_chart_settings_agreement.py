@@ -1,5 +1,5 @@
-"""The environment the installed chart gives the API and the listener, which the e2e stack runs them
-with, agrees with what each service's settings read, in both directions: every variable the chart
+"""The environment the installed chart gives the API and the listener pods on the real node
+agrees with what each service's settings read, in both directions: every variable the chart
 sets is one the service reads (or a helper another variable expands), and every setting the service
 reads is set by the chart, except the few listed here with the reason the chart leaves them alone.
 (tests/chart checks that the settings classes accept the rendered environment of every values file.)"""
@@ -12,7 +12,7 @@ import re
 import httpx
 import pytest
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.images]
 
 # Settings the chart does not set with values/local.yaml, and why.
 API_LEFT_TO_DEFAULTS = {
@@ -43,9 +43,10 @@ def read_by(settings_class, prefix: str) -> set[str]:
     return {prefix + name.upper() for name in settings_class.model_fields}
 
 
-def chart_variables(stack, component: str, container: str | None = None, init: bool = False) -> tuple[set[str], set[str]]:
+def chart_variables(demo, component: str, container: str | None = None,
+                    init: bool = False) -> tuple[set[str], set[str]]:
     """(names the chart sets, names other variables expand through `$(NAME)`) for one container."""
-    pod = stack.chart.find("Deployment", component)["spec"]["template"]["spec"]
+    pod = demo.release.chart.find("Deployment", component)["spec"]["template"]["spec"]
     containers = pod["initContainers"] if init else pod["containers"]
     spec = next(c for c in containers if container is None or c["name"] == container)
     names = {item["name"] for item in spec["env"]}
@@ -54,10 +55,10 @@ def chart_variables(stack, component: str, container: str | None = None, init: b
 
 
 @pytest.mark.parametrize("container, init", [("api", False), ("migrate", True)])
-def test_the_chart_sets_exactly_what_the_api_reads(stack, container, init):
+def test_the_chart_sets_exactly_what_the_api_reads(demo, container, init):
     from lgcp_api.core.settings import Settings
 
-    names, expanded = chart_variables(stack, "api", container, init)
+    names, expanded = chart_variables(demo, "api", container, init)
     read = read_by(Settings, "LGCP_")
     helpers = names - read
     assert helpers <= expanded, f"the chart sets {sorted(helpers - expanded)}, which lgcp-api never reads"
@@ -67,10 +68,10 @@ def test_the_chart_sets_exactly_what_the_api_reads(stack, container, init):
         f"never sets; no longer read or now set: {sorted(API_LEFT_TO_DEFAULTS - unset)}"
 
 
-def test_the_chart_sets_exactly_what_the_listener_reads(stack):
+def test_the_chart_sets_exactly_what_the_listener_reads(demo):
     from lgcp_listener.settings import Settings
 
-    names, expanded = chart_variables(stack, "listener")
+    names, expanded = chart_variables(demo, "listener")
     read = read_by(Settings, "LGCP_LISTENER_")
     helpers = names - read
     assert helpers <= expanded, f"the chart sets {sorted(helpers - expanded)}, which lgcp-listener never reads"
@@ -80,15 +81,19 @@ def test_the_chart_sets_exactly_what_the_listener_reads(stack):
         f"which the chart never sets; no longer read or now set: {sorted(LISTENER_LEFT_TO_DEFAULTS - unset)}"
 
 
-def test_the_local_processes_run_with_the_installed_release_secrets(stack, api):
-    """The running API accepts the release Secret's admin key and refuses another; the listener,
-    configured the same way, has registered under the chart's compute id."""
-    assert api.get("/deployments").status_code == 200
-    assert httpx.get(f"{stack.api_url}/v2/deployments", headers={"X-Api-Key": "not-the-key"}).status_code == 401
-    assert stack.listener_id(api)
+def test_the_pods_run_with_the_installed_release_secrets(demo):
+    """The API in the cluster accepts the release Secret's admin key through the ingress and refuses
+    another; the listener pod, configured the same way, has registered under the chart's compute id."""
+    release = demo.release
+    key = {"X-Api-Key": release.admin_key}
+    assert httpx.get(f"{release.api_url}/v2/deployments", headers=key, timeout=10).status_code == 200
+    assert httpx.get(f"{release.api_url}/v2/deployments", headers={"X-Api-Key": "not-the-key"},
+                     timeout=10).status_code == 401
+    listeners = httpx.get(f"{release.api_url}/v2/listeners", headers=key, timeout=10).json()["resources"]
+    assert release.compute_id in [item["compute_id"] for item in listeners]
     # Agents get a namespace of their own (the chart creates it, enforcing "restricted"), apart
     # from the release namespace and the chart's Secrets in it.
-    agents = f"{stack.config.namespace}-agents"
-    assert stack.service_env("listener")["LGCP_LISTENER_NAMESPACES"] == agents
-    labels = stack.kubectl("get", "namespace", agents, "-o", "jsonpath={.metadata.labels}").stdout
+    agents = f"{release.config.namespace}-agents"
+    assert release.chart.container("Deployment", "listener").env["LGCP_LISTENER_NAMESPACES"] == agents
+    labels = release.node.kubectl("get", "namespace", agents, "-o", "jsonpath={.metadata.labels}").stdout
     assert json.loads(labels)["pod-security.kubernetes.io/enforce"] == "restricted"

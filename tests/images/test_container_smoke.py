@@ -13,7 +13,6 @@ import os
 import re
 import stat
 import subprocess
-import sys
 import tarfile
 import time
 import uuid
@@ -21,30 +20,20 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from harness.cluster import LocalCluster
 from harness.postgres import PostgresServer, start_postgres
 from harness.processes import free_port
 from harness.redis import RedisServer, start_redis
-
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
-from chart_runtime import Container, RenderedChart, swap_addresses  # noqa: E402
-
-PODMAN = ["podman", "--runtime", "runc", "--cgroup-manager=cgroupfs"]
-ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"]
-IMAGES_SH = REPO / "scripts" / "images.sh"
+from lgcp_local_stack.chart import Container, RenderedChart, swap_addresses
+from podman_images import IMAGES_SH, PODMAN, REPO, ULIMITS, build
 
 pytestmark = pytest.mark.images
 
 
 @pytest.fixture(scope="module")
 def built_images() -> None:
-    """Builds both images (podman's layer cache makes a rebuild of unchanged sources quick)."""
-    subprocess.run(["bash", str(IMAGES_SH), "base"], check=True)
-    if subprocess.run(["bash", str(IMAGES_SH), "can-run"]).returncode != 0:
-        pytest.skip("podman cannot run containers on this machine (scripts/images.sh can-run failed)")
-    subprocess.run(["bash", str(IMAGES_SH), "build"], check=True)
+    """Builds both service images."""
+    build("api", "listener")
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +212,7 @@ def test_images_carry_oci_labels_and_no_installer(built_images, chart: RenderedC
 
 
 def test_saved_archives_are_oci_images_of_both_services(built_images, chart: RenderedChart) -> None:
-    subprocess.run(["bash", str(IMAGES_SH), "save"], check=True, capture_output=True)
+    subprocess.run(["bash", str(IMAGES_SH), "save", "api", "listener"], check=True, capture_output=True)
     for service in ("api", "listener"):
         image = chart.container("Deployment", service).image
         archive = REPO / "dist" / "images" / f"lgcp-{service}-{image.rsplit(':', 1)[1]}.oci.tar"

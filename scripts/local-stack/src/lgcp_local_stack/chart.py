@@ -1,10 +1,8 @@
-"""The chart's workloads as local processes or containers, configured exactly as the chart says.
-
-The local cluster only simulates pods, so the API and the listener run outside it. So that they
-still run with the configuration the chart gives them (a variable the chart sets and the service
-does not read, or the reverse, shows up), their environment, arguments and security settings are
-read from the chart as `helm template` renders it; only the addresses of the chart's Services are
-swapped for local ones.
+"""The chart as `helm template` (or an installed release) renders it: its objects, and each
+workload container's environment, arguments and security settings resolved the way the kubelet
+would, so that a container can also be run outside the cluster with exactly the chart's
+configuration (tests/images runs the images with podman this way; only the addresses of the
+chart's Services are swapped for local ones).
 """
 
 from __future__ import annotations
@@ -17,9 +15,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-CHART = REPO / "charts" / "langgraph-controlplane"
-HELM = REPO / ".tools" / "bin" / "helm"
+from .paths import CHART, HELM
 
 # Variables the listener hands to agent pods inside the cluster: their addresses stay in-cluster.
 _AGENT_FACING = re.compile(r"^LGCP_LISTENER_AGENT_")
@@ -38,8 +34,11 @@ class Container:
     security: dict
     writable_paths: list[str]
 
-    def podman_security_flags(self) -> list[str]:
-        """`podman run` flags equivalent to the pod's and container's security settings."""
+    def podman_security_flags(self, empty_dirs: Path | None = None) -> list[str]:
+        """`podman run` flags equivalent to the pod's and container's security settings.
+
+        Each emptyDir is a tmpfs, or with `empty_dirs` a fresh folder below it, mode 0777 as the
+        kubelet makes one (podman gives a tmpfs the owner of the image's folder there)."""
         flags = []
         uid = self.security.get("runAsUser", self.pod_security.get("runAsUser"))
         gid = self.security.get("runAsGroup", self.pod_security.get("runAsGroup"))
@@ -52,7 +51,13 @@ class Container:
         if self.security.get("allowPrivilegeEscalation") is False:
             flags += ["--security-opt", "no-new-privileges"]
         for path in self.writable_paths:
-            flags += ["--tmpfs", f"{path}:rw,size=64m,mode=1777"]
+            if empty_dirs is None:
+                flags += ["--tmpfs", f"{path}:rw,size=64m,mode=1777"]
+                continue
+            folder = empty_dirs / path.strip("/").replace("/", "_")
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o777)
+            flags += ["--volume", f"{folder}:{path}"]
         return flags
 
 
@@ -65,7 +70,7 @@ class RenderedChart:
 
     @classmethod
     def render(cls, values_files: list[Path], release: str = "lgcp", namespace: str = "lgcp",
-               set_values: list[str] = ()) -> "RenderedChart":
+               set_values: list[str] = ()) -> RenderedChart:
         """Renders the chart with helm v3 (`make tools` builds it)."""
         args = [str(HELM), "template", release, str(CHART), "--namespace", namespace]
         for f in values_files:
@@ -78,12 +83,12 @@ class RenderedChart:
         return cls.from_manifest(out.stdout, namespace)
 
     @classmethod
-    def from_manifest(cls, manifest: str, namespace: str) -> "RenderedChart":
+    def from_manifest(cls, manifest: str, namespace: str) -> RenderedChart:
         """The objects of a multi-document manifest (`helm template` or `helm get manifest`)."""
         return cls([o for o in yaml.safe_load_all(manifest) if o], namespace)
 
     @classmethod
-    def installed(cls, release: str, namespace: str, kubeconfig: Path) -> "RenderedChart":
+    def installed(cls, release: str, namespace: str, kubeconfig: Path) -> RenderedChart:
         """The manifest of an installed release, so Secrets are the ones in the cluster."""
         args = [str(HELM), "get", "manifest", release, "--namespace", namespace, "--kubeconfig", str(kubeconfig)]
         out = subprocess.run(args, capture_output=True, text=True, check=False)
