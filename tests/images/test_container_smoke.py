@@ -220,5 +220,6 @@ def test_saved_archives_are_oci_images_of_both_services(built_images, chart: Ren
             assert json.load(tar.extractfile("oci-layout"))["imageLayoutVersion"] == "1.0.0"
             index = json.load(tar.extractfile("index.json"))
         refs = [m.get("annotations", {}).get("org.opencontainers.image.ref.name") for m in index["manifests"]]
-        # podman names local images localhost/<name>: what `podman load` gives back.
-        assert refs == [f"localhost/{image}"], index
+        # podman names local images localhost/<name>, as values/local.yaml does (the node's
+        # containerd keeps that name on import): what `podman load` gives back.
+        assert image.startswith("localhost/") and refs == [image], index
