@@ -14,16 +14,14 @@ from ..core.database import Conn, fetch_one
 from ..http.errors import conflict, not_found
 from ..http.paging import Page
 
+_GET = "SELECT * FROM deployments d WHERE d.id = $1 AND d.tenant_id = $2"
+_LOCK = _GET + " FOR UPDATE"
+
 
 async def get(conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID, *, lock: bool = False) -> asyncpg.Record:
     """The deployment in this tenant (locked for the transaction with `lock`); 404 for a missing
     one and another tenant's alike."""
-    query = (
-        "SELECT * FROM deployments d WHERE d.id = $1 AND d.tenant_id = $2 FOR UPDATE"
-        if lock
-        else "SELECT * FROM deployments d WHERE d.id = $1 AND d.tenant_id = $2"
-    )
-    row: asyncpg.Record | None = await conn.fetchrow(query, deployment_id, tenant_id)
+    row: asyncpg.Record | None = await conn.fetchrow(_LOCK if lock else _GET, deployment_id, tenant_id)
     if row is None:
         raise not_found("deployment")
     return row
@@ -189,10 +187,7 @@ async def delete(conn: Conn, deployment_id: uuid.UUID) -> None:
 
 
 async def with_latest_revision(
-    conn: Conn,
-    listener_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    deployment_ids: list[uuid.UUID] | None,
+    conn: Conn, listener_id: uuid.UUID, tenant_id: uuid.UUID, deployment_ids: list[uuid.UUID] | None
 ) -> list[asyncpg.Record]:
     """The listener's deployments (or only those of `deployment_ids`), oldest first, each with
     its latest revision's columns (`revision_*`) and sealed secrets."""

@@ -41,9 +41,7 @@ _IDS_LOC = ("query", "deployment_ids")
 
 def _answer(row: asyncpg.Record, status_code: int = 200) -> JSONResponse:
     return JSONResponse(
-        service.to_out(row).model_dump(mode="json"),
-        status_code=status_code,
-        headers={"ETag": etag(row["version"])},
+        service.to_out(row).model_dump(mode="json"), status_code=status_code, headers={"ETag": etag(row["version"])}
     )
 
 

@@ -6,8 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
+import asyncpg
 from fastapi import Query
 from pydantic import BaseModel
+
+from ..core.database import Conn
 
 T = TypeVar("T")
 
@@ -36,3 +39,8 @@ class PageOut(BaseModel, Generic[T]):
 def page_out(resources: Sequence[object], page: Page) -> dict[str, Any]:
     """The list answer: the next page starts right after what this one returned."""
     return {"resources": resources, "offset": page.offset + len(resources)}
+
+
+async def fetch_page(conn: Conn, query: str, *args: object, page: Page) -> list[asyncpg.Record]:
+    """The rows of `query` for `page`: its last two parameters are LIMIT and OFFSET."""
+    return await conn.fetch(query, *args, page.limit, page.offset)

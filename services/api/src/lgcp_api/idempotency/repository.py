@@ -66,7 +66,6 @@ async def store_answer(conn: Conn, api_key_id: uuid.UUID, key: str, status_code:
 async def purge_expired(conn: Conn) -> int:
     """Deletes keys older than RETENTION_HOURS; returns how many. Run periodically by the app."""
     status_line: str = await conn.execute(
-        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
-        RETENTION_HOURS,
+        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)", RETENTION_HOURS
     )
     return int(status_line.split()[-1])

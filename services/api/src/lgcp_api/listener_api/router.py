@@ -79,9 +79,7 @@ async def revision_status(
 
 
 @router.post(
-    "/deployments/{deployment_id}/status",
-    response_model=DeploymentOut,
-    summary="Report a deployment's status",
+    "/deployments/{deployment_id}/status", response_model=DeploymentOut, summary="Report a deployment's status"
 )
 async def deployment_status(
     deployment_id: uuid.UUID,

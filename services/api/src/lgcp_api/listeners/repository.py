@@ -9,7 +9,7 @@ import asyncpg
 
 from ..core.database import Conn, fetch_one
 from ..http.errors import conflict, not_found
-from ..http.paging import Page
+from ..http.paging import Page, fetch_page
 
 
 def _duplicate(compute_id: str) -> Exception:
@@ -38,23 +38,22 @@ async def insert(
 
 async def list_page(conn: Conn, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """Newest first."""
-    return await conn.fetch(
+    return await fetch_page(
+        conn,
         "SELECT * FROM listeners WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
         tenant_id,
-        page.limit,
-        page.offset,
+        page=page,
     )
+
+
+_GET = "SELECT * FROM listeners WHERE id = $1 AND tenant_id = $2"
+_LOCK = _GET + " FOR UPDATE"
 
 
 async def get(conn: Conn, tenant_id: uuid.UUID, listener_id: uuid.UUID, *, lock: bool = False) -> asyncpg.Record:
     """The listener in this tenant (locked for the transaction with `lock`); 404 for a missing
     one and for another tenant's alike."""
-    query = (
-        "SELECT * FROM listeners WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
-        if lock
-        else "SELECT * FROM listeners WHERE id = $1 AND tenant_id = $2"
-    )
-    row: asyncpg.Record | None = await conn.fetchrow(query, listener_id, tenant_id)
+    row: asyncpg.Record | None = await conn.fetchrow(_LOCK if lock else _GET, listener_id, tenant_id)
     if row is None:
         raise not_found("listener")
     return row

@@ -26,9 +26,7 @@ Reader = Annotated[Principal, Depends(require(READ))]
 
 def _answer(row: asyncpg.Record, status_code: int = 200) -> JSONResponse:
     return JSONResponse(
-        service.to_out(row).model_dump(mode="json"),
-        status_code=status_code,
-        headers={"ETag": etag(row["version"])},
+        service.to_out(row).model_dump(mode="json"), status_code=status_code, headers={"ETag": etag(row["version"])}
     )
 
 
@@ -74,11 +72,7 @@ async def get_listener(listener_id: uuid.UUID, principal: Reader, conn: Connecti
     responses={412: {"description": "If-Match does not match"}},
 )
 async def patch_listener(
-    listener_id: uuid.UUID,
-    body: ListenerPatch,
-    principal: Admin,
-    conn: Transaction,
-    if_match: IfMatch = None,
+    listener_id: uuid.UUID, body: ListenerPatch, principal: Admin, conn: Transaction, if_match: IfMatch = None
 ) -> JSONResponse:
     return _answer(await service.update(conn, principal, listener_id, body, if_match))
 
@@ -90,10 +84,7 @@ async def patch_listener(
     responses={412: {"description": "If-Match does not match"}},
 )
 async def delete_listener(
-    listener_id: uuid.UUID,
-    principal: Admin,
-    conn: Transaction,
-    if_match: IfMatch = None,
+    listener_id: uuid.UUID, principal: Admin, conn: Transaction, if_match: IfMatch = None
 ) -> Response:
     await service.delete(conn, principal, listener_id, if_match)
     return Response(status_code=204)

@@ -35,7 +35,6 @@ async def replace(conn: Conn, deployment_id: uuid.UUID, revision_id: uuid.UUID, 
 
 async def find(conn: Conn, deployment_id: uuid.UUID) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT revision_id, rendered_at, manifests FROM deployment_manifests WHERE deployment_id = $1",
-        deployment_id,
+        "SELECT revision_id, rendered_at, manifests FROM deployment_manifests WHERE deployment_id = $1", deployment_id
     )
     return row

@@ -11,17 +11,17 @@ import asyncpg
 from lgcp_contract.statuses import RevisionStatus
 
 from ..core.database import Conn, fetch_one
-from ..http.paging import Page
+from ..http.paging import Page, fetch_page
 from .schemas import RevisionEvent
 
 
 async def list_page(conn: Conn, deployment_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """The deployment's revisions, newest first."""
-    return await conn.fetch(
+    return await fetch_page(
+        conn,
         "SELECT * FROM revisions r WHERE r.deployment_id = $1 ORDER BY r.created_at DESC, r.id DESC LIMIT $2 OFFSET $3",
         deployment_id,
-        page.limit,
-        page.offset,
+        page=page,
     )
 
 
@@ -144,10 +144,10 @@ async def insert_events(conn: Conn, revision_id: uuid.UUID, events: Sequence[Rev
 
 async def events_page(conn: Conn, revision_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """The revision's events, oldest first (a log reads top to bottom)."""
-    return await conn.fetch(
+    return await fetch_page(
+        conn,
         "SELECT id, type, reason, message, object, timestamp FROM revision_events "
         "WHERE revision_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
         revision_id,
-        page.limit,
-        page.offset,
+        page=page,
     )

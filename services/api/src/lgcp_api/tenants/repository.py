@@ -8,7 +8,7 @@ import asyncpg
 
 from ..core.database import Conn, fetch_one
 from ..http.errors import conflict
-from ..http.paging import Page
+from ..http.paging import Page, fetch_page
 
 
 async def insert_tenant(conn: Conn, name: str) -> asyncpg.Record:
@@ -31,13 +31,13 @@ async def ensure_tenant(conn: Conn, name: str) -> None:
 
 async def visible_tenants(conn: Conn, platform: bool, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """Every tenant for a platform key, else only `tenant_id`; newest first."""
-    return await conn.fetch(
+    return await fetch_page(
+        conn,
         "SELECT id, name, created_at FROM tenants WHERE $1 OR id = $2 "
         "ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
         platform,
         tenant_id,
-        page.limit,
-        page.offset,
+        page=page,
     )
 
 
@@ -45,10 +45,7 @@ async def find_visible_tenant(
     conn: Conn, platform: bool, own_tenant_id: uuid.UUID, tenant_id: uuid.UUID
 ) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT id, name, created_at FROM tenants WHERE id = $1 AND ($2 OR id = $3)",
-        tenant_id,
-        platform,
-        own_tenant_id,
+        "SELECT id, name, created_at FROM tenants WHERE id = $1 AND ($2 OR id = $3)", tenant_id, platform, own_tenant_id
     )
     return row
 
@@ -99,12 +96,12 @@ async def ensure_listener_key(conn: Conn, tenant_name: str, digest: bytes, prefi
 
 
 async def tenant_keys(conn: Conn, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
-    return await conn.fetch(
+    return await fetch_page(
+        conn,
         "SELECT id, tenant_id, name, role, key_prefix, created_at, revoked_at FROM api_keys "
         "WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
         tenant_id,
-        page.limit,
-        page.offset,
+        page=page,
     )
 
 
