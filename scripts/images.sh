@@ -105,32 +105,35 @@ ensure_base_image() {
 # wheel) of a hash-pinned requirements file, for the base image's Python (manylinux x86_64) with
 # markers evaluated for that interpreter, plus the build backends that install local projects.
 stage_wheels() {
-  local requirements=$1 dest=$2 python_version download target
+  local requirements=$1 dest=$2 python_version download target folder
   python_version=$("${PODMAN[@]}" image inspect --format '{{ index .Labels "org.lgcp.python-version" }}' "$(base_image python)")
   [[ -n $python_version ]] || die "$(base_image python) has no org.lgcp.python-version label: remove it and rerun"
-  mkdir -p "$cache/wheels" "$dest"
   target=$(mktemp)
   "$root/.venv/bin/python" "$root/scripts/requirements_for_target.py" "$requirements" "$python_version" >"$target"
-  # --no-deps: the file pins everything. Not --only-binary: a pure-Python project with only an
-  # sdist (the sample agent's forbiddenfruit) is built inside the image from its hashed sdist.
-  download=("$root/.venv/bin/python" -m pip download --quiet --disable-pip-version-check --dest "$cache/wheels"
-    --python-version "$python_version" --implementation cp
-    --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64)
-  # A requirements file downloaded before is not asked for again (pip would query the index for
-  # every line): the stamp names the file's content.
-  local stamp
-  stamp=$cache/wheels/.downloaded-$(sha256sum "$target" | cut -c1-16)
-  if [[ ! -f $stamp ]]; then
+  # One folder per content of the target's requirements: a file downloaded before is not asked
+  # for again (pip would query the index for every line), and a context gets only its own files.
+  folder=$cache/wheels/$(sha256sum "$target" | cut -c1-16)
+  if [[ ! -f $folder/.complete ]]; then
+    rm -rf "$folder" && mkdir -p "$folder"
+    # --no-deps: the file pins everything. Not --only-binary: a pure-Python project with only an
+    # sdist (the sample agent's forbiddenfruit) is built inside the image from its hashed sdist.
+    download=("$root/.venv/bin/python" -m pip download --quiet --disable-pip-version-check --dest "$folder"
+      --python-version "$python_version" --implementation cp
+      --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64)
     "${download[@]}" --no-deps --require-hashes -r "$target" >/dev/null ||
       { rm -f "$target"; die "downloading the wheels of ${requirements#"$root"/} failed"; }
-    # The backends with their dependencies (wheels only, as pip requires for another platform).
+    # The build backends that install local projects, with their dependencies (wheels only, as
+    # pip requires for another platform).
     "${download[@]}" --only-binary=:all: hatchling setuptools wheel >/dev/null ||
       die "downloading the build backends failed"
-    touch "$stamp"
+    touch "$folder/.complete"
   fi
   rm -f "$target"
-  # Everything in the shared cache: pip picks the pinned files by their hashes.
-  find "$cache/wheels" -maxdepth 1 -type f \( -name '*.whl' -o -name '*.tar.gz' \) -exec cp -t "$dest" {} +
+  # Hard links where the cache and the context share a filesystem.
+  mkdir -p "$dest"
+  local files=(-maxdepth 1 -type f \( -name '*.whl' -o -name '*.tar.gz' \))
+  find "$folder" "${files[@]}" -exec cp -l -t "$dest" {} + 2>/dev/null ||
+    find "$folder" "${files[@]}" -exec cp -f -t "$dest" {} +
 }
 
 # stage_context IMAGE: a build context holding exactly what the image's Dockerfile copies.
