@@ -235,6 +235,8 @@ async def bench(
     n: int, api, cluster, redis_server, databases: dict[str, str], servers: dict[int, str], rate: float = 0
 ) -> None:
     namespace = make_namespace(cluster, "lgcp-bench")
+    # Its idempotent reads (the polls below) are resent when a kept-alive connection was cut
+    # (processes_support.ResendingTransport): one ReadError must not end a run of minutes.
     admin = api.admin()
     key = (await admin.post("/api-keys", json={"name": "bench listener", "role": "listener"})).json()["key"]
     compute_id = f"bench-{uuid.uuid4().hex[:8]}"

@@ -17,6 +17,32 @@ from lgcp_contract import labels as L
 from listener_support import eventually
 
 BIN = Path(sys.executable).parent
+# Reads, and writes that carry an Idempotency-Key, may be sent again: a second copy has no effect.
+RESENDABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CUT_CONNECTION = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+
+
+class ResendingTransport(httpx.AsyncBaseTransport):
+    """Sends an idempotent request again when its connection was cut before an answer: a kept-alive
+    connection the server has just closed (its keep-alive timeout) fails the next request on it
+    with ReadError or "Server disconnected", although the request never reached the application."""
+
+    def __init__(self, attempts: int = 3) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._attempts = attempts
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        resendable = request.method in RESENDABLE_METHODS or "Idempotency-Key" in request.headers
+        for attempt in range(self._attempts):
+            try:
+                return await self._inner.handle_async_request(request)
+            except CUT_CONNECTION:
+                if not resendable or attempt == self._attempts - 1:
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 @dataclass
@@ -27,7 +53,12 @@ class ApiProcess:
     log: Path
 
     def admin(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=f"{self.url}/v2", headers={"X-Api-Key": self.admin_key}, timeout=30)
+        return httpx.AsyncClient(
+            base_url=f"{self.url}/v2",
+            headers={"X-Api-Key": self.admin_key},
+            timeout=30,
+            transport=ResendingTransport(),
+        )
 
     def stop(self) -> None:
         processes.stop(self.proc)

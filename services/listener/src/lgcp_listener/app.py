@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from .control_plane.client import ControlPlane
 from .control_plane.notifications import follow
+from .databases.mode import DatabaseMode
 from .databases.modes import open_database_mode
 from .kube.client import Kube, connect
 from .kube.lease import LeaderElection
@@ -35,12 +36,22 @@ def render_context(settings: Settings) -> RenderContext:
     return RenderContext(compute_id=settings.compute_id, route=settings.route, platform=settings.platform)
 
 
+class StartupError(RuntimeError):
+    """A start-up call failed every attempt; the message is log-safe (describe_failure)."""
+
+
+class _Stopped(Exception):
+    """A background task (the lease: lost) ended before the step being awaited finished."""
+
+
 class Listener:
     """One listener replica; `run()` returns only when leadership is lost (then the process exits)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.kube: Kube | None = None
+        self.control_plane: ControlPlane | None = None
+        self.database_mode: DatabaseMode | None = None
         self.controller: Controller | None = None
         self.listener_id: str | None = None
         self._refetch = asyncio.Event()
@@ -55,68 +66,89 @@ class Listener:
     async def run(self) -> None:
         """Runs until the lease is lost or a background task fails; cleans up either way."""
         s = self.settings
-        health = await serve(s.health_port, self.ready) if s.health_port else None
-        kube = self.kube = Kube(await connect(s.kubeconfig))
-        cp_config = s.control_plane
-        control_plane = ControlPlane(cp_config.api_url, cp_config.api_key, cp_config.tenant_id)
-        ctx = render_context(s)
-        databases = s.databases
-        mode = open_database_mode(databases, kube, ctx)
-        lease = s.lease
-        election = None
+        election: LeaderElection | None = None
         tasks: list[asyncio.Task[Any]] = []
-        try:
+        async with contextlib.AsyncExitStack() as resources:
+            # Closed in reverse order, each even when another failed (a closer's error is logged).
+            health = await serve(s.health_port, self.ready) if s.health_port else None
+            if health is not None:
+                resources.push_async_callback(_closing, "the health server", health.cleanup)
+            kube = self.kube = Kube(await connect(s.kubeconfig))
+            resources.push_async_callback(_closing, "the Kubernetes client", kube.close)
+            cp_config = s.control_plane
+            control_plane = self.control_plane = ControlPlane(cp_config.api_url, cp_config.api_key, cp_config.tenant_id)
+            resources.push_async_callback(_closing, "the control-plane client", control_plane.close)
+            ctx = render_context(s)
+            databases = s.databases
+            mode = self.database_mode = open_database_mode(databases, kube, ctx)
+            resources.push_async_callback(_closing, "the database mode", mode.close)
+            lease = s.lease
             if lease is not None:
                 election = LeaderElection(kube, lease.namespace, lease.name, lease.identity, lease.duration_seconds)
-                tasks.append(asyncio.create_task(election.run(), name="lease"))
-                log.info("waiting for the lease %s/%s", lease.namespace, lease.name)
-                self._ready = True  # a healthy standby is ready: it must not stall a rollout
-                await _first(election.is_leader.wait(), *tasks)
-                self._ready = False  # until registered and synced
-                metrics.IS_LEADER.set(1)
-            listener_id = self.listener_id = await _retry(
-                lambda: control_plane.register(s.compute_id, s.namespaces), "register"
-            )
-            log.info("registered as listener %s (compute_id %s)", listener_id, s.compute_id)
-            controller = self.controller = Controller(
-                kube, control_plane, mode, ctx, s.namespaces, databases.retention, s.workers
-            )
-            tasks += [
-                asyncio.create_task(inf.run(), name=f"watch-{kind}-{ns}")
-                for (kind, ns), inf in controller.cache.informers.items()
-            ]
-            await _first(controller.wait_synced(), *tasks)
-            if cp_config.redis_url is not None:
-                # Positioned on the stream before the first read, so no change falls in between.
-                positioned = asyncio.Event()
-                tasks.append(
-                    asyncio.create_task(
-                        follow(cp_config.redis_url, listener_id, self._notified, positioned), name="notifications"
-                    )
+                resources.push_async_callback(_closing, "the lease release", election.release)
+            resources.push_async_callback(self._stop_tasks, tasks)
+            try:
+                await self._lead(s, election, kube, control_plane, mode, ctx, tasks)
+            except _Stopped:
+                log.error("stopped while starting: the lease was lost")
+
+    async def _stop_tasks(self, tasks: list[asyncio.Task[Any]]) -> None:
+        self._ready = False
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _lead(
+        self,
+        s: Settings,
+        election: LeaderElection | None,
+        kube: Kube,
+        control_plane: ControlPlane,
+        mode: DatabaseMode,
+        ctx: RenderContext,
+        tasks: list[asyncio.Task[Any]],
+    ) -> None:
+        """Waits for the lease, registers, syncs, then runs until a task ends (the lease: lost).
+        Every start-up step is abandoned (_Stopped) as soon as a background task ends."""
+        cp_config, databases = s.control_plane, s.databases
+        if election is not None:
+            tasks.append(asyncio.create_task(election.run(), name="lease"))
+            log.info("waiting for the lease %s/%s", election.namespace, election.name)
+            self._ready = True  # a healthy standby is ready: it must not stall a rollout
+            await _unless_ended(election.is_leader.wait(), tasks)
+            self._ready = False  # until registered and synced
+            metrics.IS_LEADER.set(1)
+        listener_id = self.listener_id = await _unless_ended(
+            _retry(lambda: control_plane.register(s.compute_id, s.namespaces), "register"), tasks
+        )
+        log.info("registered as listener %s (compute_id %s)", listener_id, s.compute_id)
+        controller = self.controller = Controller(
+            kube, control_plane, mode, ctx, s.namespaces, databases.retention, s.workers
+        )
+        tasks += [
+            asyncio.create_task(inf.run(), name=f"watch-{kind}-{ns}")
+            for (kind, ns), inf in controller.cache.informers.items()
+        ]
+        await _unless_ended(controller.wait_synced(), tasks)
+        if cp_config.redis_url is not None:
+            # Positioned on the stream before the first read, so no change falls in between.
+            positioned = asyncio.Event()
+            tasks.append(
+                asyncio.create_task(
+                    follow(cp_config.redis_url, listener_id, self._notified, positioned), name="notifications"
                 )
-                try:
-                    await asyncio.wait_for(positioned.wait(), 2)
-                except TimeoutError:
-                    log.warning("notification stream not reachable yet: changes wait for the resync until it is")
-            state = await _retry(lambda: control_plane.desired_state(listener_id), "desired state")
-            controller.set_desired(state.deployments)
-            tasks.append(asyncio.create_task(self._resync_loop(control_plane, controller, listener_id), name="resync"))
-            tasks.append(asyncio.create_task(controller.run_workers(), name="workers"))
-            self._ready = True
-            watched = [election.lost.wait()] if election else []
-            await _first(*watched, *tasks)
-        finally:
-            self._ready = False
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if election is not None:
-                await election.release()
-            await control_plane.close()
-            await mode.close()
-            await kube.close()
-            if health is not None:
-                await health.cleanup()
+            )
+            try:
+                await asyncio.wait_for(positioned.wait(), 2)
+            except TimeoutError:
+                log.warning("notification stream not reachable yet: changes wait for the resync until it is")
+        state = await _unless_ended(_retry(lambda: control_plane.desired_state(listener_id), "desired state"), tasks)
+        controller.set_desired(state.deployments)
+        tasks.append(asyncio.create_task(self._resync_loop(control_plane, controller, listener_id), name="resync"))
+        tasks.append(asyncio.create_task(controller.run_workers(), name="workers"))
+        self._ready = True
+        watched = [election.lost.wait()] if election else []
+        await _first(*watched, *tasks)
 
     def _notified(self, deployment_id: str | None) -> None:
         """A notification: reread that deployment (None: everything) as soon as possible."""
@@ -190,15 +222,44 @@ async def _first(*awaitables: Awaitable[Any]) -> None:
         future.result()
 
 
+async def _unless_ended(awaitable: Awaitable[T], background: list[asyncio.Task[Any]]) -> T:
+    """The result of `awaitable`, unless one of the `background` tasks ends first: its error is
+    re-raised, and one that returns (the lease task returns when the lease is lost) raises _Stopped."""
+    step = asyncio.ensure_future(awaitable)
+    try:
+        await asyncio.wait([step, *background], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not step.done():
+            step.cancel()
+            await asyncio.gather(step, return_exceptions=True)
+    if step.done() and not step.cancelled():
+        return step.result()
+    for task in background:
+        if task.done():
+            task.result()
+    raise _Stopped
+
+
+async def _closing(what: str, close: Callable[[], Awaitable[object]]) -> None:
+    """Runs one step of the shutdown; a failure is logged so that the others still run."""
+    try:
+        await close()
+    except Exception as exc:
+        log.warning("closing %s failed: %s", what, describe_failure(exc))
+
+
 async def _retry(call: Callable[[], Coroutine[Any, Any, T]], what: str, attempts: int = 30) -> T:
+    """Retries a start-up call with backoff. Failures are described without the values they may
+    carry (a desired state that does not parse repeats its secrets in pydantic's message)."""
     delay = 0.5
     for attempt in range(attempts):
         try:
             return await call()
         except Exception as exc:
+            described = describe_failure(exc)
             if attempt == attempts - 1:
-                raise
-            log.warning("%s failed (%s); retrying in %.1fs", what, exc, delay)
+                raise StartupError(f"{what} failed {attempts} times: {described}") from None
+            log.warning("%s failed (%s); retrying in %.1fs", what, described, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10)
     raise AssertionError("unreachable: the last attempt returns or raises")

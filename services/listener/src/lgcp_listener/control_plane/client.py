@@ -42,6 +42,11 @@ class ControlPlane:
         """Closes the HTTP connections."""
         await self._http.aclose()
 
+    @property
+    def closed(self) -> bool:
+        """Whether close() has run."""
+        return self._http.is_closed
+
     async def _send(self, method: str, path: str, body: Body | None = None, params: Params | None = None) -> Any:
         resp = await self._http.request(method, path, json=body, params=params)
         if resp.status_code >= 400:
