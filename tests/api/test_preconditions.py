@@ -42,7 +42,7 @@ async def test_a_failed_request_does_not_burn_its_key(admin, listener):
     headers = {"Idempotency-Key": "create-4"}
     body = deployment_body(listener["id"])
     body["source_config"]["listener_config"]["k8s_namespace"] = "not-allowed"
-    assert (await admin.post("/deployments", json=body, headers=headers)).status_code == 422
+    assert (await admin.post("/deployments", json=body, headers=headers)).status_code == 400
     body["source_config"]["listener_config"]["k8s_namespace"] = "agents"
     response = await admin.post("/deployments", json=body, headers=headers)
     assert response.status_code == 201

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from lgcp_contract.environment import RESERVED_ENV_NAMES
 from lgcp_contract.labels import RESERVED_LABEL_PREFIXES
 from lgcp_contract.names import DEPLOYMENT_NAME_MAX_LENGTH
 from lgcp_contract.statuses import DeploymentStatus
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from ..kit.image_references import check_image_reference
@@ -57,8 +57,82 @@ Namespace = Annotated[str, AfterValidator(dns_label)]
 Subdomain = Annotated[str, AfterValidator(dns_subdomain)]
 
 
-class ResourceSpec(BaseModel):
-    """Compute for the agent; limits default to the requests."""
+class PullSecretReference(BaseModel):
+    """A Kubernetes LocalObjectReference to an image pull secret in the agent's namespace."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Subdomain
+
+
+def _pull_secret_objects(value: object) -> object:
+    # LangSmith's v2 reference and langgraph-cli send [{"name": "regcred"}]; older clients of
+    # this API send ["regcred"]: both are taken, and answered as objects.
+    if isinstance(value, list):
+        return [{"name": item} if isinstance(item, str) else item for item in value]
+    return value
+
+
+PullSecrets = Annotated[list[PullSecretReference], BeforeValidator(_pull_secret_objects)]
+
+_NO_EFFECT = "accepted and stored for LangSmith compatibility; no effect here: "
+_NO_QUEUE = _NO_EFFECT + "the agent's server runs its own queue in the same pods (min_scale..max_scale)"
+_NO_ORCHESTRATOR = _NO_EFFECT + "there is no separate orchestrator or executor tier"
+_NO_REDIS = _NO_EFFECT + "Redis is the listener's (shared or dedicated), sized by its chart values"
+_NO_POD_EXTRA = _NO_EFFECT + "not rendered into the agent's pods yet (see docs/langsmith-compatibility.md)"
+
+# Fields of LangSmith's v2 resource_spec that this control plane stores and answers but does
+# not act on; kept in one list so the model, the docs table and the UI say the same thing.
+NO_EFFECT_FIELDS: dict[str, str] = {
+    **{f"queue_{k}": _NO_QUEUE for k in ("min_scale", "max_scale", "cpu", "cpu_limit", "memory_mb", "memory_limit_mb")},
+    **{
+        f"{tier}_{k}": _NO_ORCHESTRATOR
+        for tier in ("orchestrator", "executor")
+        for k in ("cpu", "cpu_limit", "memory_mb", "memory_limit_mb")
+    },
+    "orchestrator_min_scale": _NO_ORCHESTRATOR,
+    "orchestrator_max_scale": _NO_ORCHESTRATOR,
+    **{f"redis_{k}": _NO_REDIS for k in ("cpu", "cpu_limit", "memory_mb", "memory_limit_mb")},
+    **{k: _NO_POD_EXTRA for k in ("volumes", "volume_mounts", "init_containers", "sidecars")},
+}
+
+Number = Annotated[float, Field(ge=0)]
+PodObjects = Annotated[list[dict[str, Any]], Field(max_length=50)]
+
+
+class _LangSmithOnlyFields(BaseModel):
+    """The v2 reference's fields this control plane accepts and stores without acting on them."""
+
+    queue_min_scale: int | None = Field(None, ge=0, description=_NO_QUEUE)
+    queue_max_scale: int | None = Field(None, ge=0, description=_NO_QUEUE)
+    queue_cpu: Number | None = Field(None, description=_NO_QUEUE)
+    queue_cpu_limit: Number | None = Field(None, description=_NO_QUEUE)
+    queue_memory_mb: int | None = Field(None, ge=0, description=_NO_QUEUE)
+    queue_memory_limit_mb: int | None = Field(None, ge=0, description=_NO_QUEUE)
+    orchestrator_cpu: Number | None = Field(None, description=_NO_ORCHESTRATOR)
+    orchestrator_cpu_limit: Number | None = Field(None, description=_NO_ORCHESTRATOR)
+    orchestrator_memory_mb: int | None = Field(None, ge=0, description=_NO_ORCHESTRATOR)
+    orchestrator_memory_limit_mb: int | None = Field(None, ge=0, description=_NO_ORCHESTRATOR)
+    orchestrator_min_scale: int | None = Field(None, ge=0, description=_NO_ORCHESTRATOR)
+    orchestrator_max_scale: int | None = Field(None, ge=0, description=_NO_ORCHESTRATOR)
+    executor_cpu: Number | None = Field(None, description=_NO_ORCHESTRATOR)
+    executor_cpu_limit: Number | None = Field(None, description=_NO_ORCHESTRATOR)
+    executor_memory_mb: int | None = Field(None, ge=0, description=_NO_ORCHESTRATOR)
+    executor_memory_limit_mb: int | None = Field(None, ge=0, description=_NO_ORCHESTRATOR)
+    redis_cpu: Number | None = Field(None, description=_NO_REDIS)
+    redis_cpu_limit: Number | None = Field(None, description=_NO_REDIS)
+    redis_memory_mb: int | None = Field(None, ge=0, description=_NO_REDIS)
+    redis_memory_limit_mb: int | None = Field(None, ge=0, description=_NO_REDIS)
+    volumes: PodObjects | None = Field(None, description=_NO_POD_EXTRA)
+    volume_mounts: PodObjects | None = Field(None, description=_NO_POD_EXTRA)
+    init_containers: PodObjects | None = Field(None, description=_NO_POD_EXTRA)
+    sidecars: PodObjects | None = Field(None, description=_NO_POD_EXTRA)
+
+
+class ResourceSpec(_LangSmithOnlyFields):
+    """Compute for the agent; limits default to the requests. Every field of LangSmith's v2
+    `resource_spec` is accepted; those marked "no effect here" are stored and answered only.
+    A field the reference does not list is refused."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -71,7 +145,11 @@ class ResourceSpec(BaseModel):
     labels: Annotated[dict[str, str], AfterValidator(_labels)] = Field(default_factory=dict)
     annotations: Annotated[dict[str, str], AfterValidator(_annotations)] = Field(default_factory=dict)
     service_account_name: Subdomain | None = None
-    image_pull_secrets: list[Subdomain] = Field(default_factory=list, max_length=20)
+    image_pull_secrets: PullSecrets = Field(
+        default_factory=list,
+        max_length=20,
+        description='secrets in the agent\'s namespace: [{"name": "regcred"}] (plain names are accepted too)',
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> ResourceSpec:
@@ -88,7 +166,7 @@ class ResourceSpec(BaseModel):
         return self
 
 
-class ResourceSpecPatch(BaseModel):
+class ResourceSpecPatch(_LangSmithOnlyFields):
     """Fields to change in a resource spec; the result is checked as a whole."""
 
     model_config = ConfigDict(extra="forbid")
@@ -102,7 +180,7 @@ class ResourceSpecPatch(BaseModel):
     labels: dict[str, str] | None = None
     annotations: dict[str, str] | None = None
     service_account_name: str | None = None
-    image_pull_secrets: list[str] | None = None
+    image_pull_secrets: PullSecrets | None = None
 
 
 class ListenerConfig(BaseModel):
@@ -116,9 +194,13 @@ class SourceConfig(BaseModel):
     # accepted and ignored rather than breaking scripts written for LangSmith.
     model_config = ConfigDict(extra="ignore")
 
-    listener_id: uuid.UUID = Field(description="the listener that runs this deployment")
+    listener_id: uuid.UUID | None = Field(
+        None, description="the listener that runs this deployment; may be left out when the tenant has only one"
+    )
     listener_config: ListenerConfig = Field(default_factory=ListenerConfig)
-    custom_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")] | None = None
+    custom_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")] | None = Field(
+        None, description="a second hostname the agent's route answers on (see docs/langsmith-compatibility.md)"
+    )
     resource_spec: ResourceSpec = Field(default_factory=ResourceSpec)
 
 
@@ -171,7 +253,7 @@ def unique_env_names(secrets: list[SecretIn] | None, refs: list[SecretReference]
         seen.add(item.name)
 
 
-_SOURCE_MESSAGE = (
+SOURCE_MESSAGE = (
     "only 'external_docker' is supported: build the image with `langgraph build`, push it to a "
     "registry and give it as source_revision_config.image_uri"
 )
@@ -196,18 +278,13 @@ class DeploymentCreate(BaseModel):
     name: Annotated[str, AfterValidator(lambda v: dns_label(v, DEPLOYMENT_NAME_MAX_LENGTH))] = Field(
         description=f"DNS label, at most {DEPLOYMENT_NAME_MAX_LENGTH} characters, unique in the tenant"
     )
-    source: str = Field("external_docker", description="only `external_docker`")
+    # Checked by the service, not here: a source LangSmith knows is a request understood and
+    # refused (400 with a string detail the CLI shows), not a malformed body.
+    source: str = Field("external_docker", max_length=64, description="only `external_docker`")
     source_config: SourceConfig
     source_revision_config: SourceRevisionConfig
     secrets: list[SecretIn] = Field(default_factory=list, max_length=200)
     secret_references: list[SecretReference] = Field(default_factory=list, max_length=200)
-
-    @field_validator("source")
-    @classmethod
-    def _only_external_docker(cls, value: str) -> str:
-        if value != "external_docker":
-            raise ValueError(_SOURCE_MESSAGE)
-        return value
 
     @model_validator(mode="after")
     def _env_names_unique(self) -> DeploymentCreate:

@@ -14,15 +14,16 @@ from ..audit import repository as audit
 from ..auth.principal import Principal
 from ..core.database import Conn
 from ..core.secret_box import SecretBox
-from ..http.errors import conflict, field_error
+from ..http.errors import conflict, rule_violation
 from ..http.etags import check_if_match
+from ..http.paging import Page
 from ..kit.image_references import image_version
 from ..listeners import repository as listeners
 from ..revisions import content as revision_content
 from ..revisions import service as revisions
 from . import repository
 from .repository import NewDeployment
-from .schemas import DeploymentCreate, DeploymentOut, DeploymentPatch, ResourceSpec
+from .schemas import SOURCE_MESSAGE, DeploymentCreate, DeploymentOut, DeploymentPatch, ResourceSpec
 
 
 def to_out(row: asyncpg.Record) -> DeploymentOut:
@@ -36,27 +37,43 @@ async def _resolve_namespace(conn: Conn, tenant_id: uuid.UUID, listener_id: uuid
     change of the listener's list never moves a deployment silently."""
     namespaces = await listeners.namespaces(conn, tenant_id, listener_id)
     if namespaces is None:
-        raise field_error(("body", "source_config", "listener_id"), "no such listener in this tenant")
+        raise rule_violation(("source_config", "listener_id"), "no such listener in this tenant")
     if namespace is None and not namespaces:
-        raise field_error(
-            ("body", "source_config", "listener_config", "k8s_namespace"),
+        raise rule_violation(
+            ("source_config", "listener_config", "k8s_namespace"),
             "required: the listener declares no namespaces to default to",
         )
     if namespace is not None and namespaces and namespace not in namespaces:
-        raise field_error(
-            ("body", "source_config", "listener_config", "k8s_namespace"),
+        raise rule_violation(
+            ("source_config", "listener_config", "k8s_namespace"),
             f"not a namespace of the listener (one of: {', '.join(namespaces)})",
         )
     return namespace or namespaces[0]
 
 
+async def _resolve_listener(conn: Conn, tenant_id: uuid.UUID, listener_id: uuid.UUID | None) -> uuid.UUID:
+    """The listener asked for, else the tenant's only one. LangSmith's wording for the refusal:
+    langgraph-cli recognises "'listener_id' is required" and tells the user to pass --listener-id."""
+    if listener_id is not None:
+        return listener_id
+    found = await listeners.list_page(conn, tenant_id, Page(limit=2, offset=0))
+    if len(found) == 1:
+        listener_id = found[0]["id"]
+        assert isinstance(listener_id, uuid.UUID)
+        return listener_id
+    why = "the tenant has several listeners" if found else "the tenant has no listener yet"
+    raise rule_violation(("source_config",), f"'listener_id' is required: {why}")
+
+
 async def create(conn: Conn, box: SecretBox, principal: Principal, body: DeploymentCreate) -> asyncpg.Record:
     """Inserts the deployment and its first revision (QUEUED)."""
+    if body.source != "external_docker":
+        raise rule_violation(("source",), f"{body.source!r} is not supported: {SOURCE_MESSAGE}")
     config = body.source_config
-    namespace = await _resolve_namespace(
-        conn, principal.tenant_id, config.listener_id, config.listener_config.k8s_namespace
-    )
+    listener_id = await _resolve_listener(conn, principal.tenant_id, config.listener_id)
+    namespace = await _resolve_namespace(conn, principal.tenant_id, listener_id, config.listener_config.k8s_namespace)
     source_config = config.model_dump(mode="json")
+    source_config["listener_id"] = str(listener_id)
     source_config["listener_config"]["k8s_namespace"] = namespace
     content = revision_content.first(
         body.source_revision_config, source_config["resource_spec"], body.secrets, body.secret_references, box
@@ -69,7 +86,7 @@ async def create(conn: Conn, box: SecretBox, principal: Principal, body: Deploym
             tenant_id=principal.tenant_id,
             name=body.name,
             source=body.source,
-            listener_id=config.listener_id,
+            listener_id=listener_id,
             source_config=source_config,
             source_revision_config=content.source_revision_config,
             secret_names=content.secret_names,
@@ -93,26 +110,28 @@ def _merge_resource_spec(current: dict[str, Any], patch: dict[str, Any]) -> dict
         return ResourceSpec.model_validate(merged).model_dump(mode="json")
     except ValidationError as exc:
         error = exc.errors()[0]
-        raise field_error(("body", "source_config", "resource_spec", *error["loc"]), error["msg"]) from None
+        raise rule_violation(
+            ("source_config", "resource_spec", *map(str, error["loc"])), error["msg"].removeprefix("Value error, ")
+        ) from None
 
 
 def _check_immutable(current: asyncpg.Record, body: DeploymentPatch) -> None:
     """Name, listener and namespace never change (moving is delete + create)."""
     if body.name is not None and body.name != current["name"]:
-        raise field_error(("body", "name"), "name cannot be changed")
+        raise rule_violation(("name",), "name cannot be changed")
     patch = body.source_config
     if patch is None:
         return
     if patch.listener_id is not None and patch.listener_id != current["listener_id"]:
-        raise field_error(
-            ("body", "source_config", "listener_id"),
+        raise rule_violation(
+            ("source_config", "listener_id"),
             "a deployment cannot move to another listener; create a new deployment",
         )
     # Only a namespace that is given and differs is a move; {} or null leaves it where it is.
     namespace = patch.listener_config.k8s_namespace if patch.listener_config is not None else None
     if namespace is not None and namespace != current["source_config"]["listener_config"]["k8s_namespace"]:
-        raise field_error(
-            ("body", "source_config", "listener_config", "k8s_namespace"),
+        raise rule_violation(
+            ("source_config", "listener_config", "k8s_namespace"),
             "a deployment cannot move to another namespace; create a new deployment",
         )
 

@@ -12,6 +12,13 @@ def field_error(loc: tuple[str | int, ...], msg: str, kind: str = "value_error")
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": list(loc), "msg": msg, "type": kind}])
 
 
+def rule_violation(field: tuple[str, ...], msg: str) -> HTTPException:
+    """A 400 for a request understood and refused by a rule, its `detail` a string naming the
+    field ("source_config.listener_id: ..."): langgraph-cli shows a string detail and only that.
+    Malformed bodies keep FastAPI's 422 list (request_validation_error)."""
+    return HTTPException(status.HTTP_400_BAD_REQUEST, f"{'.'.join(field)}: {msg}" if field else msg)
+
+
 def not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
 

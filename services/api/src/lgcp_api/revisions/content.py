@@ -12,7 +12,7 @@ import asyncpg
 from ..core.database import Conn
 from ..core.secret_box import SecretBox
 from ..deployments.schemas import SecretIn, SecretReference, SourceRevisionConfig
-from ..http.errors import field_error
+from ..http.errors import rule_violation
 from . import repository
 
 
@@ -105,7 +105,7 @@ def _check_env_names_unique(content: RevisionContent) -> None:
     names = content.secret_names + [r["name"] for r in content.secret_references]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise field_error(
-            ("body", "secrets"),
+        raise rule_violation(
+            ("secrets",),
             f"environment variable(s) {', '.join(duplicates)} given both as secret and reference",
         )

@@ -154,7 +154,7 @@ async def create(ui: FormUi) -> Response:
             "POST", "/deployments", json=forms.create_body(values), headers={"Idempotency-Key": key}
         )
     except ApiError as exc:
-        if exc.status == 422:
+        if exc.status in (400, 422):  # a rule refused (400) or a malformed field (422)
             errors = forms.field_errors(exc.detail)
         elif exc.status == 409:
             errors = {"name": [str(exc.detail)]}
@@ -350,9 +350,9 @@ async def update(ui: FormUi, deployment_id: str) -> Response:
             )
         if exc.status == 409:
             return _edit_form(ui, deployment, etag, values, baseline, {forms.FORM_LEVEL: [str(exc.detail)]}, 409)
-        if exc.status != 422:
+        if exc.status not in (400, 422):
             raise
-        return _edit_form(ui, deployment, etag, values, baseline, forms.field_errors(exc.detail), 422)
+        return _edit_form(ui, deployment, etag, values, baseline, forms.field_errors(exc.detail), exc.status)
     return ui.redirect(f"/deployments/{deployment_id}", flash="New revision created.")
 
 

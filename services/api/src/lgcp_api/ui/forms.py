@@ -165,6 +165,9 @@ def _message(msg: str) -> str:
     return msg.removeprefix("Value error, ")
 
 
+_NAMED_DETAIL = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (?P<msg>.+)$", re.DOTALL)
+
+
 def field_errors(detail: Any) -> dict[str, list[str]]:
     """API error detail -> messages per form field (FORM_LEVEL for the rest)."""
     errors: dict[str, list[str]] = {}
@@ -173,6 +176,9 @@ def field_errors(detail: Any) -> dict[str, list[str]]:
             if isinstance(item, dict):
                 key = field_key(item.get("loc") or [])
                 errors.setdefault(key, []).append(_message(str(item.get("msg", "is invalid"))))
+    elif isinstance(detail, str) and (named := _NAMED_DETAIL.match(detail)):
+        # A rule violation's 400 names its field as a dotted prefix ("source_config.listener_id: ...").
+        errors[field_key(named["field"].split("."))] = [named["msg"]]
     else:
         errors[FORM_LEVEL] = [str(detail)]
     return errors

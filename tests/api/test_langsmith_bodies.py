@@ -1,0 +1,129 @@
+"""Request bodies as LangSmith's v2 reference and langgraph-cli send them (issue 17): every
+resource_spec field of the reference accepted, pull secrets in both shapes, refusals whose
+`detail` is a string naming the field."""
+
+from __future__ import annotations
+
+import pytest
+from api_support import deployment_body
+
+# A resource_spec with every field of the v2 reference's create/patch/get pages.
+REFERENCE_SPEC = {
+    "min_scale": 1,
+    "max_scale": 2,
+    "cpu": 0.5,
+    "cpu_limit": 1,
+    "memory_mb": 512,
+    "memory_limit_mb": 1024,
+    "queue_min_scale": 1,
+    "queue_max_scale": 3,
+    "queue_cpu": 0.5,
+    "queue_cpu_limit": 1,
+    "queue_memory_mb": 512,
+    "queue_memory_limit_mb": 1024,
+    "orchestrator_cpu": 1,
+    "orchestrator_cpu_limit": 1,
+    "orchestrator_memory_mb": 512,
+    "orchestrator_memory_limit_mb": 512,
+    "orchestrator_min_scale": 1,
+    "orchestrator_max_scale": 1,
+    "executor_cpu": 1,
+    "executor_cpu_limit": 1,
+    "executor_memory_mb": 512,
+    "executor_memory_limit_mb": 512,
+    "redis_cpu": 0.1,
+    "redis_cpu_limit": 0.2,
+    "redis_memory_mb": 256,
+    "redis_memory_limit_mb": 256,
+    "labels": {"team": "search"},
+    "annotations": {"example.com/owner": "search"},
+    "service_account_name": "agent",
+    "image_pull_secrets": [{"name": "regcred"}],
+    "volumes": [{"name": "cache", "emptyDir": {}}],
+    "volume_mounts": [{"name": "cache", "mountPath": "/cache", "readOnly": False}],
+    "init_containers": [{"name": "init", "image": "busybox:1.36", "command": ["true"]}],
+    "sidecars": [{"name": "proxy", "image": "envoyproxy/envoy:v1.31.0"}],
+}
+
+
+async def test_every_reference_field_is_accepted_stored_and_answered(admin, listener):
+    body = deployment_body(listener["id"])
+    body["source_config"]["resource_spec"] = REFERENCE_SPEC
+    created = await admin.post("/deployments", json=body)
+    assert created.status_code == 201, created.text
+    answered = created.json()["source_config"]["resource_spec"]
+    assert answered == REFERENCE_SPEC
+    fetched = (await admin.get(f"/deployments/{created.json()['id']}")).json()
+    assert fetched["source_config"]["resource_spec"] == REFERENCE_SPEC
+
+
+@pytest.mark.parametrize("secrets", [["regcred", "mirror"], [{"name": "regcred"}, {"name": "mirror"}]])
+async def test_pull_secrets_in_either_shape_are_answered_as_objects(admin, listener, secrets):
+    body = deployment_body(listener["id"])
+    body["source_config"]["resource_spec"]["image_pull_secrets"] = secrets
+    created = await admin.post("/deployments", json=body)
+    assert created.status_code == 201, created.text
+    expected = [{"name": "regcred"}, {"name": "mirror"}]
+    assert created.json()["source_config"]["resource_spec"]["image_pull_secrets"] == expected
+    url = f"/deployments/{created.json()['id']}"
+    patched = await admin.patch(
+        url, json={"source_config": {"resource_spec": {"image_pull_secrets": [{"name": "new"}]}}}
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["source_config"]["resource_spec"]["image_pull_secrets"] == [{"name": "new"}]
+    # The listener reads the same names from the new revision's desired state.
+    revisions = (await admin.get(f"{url}/revisions")).json()["resources"]
+    assert revisions[0]["resource_spec"]["image_pull_secrets"] == [{"name": "new"}]
+
+
+async def test_a_bad_pull_secret_name_is_refused_naming_it(admin, listener):
+    body = deployment_body(listener["id"])
+    body["source_config"]["resource_spec"]["image_pull_secrets"] = [{"name": "Not_A_Name"}]
+    response = await admin.post("/deployments", json=body)
+    assert response.status_code == 422
+    locs = [e["loc"] for e in response.json()["detail"]]
+    assert ["body", "source_config", "resource_spec", "image_pull_secrets", 0, "name"] in locs
+
+
+async def test_a_field_outside_the_reference_is_still_refused(admin, listener):
+    body = deployment_body(listener["id"])
+    body["source_config"]["resource_spec"]["replicas"] = 3
+    response = await admin.post("/deployments", json=body)
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert any(e["loc"][-1] == "replicas" and "Extra inputs" in e["msg"] for e in errors), errors
+
+
+async def test_an_unsupported_source_is_a_400_with_a_string_detail(admin, listener):
+    response = await admin.post("/deployments", json=deployment_body(listener["id"], source="github"))
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and detail.startswith("source: 'github' is not supported")
+    assert "langgraph build" in detail
+    assert (await admin.get("/deployments")).json()["resources"] == []
+
+
+async def test_listener_id_defaults_to_the_tenants_only_listener(admin, listener):
+    body = deployment_body(listener["id"])
+    del body["source_config"]["listener_id"]
+    created = await admin.post("/deployments", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["source_config"]["listener_id"] == listener["id"]
+
+
+async def test_listener_id_is_required_in_langsmiths_words_when_there_are_several(admin, listener):
+    assert (await admin.post("/listeners", json={"compute_id": "cluster-2"})).status_code == 201
+    body = deployment_body(listener["id"])
+    del body["source_config"]["listener_id"]
+    response = await admin.post("/deployments", json=body)
+    assert response.status_code == 400
+    # langgraph-cli matches this text to tell the user to pass --listener-id.
+    assert "'listener_id' is required" in response.json()["detail"]
+
+
+async def test_a_duplicate_secret_across_kinds_is_a_400_naming_secrets(admin, deployment):
+    url = f"/deployments/{deployment['id']}"
+    refs = [{"name": "OPENAI_API_KEY", "secret_name": "s", "secret_key": "k"}]
+    response = await admin.patch(url, json={"secret_references": refs})
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("secrets: environment variable(s) OPENAI_API_KEY")
