@@ -34,8 +34,18 @@ from lgcp_local_stack.release import Release, ReleaseConfig
 
 IMAGE = "localhost/lgcp-sample-agent:1"
 # Host processes of the node (scripts/cluster/real.sh), by executable name.
-NODE_PROCESSES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy",
-                  "containerd", "containerd-shim-runc-v2", "traefik", "local-volumes")
+NODE_PROCESSES = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "containerd",
+    "containerd-shim-runc-v2",
+    "traefik",
+    "local-volumes",
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -66,6 +76,7 @@ def run_parallel(jobs: list) -> list:
             results[i] = job()
         except Exception as exc:  # reported below
             errors.append(exc)
+
     threads = [threading.Thread(target=work, args=(i, job)) for i, job in enumerate(jobs)]
     for t in threads:
         t.start()
@@ -76,8 +87,9 @@ def run_parallel(jobs: list) -> list:
     return results
 
 
-def through_control_plane(release: Release, plane: ControlPlane, listener_id: str,
-                          n: int) -> tuple[list[float], list[dict]]:
+def through_control_plane(
+    release: Release, plane: ControlPlane, listener_id: str, n: int
+) -> tuple[list[float], list[dict]]:
     run = uuid.uuid4().hex[:4]
 
     def one(i: int):
@@ -86,7 +98,9 @@ def through_control_plane(release: Release, plane: ControlPlane, listener_id: st
             deployment = plane.create(f"bench-{run}-{i}", IMAGE, listener_id, cpu=0.05, memory_mb=384)
             started = time.monotonic()  # the 201 is in
             return first_200(f"{release.agent_url(deployment['name'])}/ok", started), deployment
+
         return job
+
     results = run_parallel([one(i) for i in range(n)])
     return [r[0] for r in results], [r[1] for r in results]
 
@@ -104,8 +118,10 @@ def floor_objects(release: Release, source: dict, name: str) -> list[dict]:
         spec = obj["spec"]
         if kind == "deployment":
             spec["selector"] = {"matchLabels": {"app": name}}
-            spec["template"]["metadata"] = {"labels": {"app": name},
-                                            "annotations": spec["template"]["metadata"].get("annotations", {})}
+            spec["template"]["metadata"] = {
+                "labels": {"app": name},
+                "annotations": spec["template"]["metadata"].get("annotations", {}),
+            }
             for env in spec["template"]["spec"]["containers"][0]["env"]:
                 if env["name"] == "MOUNT_PREFIX":
                     env["value"] = env["value"].rsplit("/", 1)[0] + f"/{name}"
@@ -123,14 +139,18 @@ def floor_objects(release: Release, source: dict, name: str) -> list[dict]:
 
 def floor(release: Release, source: dict, n: int) -> list[float]:
     names = [f"floor-{uuid.uuid4().hex[:4]}-{i}" for i in range(n)]
-    manifest = {"apiVersion": "v1", "kind": "List",
-                "items": [o for name in names for o in floor_objects(release, source, name)]}
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [o for name in names for o in floor_objects(release, source, name)],
+    }
     started = time.monotonic()
     release.node.kubectl("apply", "-f", "-", input=json.dumps(manifest))
     applied = time.monotonic()
     try:
-        times = run_parallel([(lambda name=name: first_200(f"{release.agent_url(name)}/ok", started))
-                              for name in names])
+        times = run_parallel(
+            [(lambda name=name: first_200(f"{release.agent_url(name)}/ok", started)) for name in names]
+        )
     finally:
         release.node.kubectl("delete", "-f", "-", "--wait=false", input=json.dumps(manifest), check=False)
     print(f"    floor: kubectl apply of {3 * n} objects took {applied - started:.2f}s")
@@ -140,11 +160,16 @@ def floor(release: Release, source: dict, n: int) -> list[float]:
 def rss_at_rest(release: Release) -> dict[str, float]:
     """MiB of resident memory: the node's host processes, and the pods by namespace/component."""
     pods = release.node.get_json("pods", "--all-namespaces")["items"]
-    by_uid = {p["metadata"]["uid"]: (p["metadata"]["namespace"],
-                                     p["metadata"]["labels"].get("app.kubernetes.io/component")
-                                     or p["metadata"]["labels"].get("app.kubernetes.io/name")
-                                     or p["metadata"]["labels"].get("k8s-app") or p["metadata"]["name"])
-              for p in pods}
+    by_uid = {
+        p["metadata"]["uid"]: (
+            p["metadata"]["namespace"],
+            p["metadata"]["labels"].get("app.kubernetes.io/component")
+            or p["metadata"]["labels"].get("app.kubernetes.io/name")
+            or p["metadata"]["labels"].get("k8s-app")
+            or p["metadata"]["name"],
+        )
+        for p in pods
+    }
     totals: dict[str, float] = {}
     for proc in psutil.process_iter(["name", "memory_info"]):
         try:
@@ -178,11 +203,18 @@ def main() -> None:
             print(f"N={n}", flush=True)
             times, created = through_control_plane(release, plane, listener_id, n)
             floor_times = floor(release, created[0], n)
-            row = {"p50": statistics.median(times), "p99": percentile(times, 0.99),
-                   "floor_p50": statistics.median(floor_times), "floor_p99": percentile(floor_times, 0.99)}
+            row = {
+                "p50": statistics.median(times),
+                "p99": percentile(times, 0.99),
+                "floor_p50": statistics.median(floor_times),
+                "floor_p99": percentile(floor_times, 0.99),
+            }
             results[f"n={n}"] = row
-            print(f"    201 -> first 200: p50 {row['p50']:.2f}s p99 {row['p99']:.2f}s;"
-                  f" floor p50 {row['floor_p50']:.2f}s p99 {row['floor_p99']:.2f}s", flush=True)
+            print(
+                f"    201 -> first 200: p50 {row['p50']:.2f}s p99 {row['p99']:.2f}s;"
+                f" floor p50 {row['floor_p50']:.2f}s p99 {row['floor_p99']:.2f}s",
+                flush=True,
+            )
             for deployment in created:
                 plane.delete(deployment["id"])
             # Let the deletions settle before the next size.

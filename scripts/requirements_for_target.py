@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 from packaging.markers import Marker
 
@@ -34,7 +35,7 @@ def target_environment(full_version: str) -> dict[str, str]:
 def main(path: str, full_version: str) -> None:
     env = target_environment(full_version)
     # Join backslash continuations: one requirement (with its hashes) per entry.
-    text = re.sub(r"\\\n\s*", " ", open(path).read())
+    text = re.sub(r"\\\n\s*", " ", Path(path).read_text())
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()  # "# via ..." comments; hashes have no "#"
         if not line:

@@ -22,12 +22,17 @@ def tool_env() -> dict[str, str]:
     return {**os.environ, "PATH": path, "HELM_PLUGINS": str(REPO / ".tools" / "helm-plugins")}
 
 
-def run(*args: str | Path, cwd: Path = REPO, timeout: float = 300, check: bool = True,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run(
+    *args: str | Path, cwd: Path = REPO, timeout: float = 300, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Runs a tool from .tools/bin; raises with its output when `check` and it fails."""
-    command = [str(TOOLS_BIN / str(args[0])) if (TOOLS_BIN / str(args[0])).exists() else str(args[0]), *map(str, args[1:])]
-    proc = subprocess.run(command, cwd=cwd, env={**tool_env(), **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout)
+    command = [
+        str(TOOLS_BIN / str(args[0])) if (TOOLS_BIN / str(args[0])).exists() else str(args[0]),
+        *map(str, args[1:]),
+    ]
+    proc = subprocess.run(
+        command, cwd=cwd, env={**tool_env(), **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -50,8 +55,13 @@ def pod_specs(documents: list[dict]) -> list[tuple[str, dict, dict]]:
             template = doc["spec"]["template"]
             spec = dict(template["spec"])
             # A StatefulSet's pods get their claims' volumes from the controller: add them here.
-            claims = [{"name": c["metadata"]["name"], "persistentVolumeClaim": {"claimName": f"{c['metadata']['name']}-{name}-0"}}
-                      for c in doc["spec"].get("volumeClaimTemplates", [])]
+            claims = [
+                {
+                    "name": c["metadata"]["name"],
+                    "persistentVolumeClaim": {"claimName": f"{c['metadata']['name']}-{name}-0"},
+                }
+                for c in doc["spec"].get("volumeClaimTemplates", [])
+            ]
             if claims:
                 spec["volumes"] = [*spec.get("volumes", []), *claims]
             pods.append((f"{kind.lower()}-{name}", template.get("metadata", {}), spec))

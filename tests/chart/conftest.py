@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-
 from harness.cluster import LocalCluster
 
 RESTRICTED = {
@@ -38,5 +37,6 @@ def restricted_namespaces(local_cluster: LocalCluster) -> Callable[[str], str]:
     for name in made:
         local_cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
         # The agents' namespace a release there created by default, which `helm uninstall` keeps.
-        local_cluster.kubectl("delete", "namespace", f"{name}-agents", "--ignore-not-found", "--wait=false",
-                              check=False)
+        local_cluster.kubectl(
+            "delete", "namespace", f"{name}-agents", "--ignore-not-found", "--wait=false", check=False
+        )

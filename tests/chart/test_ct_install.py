@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from chart_commands import CHART, REPO, run
 
 pytestmark = pytest.mark.cluster
@@ -44,8 +43,18 @@ def test_ct_install_with_upgrade_on_the_local_cluster(tmp_path: Path, local_clus
     git("fetch", "-q", "origin", cwd=work)
 
     namespace = restricted_namespaces("lgcp-ct")
-    proc = run("ct", "install", "--config", "ct.yaml", "--upgrade", "--namespace", namespace,
-               cwd=work, timeout=900, env={"KUBECONFIG": str(local_cluster.kubeconfig)})
+    proc = run(
+        "ct",
+        "install",
+        "--config",
+        "ct.yaml",
+        "--upgrade",
+        "--namespace",
+        namespace,
+        cwd=work,
+        timeout=900,
+        env={"KUBECONFIG": str(local_cluster.kubeconfig)},
+    )
     out = proc.stdout + proc.stderr
     assert "All charts installed successfully" in out
     for scenario in scenarios:

@@ -7,7 +7,6 @@ import json
 
 import pytest
 import yaml
-
 from chart_commands import ENVIRONMENTS, HELMS, VALUES_DIR, pod_specs, render
 
 pytestmark = pytest.mark.cluster
@@ -46,11 +45,15 @@ def test_environment_is_accepted_by_the_api_server_with_restricted_enforced(
     accounts = [d for d in documents if d["kind"] == "ServiceAccount"]
     local_cluster.apply(yaml.safe_dump_all(accounts))
     for name, metadata, spec in pods:
-        pod = {"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"name": name[:63].rstrip("-"), "namespace": release_ns, "labels": metadata.get("labels", {})},
-               "spec": spec}
-        proc = local_cluster.kubectl("create", "--dry-run=server", "-o", "name", "-f", "-",
-                                     input=json.dumps(pod), check=False)
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name[:63].rstrip("-"), "namespace": release_ns, "labels": metadata.get("labels", {})},
+            "spec": spec,
+        }
+        proc = local_cluster.kubectl(
+            "create", "--dry-run=server", "-o", "name", "-f", "-", input=json.dumps(pod), check=False
+        )
         assert proc.returncode == 0, f"{environment}: pod of {name} rejected: {proc.stderr}"
         assert "Warning" not in proc.stderr, proc.stderr
 
@@ -59,7 +62,7 @@ def test_a_pod_that_breaks_restricted_is_rejected_there(local_cluster, restricte
     """The namespaces really enforce: the check above could not pass by accident."""
     namespace = restricted_namespaces("lgcp-dry")
     documents = render("helm", "-f", str(VALUES_DIR / "local.yaml"), namespace=namespace)
-    name, metadata, spec = next(p for p in pod_specs(documents) if p[0].endswith("-api"))
+    _, _, spec = next(p for p in pod_specs(documents) if p[0].endswith("-api"))
     spec["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
     spec.pop("serviceAccountName")
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "broken", "namespace": namespace}, "spec": spec}

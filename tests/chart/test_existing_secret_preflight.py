@@ -10,9 +10,8 @@ import re
 import subprocess
 
 import pytest
-from cryptography.fernet import Fernet
-
 from chart_commands import CHART, VALUES_DIR, run, tool_env
+from cryptography.fernet import Fernet
 
 pytestmark = pytest.mark.cluster
 
@@ -26,16 +25,30 @@ def test_an_existing_secret_without_the_listener_key_stops_install_and_upgrade(
     namespace = restricted_namespaces("lgcp-presecret")
 
     def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return run("helm", *args, "--namespace", namespace, "--kubeconfig", local_cluster.kubeconfig,
-                   check=check)
+        return run("helm", *args, "--namespace", namespace, "--kubeconfig", local_cluster.kubeconfig, check=check)
 
     def deploy(verb: str) -> subprocess.CompletedProcess:
-        return helm(verb, RELEASE, str(CHART), "-f", str(VALUES_DIR / "local.yaml"),
-                    "--set", f"secrets.existingSecret={SECRET}", "--timeout", "300s", check=False)
+        return helm(
+            verb,
+            RELEASE,
+            str(CHART),
+            "-f",
+            str(VALUES_DIR / "local.yaml"),
+            "--set",
+            f"secrets.existingSecret={SECRET}",
+            "--timeout",
+            "300s",
+            check=False,
+        )
 
     # A Secret made for a release from before the listener had a key of its own.
     local_cluster.kubectl(
-        "create", "secret", "generic", SECRET, "--namespace", namespace,
+        "create",
+        "secret",
+        "generic",
+        SECRET,
+        "--namespace",
+        namespace,
         "--from-literal=secret-key=" + "k" * 48,
         "--from-literal=encryption-keys=" + Fernet.generate_key().decode(),
         "--from-literal=admin-api-key=lgcp_" + "a" * 48,
@@ -43,8 +56,10 @@ def test_an_existing_secret_without_the_listener_key_stops_install_and_upgrade(
 
     failed = deploy("install")
     assert failed.returncode != 0
-    assert (f"Secret {SECRET} in namespace {namespace} (secrets.existingSecret) has no listener-api-key, "
-            "which the chart's pods read") in failed.stderr
+    assert (
+        f"Secret {SECRET} in namespace {namespace} (secrets.existingSecret) has no listener-api-key, "
+        "which the chart's pods read"
+    ) in failed.stderr
     # Stopped before anything was applied: no release, no object of the chart.
     assert helm("list", "--all", "--short").stdout.strip() == ""
     assert local_cluster.get_json("all", "--namespace", namespace)["items"] == []
@@ -53,8 +68,13 @@ def test_an_existing_secret_without_the_listener_key_stops_install_and_upgrade(
 
     # The command the message gives fixes it, as written (a shell runs the value's generator).
     fix = re.search(r"e\.g\. (kubectl .*)$", failed.stderr.strip()).group(1)
-    subprocess.run(["bash", "-c", f"{fix} --kubeconfig {local_cluster.kubeconfig}"], check=True,
-                   env=tool_env(), capture_output=True, text=True)
+    subprocess.run(
+        ["bash", "-c", f"{fix} --kubeconfig {local_cluster.kubeconfig}"],
+        check=True,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+    )
     data = local_cluster.get_json("secret", SECRET, "--namespace", namespace)["data"]
     added = base64.b64decode(data["listener-api-key"]).decode()
     assert re.fullmatch(r"lgcp_[0-9a-f]{48}", added)
@@ -64,8 +84,15 @@ def test_an_existing_secret_without_the_listener_key_stops_install_and_upgrade(
 
     # The entry removed again: the upgrade stops before it changes anything.
     local_cluster.kubectl(
-        "patch", "secret", SECRET, "--namespace", namespace, "--type", "json",
-        "-p", json.dumps([{"op": "remove", "path": "/data/listener-api-key"}]),
+        "patch",
+        "secret",
+        SECRET,
+        "--namespace",
+        namespace,
+        "--type",
+        "json",
+        "-p",
+        json.dumps([{"op": "remove", "path": "/data/listener-api-key"}]),
     )
     refused = deploy("upgrade")
     assert refused.returncode != 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from chart_commands import CHART, HELMS, VALUES_DIR, run
 
 pytestmark = pytest.mark.cluster
@@ -26,8 +25,9 @@ class Release:
 
     def deploy(self, verb: str, *sets: str) -> str:
         args = [item for value in sets for item in ("--set", value)]
-        return self.helm_run(verb, RELEASE, str(CHART), "-f", str(VALUES_DIR / "local.yaml"),
-                             "--wait", "--timeout", "300s", *args)
+        return self.helm_run(
+            verb, RELEASE, str(CHART), "-f", str(VALUES_DIR / "local.yaml"), "--wait", "--timeout", "300s", *args
+        )
 
     def get(self, *args: str) -> dict:
         return self.cluster.get_json(*args, "--namespace", self.namespace)
@@ -100,7 +100,9 @@ def test_install_upgrade_test_and_reinstall(helm: str, local_cluster, restricted
     assert after["lgcp-postgres"] == secrets["lgcp-postgres"]
 
 
-def test_the_listener_service_account_can_do_exactly_what_the_listener_does(local_cluster, restricted_namespaces) -> None:
+def test_the_listener_service_account_can_do_exactly_what_the_listener_does(
+    local_cluster, restricted_namespaces
+) -> None:
     """RBAC as the API server evaluates it (`kubectl auth can-i` as the listener's account)."""
     release_ns, agents_ns, other_ns = (restricted_namespaces(p) for p in ("lgcp-rbac", "agents", "other"))
     release = Release("helm", local_cluster, release_ns)

@@ -8,15 +8,16 @@ import re
 
 import pytest
 import yaml
-
 from chart_commands import REPO, render
 
 LEASE = "lgcp-langgraph-controlplane-listener"
 
 
 def normalised(rules: list[dict]) -> set[tuple]:
-    return {(tuple(r["apiGroups"]), tuple(r["resources"]), tuple(r.get("resourceNames", [])), tuple(sorted(r["verbs"])))
-            for r in rules}
+    return {
+        (tuple(r["apiGroups"]), tuple(r["resources"]), tuple(r.get("resourceNames", [])), tuple(sorted(r["verbs"])))
+        for r in rules
+    }
 
 
 def documented_roles(gateway: bool, dedicated: bool = False) -> dict[str, set[tuple]]:
@@ -25,7 +26,9 @@ def documented_roles(gateway: bool, dedicated: bool = False) -> dict[str, set[tu
     assert block, "services/listener/README.md has no rbac block"
     roles = [d for d in yaml.safe_load_all(block.group(1)) if d]
     if dedicated:
-        extra = re.search(r"<!-- rbac-dedicated:begin -->\s*```yaml\n(.*?)```\s*<!-- rbac-dedicated:end -->", text, re.S)
+        extra = re.search(
+            r"<!-- rbac-dedicated:begin -->\s*```yaml\n(.*?)```\s*<!-- rbac-dedicated:end -->", text, re.S
+        )
         assert extra, "services/listener/README.md has no rbac-dedicated block"
         next(r for r in roles if r["metadata"]["name"] == "lgcp-listener")["rules"] += yaml.safe_load(extra.group(1))
     by_kind = {}
@@ -47,8 +50,16 @@ def test_chart_roles_equal_the_documented_rbac(gateway: bool, mode: str) -> None
     if mode == "external":
         args += ["--set", "listener.database.externalTemplatesSecret=agent-templates"]
     if gateway:
-        args += ["--set", "langsmith.ingress.enabled=false", "--set", "langsmith.gateway.enabled=true",
-                 "--set", "langsmith.gateway.name=gw"]
+        args += [
+            "--set",
+            "langsmith.ingress.enabled=false",
+            "--set",
+            "langsmith.gateway.enabled=true",
+            "--set",
+            "langsmith.gateway.name=gw",
+        ]
     roles = [d for d in render("helm", *args) if d["kind"] == "Role"]
-    chart = {("lease" if d["metadata"]["name"].endswith("-lease") else "namespace"): normalised(d["rules"]) for d in roles}
+    chart = {
+        ("lease" if d["metadata"]["name"].endswith("-lease") else "namespace"): normalised(d["rules"]) for d in roles
+    }
     assert chart == documented_roles(gateway, dedicated=mode == "dedicated")

@@ -4,35 +4,49 @@ agents (create a role and a database owned by it) without being a superuser."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import uuid
 
 import asyncpg
 import pytest
-
 from chart_commands import render
 
 
 def init_script() -> str:
     documents = render("helm", "--set", "langsmith.hostname=langsmith.example.com")
-    configmap = next(d for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-postgres-init"))
+    configmap = next(
+        d for d in documents if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-postgres-init")
+    )
     return configmap["data"]["10-roles.sh"]
 
 
 async def test_init_script_creates_the_roles_and_databases(postgres_server) -> None:
     suffix = uuid.uuid4().hex[:8]
-    names = {"APP_USERNAME": f"lgcp_{suffix}", "APP_DATABASE": f"lgcp_{suffix}",
-             "ADMIN_USERNAME": f"lgcp_admin_{suffix}", "ADMIN_DATABASE": f"lgcp_listener_{suffix}"}
+    names = {
+        "APP_USERNAME": f"lgcp_{suffix}",
+        "APP_DATABASE": f"lgcp_{suffix}",
+        "ADMIN_USERNAME": f"lgcp_admin_{suffix}",
+        "ADMIN_DATABASE": f"lgcp_listener_{suffix}",
+    }
     passwords = {"APP_PASSWORD": uuid.uuid4().hex, "ADMIN_PASSWORD": uuid.uuid4().hex}
     script = init_script()
     assert "--username postgres" in script
     # The image runs it as its `postgres` superuser over the local socket; here, as the test
     # server's superuser over TCP.
     script = script.replace("--username postgres", f"--username {postgres_server.user}")
-    env = {**os.environ, **names, **passwords, "PGHOST": postgres_server.host, "PGPORT": str(postgres_server.port),
-           "PGPASSWORD": postgres_server.password}
-    proc = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        **names,
+        **passwords,
+        "PGHOST": postgres_server.host,
+        "PGPORT": str(postgres_server.port),
+        "PGPASSWORD": postgres_server.password,
+    }
+    proc = await asyncio.to_thread(
+        subprocess.run, ["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
 
     base = f"postgresql://{{}}:{{}}@{postgres_server.host}:{postgres_server.port}/{{}}"
@@ -44,10 +58,14 @@ async def test_init_script_creates_the_roles_and_databases(postgres_server) -> N
     finally:
         await app.close()
 
-    admin = await asyncpg.connect(base.format(names["ADMIN_USERNAME"], passwords["ADMIN_PASSWORD"], names["ADMIN_DATABASE"]))
+    admin = await asyncpg.connect(
+        base.format(names["ADMIN_USERNAME"], passwords["ADMIN_PASSWORD"], names["ADMIN_DATABASE"])
+    )
     agent = f"lgcp_agent_{suffix}"
     try:
-        flags = await admin.fetchrow("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user")
+        flags = await admin.fetchrow(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        )
         assert tuple(flags) == (False, True, True)
         if admin.get_server_version().major >= 16:
             assert await admin.fetchval("SHOW createrole_self_grant") == "set, inherit"

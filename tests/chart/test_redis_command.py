@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import redis
-
 from chart_commands import render
 from harness import processes
 
@@ -24,8 +23,10 @@ def redis_container() -> dict:
 def test_redis_runs_with_auth_and_the_agents_databases(tmp_path: Path) -> None:
     container = redis_container()
     port = processes.free_port()
-    command = [part.replace("--port 6379", f"--port {port}").replace("--dir /data", f"--dir {tmp_path}")
-               for part in container["command"]]
+    command = [
+        part.replace("--port 6379", f"--port {port}").replace("--dir /data", f"--dir {tmp_path}")
+        for part in container["command"]
+    ]
     password = uuid.uuid4().hex
     assert [e["name"] for e in container["env"]] == ["REDISCLI_AUTH"]
     env = {**os.environ, "REDISCLI_AUTH": password}

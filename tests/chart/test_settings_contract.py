@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from cryptography.fernet import Fernet
-
 from chart_commands import CHART, ENVIRONMENTS, VALUES_DIR, render
+from cryptography.fernet import Fernet
 
 FERNET_KEY = Fernet.generate_key().decode()
 
@@ -42,9 +41,12 @@ def container_env(container: dict, pod_name: str) -> dict[str, str]:
 
 def containers(environment: str, component: str) -> list[dict]:
     documents = render("helm", "-f", str(VALUES_DIR / f"{environment}.yaml"))
-    found = [c for d in documents if d["kind"] in ("Deployment", "Job")
-             and d["metadata"]["labels"]["app.kubernetes.io/component"] == component
-             for c in d["spec"]["template"]["spec"].get("initContainers", []) + d["spec"]["template"]["spec"]["containers"]]
+    found = [
+        c
+        for d in documents
+        if d["kind"] in ("Deployment", "Job") and d["metadata"]["labels"]["app.kubernetes.io/component"] == component
+        for c in d["spec"]["template"]["spec"].get("initContainers", []) + d["spec"]["template"]["spec"]["containers"]
+    ]
     assert found, f"no {component} containers in {environment}"
     return found
 
@@ -83,24 +85,37 @@ def test_listener_settings_accept_the_chart_environment(environment: str, monkey
 def test_listener_settings_accept_the_chart_environment_in_dedicated_mode(monkeypatch) -> None:
     from lgcp_listener.settings import Settings
 
-    documents = render("helm", "-f", str(VALUES_DIR / "prod.yaml"), "--set", "listener.database.mode=dedicated",
-                       "--set", "listener.database.dedicated.postgres.storage.storageClass=fast-ssd",
-                       "--set", "listener.database.dedicated.postgres.resources.requests.cpu=0.5",
-                       "--set", "listener.database.dedicated.imagePullSecrets={mirror-pull}")
-    (container,) = [c for d in documents if d["kind"] == "Deployment"
-                    and d["metadata"]["labels"]["app.kubernetes.io/component"] == "listener"
-                    for c in d["spec"]["template"]["spec"]["containers"]]
+    documents = render(
+        "helm",
+        "-f",
+        str(VALUES_DIR / "prod.yaml"),
+        "--set",
+        "listener.database.mode=dedicated",
+        "--set",
+        "listener.database.dedicated.postgres.storage.storageClass=fast-ssd",
+        "--set",
+        "listener.database.dedicated.postgres.resources.requests.cpu=0.5",
+        "--set",
+        "listener.database.dedicated.imagePullSecrets={mirror-pull}",
+    )
+    (container,) = [
+        c
+        for d in documents
+        if d["kind"] == "Deployment" and d["metadata"]["labels"]["app.kubernetes.io/component"] == "listener"
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
     for name, value in container_env(container, "lgcp-listener-abc").items():
         monkeypatch.setenv(name, value)
     settings = Settings()
     assert settings.database_mode == "dedicated"
-    assert settings.dedicated_postgres_storage_class == "fast-ssd" and settings.dedicated_image_pull_secrets == ["mirror-pull"]
+    assert settings.dedicated_postgres_storage_class == "fast-ssd" and settings.dedicated_image_pull_secrets == [
+        "mirror-pull"
+    ]
     assert settings.dedicated_postgres_resources["requests"]["cpu"] == "0.5"
 
 
 def test_dedicated_databases_default_to_the_subcharts_images_in_the_chart_and_the_listener() -> None:
     import yaml
-
     from lgcp_listener.settings import Settings
 
     chart = yaml.safe_load((CHART / "values.yaml").read_text())["listener"]["database"]["dedicated"]

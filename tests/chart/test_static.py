@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from chart_commands import CHART, ENVIRONMENTS, HELMS, REPO, VALUES_DIR, render, run
 
 
@@ -58,7 +57,11 @@ def test_chart_readmes_are_generated_from_the_values(tmp_path: Path) -> None:
 @pytest.mark.parametrize("readme", ["README.md", "charts/postgres/README.md", "charts/redis/README.md"])
 def test_every_value_has_a_description(readme: str) -> None:
     rows = [line for line in (CHART / readme).read_text().splitlines() if re.match(r"^\| [a-zA-Z]", line)]
-    values = [row for row in rows if row.count("|") >= 5 and not row.startswith("| Key") and not row.startswith("| Repository")]
+    values = [
+        row
+        for row in rows
+        if row.count("|") >= 5 and not row.startswith("| Key") and not row.startswith("| Repository")
+    ]
     assert len(values) > 10
     undocumented = [row.split("|")[1].strip() for row in values if not row.rstrip(" |").split("|")[-1].strip()]
     assert undocumented == []
@@ -67,8 +70,13 @@ def test_every_value_has_a_description(readme: str) -> None:
 def test_inline_secret_values_appear_only_in_secrets() -> None:
     sentinel = "sentinel-9f3c2e"
     documents = render(
-        "helm", "--set", "langsmith.hostname=langsmith.example.com",
-        "--set", f"langsmith.apiKey={sentinel}-api", "--set", f"langsmith.licenseKey={sentinel}-license",
+        "helm",
+        "--set",
+        "langsmith.hostname=langsmith.example.com",
+        "--set",
+        f"langsmith.apiKey={sentinel}-api",
+        "--set",
+        f"langsmith.licenseKey={sentinel}-license",
     )
     leaking = [d["metadata"]["name"] for d in documents if d["kind"] != "Secret" and sentinel in yaml.safe_dump(d)]
     assert leaking == []
@@ -77,8 +85,15 @@ def test_inline_secret_values_appear_only_in_secrets() -> None:
 
 
 # Kubernetes structures whose schema admits standard fields the defaults leave out.
-KUBERNETES_SHAPES = {"podSecurityContext", "securityContext", "resources", "seccompProfile", "capabilities",
-                     "requests", "limits"}
+KUBERNETES_SHAPES = {
+    "podSecurityContext",
+    "securityContext",
+    "resources",
+    "seccompProfile",
+    "capabilities",
+    "requests",
+    "limits",
+}
 
 
 def _undocumented_schema_keys(schema: dict, values: dict, path: str = "") -> list[str]:
@@ -102,12 +117,31 @@ def test_schema_accepts_only_values_that_values_yaml_documents(chart: str) -> No
 @pytest.mark.parametrize("routing", ["ingress", "gateway"])
 def test_every_name_fits_63_characters_and_is_unique_per_kind(routing: str) -> None:
     release = "r" * 53  # the longest release name helm accepts
-    args = ["--set", "langsmith.hostname=langsmith.example.com", "--set", "networkPolicy.enabled=true",
-            "--set", "metrics.serviceMonitor.enabled=true", "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor",
-            "--set", "api.replicas=2", "--set", "listener.replicas=2", "--set", "langsmith.apiKey=k"]
+    args = [
+        "--set",
+        "langsmith.hostname=langsmith.example.com",
+        "--set",
+        "networkPolicy.enabled=true",
+        "--set",
+        "metrics.serviceMonitor.enabled=true",
+        "--api-versions",
+        "monitoring.coreos.com/v1/ServiceMonitor",
+        "--set",
+        "api.replicas=2",
+        "--set",
+        "listener.replicas=2",
+        "--set",
+        "langsmith.apiKey=k",
+    ]
     if routing == "gateway":
-        args += ["--set", "langsmith.ingress.enabled=false", "--set", "langsmith.gateway.enabled=true",
-                 "--set", "langsmith.gateway.name=gw"]
+        args += [
+            "--set",
+            "langsmith.ingress.enabled=false",
+            "--set",
+            "langsmith.gateway.enabled=true",
+            "--set",
+            "langsmith.gateway.name=gw",
+        ]
     documents = render("helm", *args, release=release)
     assert len(documents) > 30
     seen = set()

@@ -87,16 +87,46 @@ def start_postgres() -> PostgresServer:
     if user:
         shutil.chown(pwfile, user=user)
     subprocess.run(
-        [_pg_binary("initdb"), "-D", str(data), "-U", "postgres", "--pwfile", str(pwfile),
-         "--auth=scram-sha-256", "--encoding=UTF8", "--no-instructions"],
-        check=True, capture_output=True, user=user,
+        [
+            _pg_binary("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--pwfile",
+            str(pwfile),
+            "--auth=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-instructions",
+        ],
+        check=True,
+        capture_output=True,
+        user=user,
     )
     port = processes.free_port()
     proc = processes.start(
-        [_pg_binary("postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
-         "-k", str(folder), "-c", "fsync=off", "-c", "synchronous_commit=off",
-         "-c", "full_page_writes=off", "-c", "max_connections=300"],
-        log, user=user, env={**os.environ, "LC_ALL": "C"},
+        [
+            _pg_binary("postgres"),
+            "-D",
+            str(data),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-k",
+            str(folder),
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
+        ],
+        log,
+        user=user,
+        env={**os.environ, "LC_ALL": "C"},
     )
     server = PostgresServer("127.0.0.1", port, "postgres", password, folder, proc)
 
@@ -104,7 +134,6 @@ def start_postgres() -> PostgresServer:
         conn = await asyncpg.connect(server.dsn(), timeout=2)
         await conn.close()
         return True
-
 
     processes.wait_until(lambda: asyncio.run(ping()), "PostgreSQL", proc=proc, log=log)
     return server

@@ -47,16 +47,17 @@ def unprivileged_user() -> str | None:
 
 def start(args: list[str], log: Path, user: str | None = None, env: dict | None = None) -> subprocess.Popen:
     """Starts a server in its own process group, logging to `log`, tied to our lifetime."""
-    out = open(log, "ab")
-    return subprocess.Popen(
-        args,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        user=user,
-        env=env,
-        start_new_session=True,
-        preexec_fn=_die_with_parent,
-    )
+    # The child keeps its own copy of the descriptor; ours closes once it has started.
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            user=user,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:

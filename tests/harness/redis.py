@@ -37,9 +37,23 @@ def start_redis(port: int | None = None, password: str | None = None, databases:
     port = port or processes.free_port()
     password = password or uuid.uuid4().hex
     proc = processes.start(
-        [processes.find_binary("redis-server"), "--bind", "127.0.0.1", "--port", str(port),
-         "--requirepass", password, "--save", "", "--appendonly", "no", "--dir", str(folder),
-         "--databases", str(databases)],
+        [
+            processes.find_binary("redis-server"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--requirepass",
+            password,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+            "--databases",
+            str(databases),
+        ],
         log,
     )
     server = RedisServer("127.0.0.1", port, password, folder, proc)
