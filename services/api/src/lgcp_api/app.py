@@ -26,6 +26,7 @@ from .kit.ttl_cache import TtlCache
 from .listener_api.router import router as listener_api_router
 from .listeners.contact import ContactRecorder
 from .listeners.router import router as listeners_router
+from .logs import router as logs
 from .manifests.router import router as manifests_router
 from .observability.middleware import RequestContextMiddleware
 from .revisions.router import batch_router as revisions_batch_router
@@ -46,6 +47,8 @@ _V2_ROUTERS = (
     listeners_router,
     listener_api_router,
     tenants_router,
+    logs.v2_router,
+    logs.listener_router,
 )
 
 
@@ -106,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _V2_ROUTERS:
         v2.include_router(router)
     app.include_router(v2)
+    # LangSmith's v1 logs paths, as langgraph-cli calls them (`deploy logs`).
+    app.include_router(logs.v1_router, prefix=f"{prefix}/v1")
     app.include_router(health_router)
     app.add_exception_handler(RequestValidationError, request_validation_error)
     mount_ui(app)  # the web UI, under settings.ui_prefix (lgcp_api.ui)
