@@ -28,3 +28,13 @@ def test_size_is_bounded_dropping_the_oldest():
     for i in range(3):
         cache.put(i, i)
     assert [cache.get(i) for i in range(3)] == [None, 1, 2]
+
+
+def test_a_put_read_before_a_clear_stores_nothing():
+    cache: TtlCache[str] = TtlCache(ttl=60)
+    seen = cache.generation
+    cache.clear()  # a revocation while the lookup was reading
+    cache.put("k", "stale", seen)
+    assert cache.get("k") is None
+    cache.put("k", "fresh", cache.generation)
+    assert cache.get("k") == "fresh"

@@ -70,8 +70,9 @@ async def authenticate(
     if cached is not None:
         return cached
     pool: asyncpg.Pool = request.app.state.pool
+    generation = cache.generation  # a revocation clearing the cache during the read wins
     principal = await _resolve(pool, digest, tenant_header)
-    cache.put((digest, tenant_header), principal)
+    cache.put((digest, tenant_header), principal, generation)
     return principal
 
 

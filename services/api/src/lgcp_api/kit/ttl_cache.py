@@ -2,6 +2,10 @@
 
 Saves a database round trip on every request. A revocation takes effect at once in the process
 that handled it and within `ttl` seconds in every other replica.
+
+A lookup reads the database and then stores what it read; a clear() in between (a revocation)
+must win, so `put` takes the generation the caller saw before its read and stores nothing when
+the cache was cleared since.
 """
 
 from __future__ import annotations
@@ -20,6 +24,12 @@ class TtlCache(Generic[V]):
         self._ttl = ttl
         self._max = max_entries
         self._items: OrderedDict[object, tuple[float, V]] = OrderedDict()
+        self._generation = 0  # counts clear()s
+
+    @property
+    def generation(self) -> int:
+        """Read before looking a value up elsewhere; passed to `put` with what was found."""
+        return self._generation
 
     def get(self, key: object) -> V | None:
         if self._ttl <= 0:
@@ -33,8 +43,9 @@ class TtlCache(Generic[V]):
             return None
         return value
 
-    def put(self, key: object, value: V) -> None:
-        if self._ttl <= 0:
+    def put(self, key: object, value: V, generation: int | None = None) -> None:
+        """Stores `value`, unless the cache was cleared since `generation` was read."""
+        if self._ttl <= 0 or (generation is not None and generation != self._generation):
             return
         self._items[key] = (time.monotonic() + self._ttl, value)
         self._items.move_to_end(key)
@@ -42,4 +53,5 @@ class TtlCache(Generic[V]):
             self._items.popitem(last=False)
 
     def clear(self) -> None:
+        self._generation += 1
         self._items.clear()
