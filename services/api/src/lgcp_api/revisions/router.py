@@ -137,6 +137,24 @@ async def redeploy_revision(
     )
 
 
+@router.post(
+    "/{revision_id}/interrupt",
+    response_model=RevisionOut,
+    summary="Stop a revision still rolling out; the active revision is restored (409 once finished)",
+)
+async def interrupt_revision(
+    deployment_id: uuid.UUID,
+    revision_id: uuid.UUID,
+    principal: Deployer,
+    conn: Transaction,
+    after_commit: AfterCommitJobs,
+    notifier: ListenerNotifier,
+) -> RevisionOut:
+    revision, deployment = await service.interrupt(conn, principal, deployment_id, revision_id)
+    after_commit.add(partial(notifier.notify, deployment["listener_id"], deployment["id"], "revision"))
+    return service.to_out(revision)
+
+
 @router.get(
     "/{revision_id}/logs",
     response_model=PageOut[RevisionEventOut],

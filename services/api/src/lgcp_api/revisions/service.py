@@ -139,6 +139,38 @@ async def redeploy(
     return await repository.by_id(conn, deployment["latest_revision_id"]), deployment
 
 
+async def interrupt(
+    conn: Conn, principal: Principal, deployment_id: uuid.UUID, revision_id: uuid.UUID
+) -> tuple[asyncpg.Record, asyncpg.Record]:
+    """Stops a revision still rolling out: it becomes INTERRUPTED and the deployment's active
+    revision is restored as a new revision, a new desired state for the listener (which never
+    takes orders, only states). 409 for a finished revision, and for a first rollout, which has
+    no earlier revision to go back to. Returns (interrupted revision, deployment)."""
+    deployment = await _lock_for_change(conn, principal.tenant_id, deployment_id)
+    revision = await get(conn, principal.tenant_id, deployment_id, revision_id)
+    current = RevisionStatus(revision["status"])
+    if current not in UNFINISHED:
+        raise conflict(
+            f"revision {revision_id} is {current.value}: only a revision still rolling out can be interrupted"
+        )
+    active_id = deployment["active_revision_id"]
+    if active_id is None or active_id == revision_id:
+        raise conflict(
+            f"revision {revision_id} is the deployment's first rollout: there is no earlier revision to restore; "
+            "delete the deployment to stop it"
+        )
+    restored = await get(conn, principal.tenant_id, deployment_id, active_id)
+    await repository.set_status(
+        conn,
+        revision_id,
+        RevisionStatus.INTERRUPTED,
+        f"interrupted by API key {principal.api_key_id}; {active_id} restored",
+    )
+    deployment = await add(conn, deployment, revision_content.copy_of(restored), redeployed_from=active_id)
+    await audit.record(conn, principal, "interrupt", "revision", revision_id)
+    return await repository.by_id(conn, revision_id), deployment
+
+
 async def _lock_for_change(conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID) -> asyncpg.Record:
     deployment = await deployments.get(conn, tenant_id, deployment_id, lock=True)
     if deployment["status"] == DeploymentStatus.AWAITING_DELETE:
