@@ -56,3 +56,20 @@ def test_rotation_keeps_old_ciphertexts_readable():
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     sealed = SecretBox([old]).seal([{"name": "A", "value": "1"}])
     assert SecretBox([new, old]).open(sealed) == [{"name": "A", "value": "1"}]
+
+
+def test_connection_urls_never_show_their_passwords_in_reprs_or_errors():
+    """Issue 14 defect 9: the URLs were plain strings, shown whole by repr() and in errors."""
+    settings = Settings(
+        _env_file=None,
+        **GOOD,
+        database_url="postgresql://lgcp:db-pw-never-shown@db/lgcp",
+        redis_url="redis://:redis-pw-never-shown@redis:6379/0",
+    )
+    shown = repr(settings) + str(settings) + repr(settings.model_dump())
+    assert "db-pw-never-shown" not in shown and "redis-pw-never-shown" not in shown
+    # ... and still connect with the whole value.
+    assert settings.database_url.get_secret_value() == "postgresql://lgcp:db-pw-never-shown@db/lgcp"
+    with pytest.raises(ValidationError) as info:
+        Settings(_env_file=None, **GOOD, database_url="mysql://lgcp:db-pw-never-shown@db/lgcp")
+    assert "LGCP_DATABASE_URL" in str(info.value) and "db-pw-never-shown" not in str(info.value)

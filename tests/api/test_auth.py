@@ -25,7 +25,7 @@ async def test_keys_are_stored_only_as_an_hmac(admin, settings):
     listed = (await admin.get("/api-keys")).json()["resources"]
     assert created["id"] in {k["id"] for k in listed}
     assert all("key" not in k for k in listed)
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database_dsn)
     try:
         rows = await conn.fetch("SELECT * FROM api_keys")
     finally:
@@ -132,7 +132,7 @@ async def test_bootstrap_is_idempotent(settings):
         application = create_app(settings)
         async with application.router.lifespan_context(application):
             pass
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database_dsn)
     try:
         assert await conn.fetchval("SELECT count(*) FROM tenants") == 1
         assert await conn.fetchval("SELECT count(*) FROM api_keys") == 1

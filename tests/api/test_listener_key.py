@@ -71,7 +71,7 @@ async def test_listener_key_bootstrap_is_idempotent(settings):
         application = create_app(with_key)
         async with application.router.lifespan_context(application):
             pass
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database_dsn)
     try:
         rows = await conn.fetch("SELECT role, tenant_id FROM api_keys WHERE name = 'bootstrap listener'")
     finally:

@@ -104,7 +104,7 @@ async def test_secrets_are_encrypted_at_rest(admin, listener, settings):
     import asyncpg
 
     await admin.post("/deployments", json=deployment_body(listener["id"]))
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database_dsn)
     try:
         dump = await conn.fetchval(
             "SELECT string_agg(t::text, '') FROM (SELECT * FROM revisions) t"

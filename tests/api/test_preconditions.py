@@ -114,7 +114,7 @@ async def test_expired_keys_are_purged_and_may_be_reused(admin, listener, settin
     headers = {"Idempotency-Key": "old"}
     first = await admin.post("/deployments", json=deployment_body(listener["id"], "a"), headers=headers)
     assert first.status_code == 201
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database_dsn)
     try:
         await conn.execute(
             "UPDATE idempotency_keys SET created_at = now() - make_interval(hours => $1 + 1)",
@@ -151,7 +151,7 @@ async def test_the_stored_request_hash_is_an_hmac_under_the_secret_key(admin, li
     assert (await admin.post("/deployments", json=body, headers={"Idempotency-Key": "hmac-1"})).status_code == 201
     path = f"{settings.api_prefix}/v2/deployments"
     hashed = DeploymentCreate.model_validate(body).model_dump(mode="json")  # what the API hashes
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database_dsn)
     try:
         row = await conn.fetchrow("SELECT * FROM idempotency_keys")
     finally:
@@ -183,7 +183,7 @@ async def test_rows_stored_before_the_hmac_still_replay_until_they_expire(admin,
     assert first.status_code == 201
     path = f"{settings.api_prefix}/v2/deployments"
     hashed = DeploymentCreate.model_validate(body).model_dump(mode="json")
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database_dsn)
     try:
         api_key_id = await conn.fetchval("SELECT id FROM api_keys WHERE role = 'admin'")
         # Exactly what the previous version inserted: no scheme named, so the column's default.

@@ -59,8 +59,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     secret_key: str = app.state.secret_key
     state = app.state
-    pool = state.pool = await open_pool(settings.database_url, settings.db_pool_min_size, settings.db_pool_max_size)
-    notifier = state.notifier = Notifier(settings.redis_url, settings.redis_timeout_seconds)
+    pool = state.pool = await open_pool(settings.database_dsn, settings.db_pool_min_size, settings.db_pool_max_size)
+    notifier = state.notifier = Notifier(settings.redis_dsn, settings.redis_timeout_seconds)
     try:
         try:
             if settings.admin_api_key is not None:

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "migrate":
         from .core.migrate import apply_migrations
 
-        applied = apply_migrations(settings.database_url)
+        applied = apply_migrations(settings.database_dsn)
         log.info("migrations done", extra={"applied": applied})
         return
 

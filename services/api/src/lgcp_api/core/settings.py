@@ -18,10 +18,12 @@ _MIN_SECRET_LENGTH = 32
 class Settings(BaseSettings):
     """Every setting of the API; see services/api/README.md for the table."""
 
-    model_config = SettingsConfigDict(env_prefix="LGCP_", extra="ignore")
+    # Errors never repeat an input: the values include URLs with passwords and keys.
+    model_config = SettingsConfigDict(env_prefix="LGCP_", extra="ignore", hide_input_in_errors=True)
 
-    database_url: str = Field(description="postgresql:// URL of the control plane's database")
-    redis_url: str | None = Field(default=None, description="redis:// URL for notifications")
+    # Secret: the URLs carry passwords (repr and errors show them as '**********').
+    database_url: SecretStr = Field(description="postgresql:// URL of the control plane's database")
+    redis_url: SecretStr | None = Field(default=None, description="redis:// URL for notifications")
     secret_key: SecretStr | None = Field(default=None, description="keys the HMAC of API keys")
     encryption_keys: SecretStr | None = Field(
         default=None, description="comma-separated Fernet keys; the first encrypts, all decrypt"
@@ -66,8 +68,8 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _check_database_url(cls, value: str) -> str:
-        if not value.startswith(("postgresql://", "postgres://")):
+    def _check_database_url(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
             raise ValueError("LGCP_DATABASE_URL must be a postgresql:// URL")
         return value
 
@@ -111,6 +113,16 @@ class Settings(BaseSettings):
         if self.db_pool_min_size > self.db_pool_max_size:
             raise ValueError("LGCP_DB_POOL_MIN_SIZE must not exceed LGCP_DB_POOL_MAX_SIZE")
         return self
+
+    @property
+    def database_dsn(self) -> str:
+        """The database URL to connect with (never to log)."""
+        return self.database_url.get_secret_value()
+
+    @property
+    def redis_dsn(self) -> str | None:
+        """The Redis URL to connect with (never to log), or None."""
+        return self.redis_url.get_secret_value() if self.redis_url is not None else None
 
     @property
     def is_local(self) -> bool:
