@@ -8,6 +8,7 @@ garbage collector removes them with it: the listener only ever has to find orpha
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from lgcp_contract import labels as L
 from lgcp_contract.desired_state import DesiredDeployment, ResourceSpec
@@ -108,6 +109,34 @@ def _env_secret(desired: DesiredDeployment, conn: AgentConnections, ctx: RenderC
     }
 
 
+def _tracing_env(desired: DesiredDeployment, ctx: RenderContext) -> list[Manifest]:
+    """One LangSmith tracing project per agent, named after the deployment unless the user sets
+    LANGSMITH_PROJECT (a secret or a reference: `env` would override their envFrom); tracing on
+    when the platform gives a LangSmith key (LANGSMITH_TRACING is reserved to the platform)."""
+    env: list[Manifest] = []
+    user_names = {item.name for item in desired.secrets} | {ref.name for ref in desired.secret_references}
+    if "LANGSMITH_PROJECT" not in user_names:
+        env.append({"name": "LANGSMITH_PROJECT", "value": desired.name})
+    if ctx.platform.langsmith_api_key:
+        env.append({"name": "LANGSMITH_TRACING", "value": "true"})
+    return env
+
+
+def custom_host(desired: DesiredDeployment) -> tuple[str, bool] | None:
+    """The hostname of the deployment's `custom_url`, and whether it is https; None without one."""
+    url = desired.source_config.custom_url
+    if not url:
+        return None
+    parsed = urlsplit(url)
+    return (parsed.hostname, parsed.scheme == "https") if parsed.hostname else None
+
+
+def custom_tls_secret_name(name: str) -> str:
+    """The Secret holding the certificate of a deployment's https `custom_url` (the user's, or
+    cert-manager's): named by convention, in the agent's namespace."""
+    return f"{name}-custom-url-tls"
+
+
 def _quantity_cpu(value: float | str | None) -> str | None:
     if value is None:
         return None
@@ -137,6 +166,7 @@ def _deployment(desired: DesiredDeployment, spec: ResourceSpec, ctx: RenderConte
     ]
     if ctx.platform.langsmith_endpoint:
         env.append({"name": "LANGSMITH_ENDPOINT", "value": ctx.platform.langsmith_endpoint})
+    env += _tracing_env(desired, ctx)
     env += [
         {"name": ref.name, "valueFrom": {"secretKeyRef": {"name": ref.secret_name, "key": ref.secret_key}}}
         for ref in desired.secret_references
@@ -200,18 +230,22 @@ def _service(desired: DesiredDeployment, ctx: RenderContext, owner: Owner | None
 
 def _route(desired: DesiredDeployment, ctx: RenderContext, owner: Owner | None) -> Manifest:
     route, path = ctx.route, mount_prefix(ctx.route, desired.name)
+    custom = custom_host(desired)
+    if custom and custom[0] == route.hostname:
+        custom = None  # already the platform's host: one rule
     meta = metadata(desired, ctx, desired.name, "route", owner)
     if route.mode == "gateway":
         parent: Manifest = {"name": route.gateway_name}
         if route.gateway_namespace:
             parent["namespace"] = route.gateway_namespace
+        # TLS of a custom hostname is the Gateway listener's (Gateway API puts certificates there).
         return {
             "apiVersion": "gateway.networking.k8s.io/v1",
             "kind": "HTTPRoute",
             "metadata": meta,
             "spec": {
                 "parentRefs": [parent],
-                "hostnames": [route.hostname],
+                "hostnames": [route.hostname, *([custom[0]] if custom else [])],
                 "rules": [
                     {
                         "matches": [{"path": {"type": "PathPrefix", "value": path}}],
@@ -220,26 +254,22 @@ def _route(desired: DesiredDeployment, ctx: RenderContext, owner: Owner | None) 
                 ],
             },
         }
-    spec: Manifest = {
-        "rules": [
-            {
-                "host": route.hostname,
-                "http": {
-                    "paths": [
-                        {
-                            "path": path,
-                            "pathType": "Prefix",
-                            "backend": {"service": {"name": desired.name, "port": {"number": PORT}}},
-                        }
-                    ]
-                },
-            }
-        ]
-    }
+    # The custom hostname answers the same path as the platform's: the agent serves under its
+    # MOUNT_PREFIX, and Ingress has no portable prefix rewrite.
+    paths = [
+        {"path": path, "pathType": "Prefix", "backend": {"service": {"name": desired.name, "port": {"number": PORT}}}}
+    ]
+    hosts = [route.hostname, *([custom[0]] if custom else [])]
+    spec: Manifest = {"rules": [{"host": host, "http": {"paths": paths}} for host in hosts]}
     if route.ingress_class_name:
         spec["ingressClassName"] = route.ingress_class_name
+    tls: list[Manifest] = []
     if route.tls_secret_name:
-        spec["tls"] = [{"hosts": [route.hostname], "secretName": route.tls_secret_name}]
+        tls.append({"hosts": [route.hostname], "secretName": route.tls_secret_name})
+    if custom and custom[1]:
+        tls.append({"hosts": [custom[0]], "secretName": custom_tls_secret_name(desired.name)})
+    if tls:
+        spec["tls"] = tls
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": spec}
 
 
