@@ -18,6 +18,8 @@ from .databases.mode import DatabaseMode
 from .databases.modes import open_database_mode
 from .kube.client import Kube, connect
 from .kube.lease import LeaderElection
+from .logs import shipping as log_shipping
+from .logs.collector import LogCollector
 from .observability import metrics
 from .observability.failures import describe_failure
 from .observability.health import serve
@@ -146,6 +148,14 @@ class Listener:
         controller.set_desired(state.deployments)
         tasks.append(asyncio.create_task(self._resync_loop(control_plane, controller, listener_id), name="resync"))
         tasks.append(asyncio.create_task(controller.run_workers(), name="workers"))
+        # The agents' runtime logs, read here and shipped (the control plane never calls us).
+        platform_secrets = tuple(v for v in (ctx.platform.langsmith_api_key, ctx.platform.license_key) if v)
+        collector = LogCollector(kube, platform_secrets)
+        tasks.append(
+            asyncio.create_task(
+                log_shipping.run(collector, control_plane, lambda: controller.desired.values()), name="logs"
+            )
+        )
         self._ready = True
         watched = [election.lost.wait()] if election else []
         await _first(*watched, *tasks)

@@ -89,6 +89,10 @@ class ControlPlane:
             "PUT", f"/deployments/{deployment_id}/manifests", {"revision_id": revision_id, "manifests": manifests}
         )
 
+    async def logs(self, deployment_id: str, entries: list[Body]) -> None:
+        """Ships runtime log entries of a deployment (secret values already redacted)."""
+        await self._send("POST", f"/deployments/{deployment_id}/logs", {"entries": entries})
+
     async def deleted(self, deployment_id: str) -> None:
         """Says everything of a deployment in AWAITING_DELETE is gone, so the API forgets it."""
         await self._send("POST", f"/deployments/{deployment_id}/deleted")
