@@ -4,7 +4,9 @@ variable names and formats (docs/interfaces.md), not only on paper."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import uuid
 
 import pytest
 from chart_commands import CHART, ENVIRONMENTS, VALUES_DIR, render
@@ -62,7 +64,7 @@ def test_api_settings_accept_the_chart_environment(environment: str, component: 
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         settings = Settings()
-        assert settings.database_url.startswith("postgresql://")
+        assert settings.database_dsn.startswith("postgresql://")
         assert settings.secret_key is not None and settings.encryption_key_list == [FERNET_KEY]
 
 
@@ -127,3 +129,92 @@ def test_dedicated_databases_default_to_the_subcharts_images_in_the_chart_and_th
         assert chart[store]["resources"] == subchart["resources"], store
         assert Settings.model_fields[f"dedicated_{store}_resources"].default_factory() == subchart["resources"], store
     assert Settings.model_fields["dedicated_postgres_storage_size"].default == chart["postgres"]["storage"]["size"]
+
+
+# Every character a URL gives a meaning to (issue 14 defect 7: such a password broke the services).
+AWKWARD_PASSWORD = "p@ss/w:rd%41?#&=+ x"
+
+
+async def test_passwords_with_url_characters_connect_the_api_and_the_listener(postgres_server, monkeypatch) -> None:
+    """The chart passes the bundled stores' passwords apart from their URLs and the services
+    percent-encode them: both connect with a password full of `@ / : % ? #`."""
+    import asyncpg
+    import redis.asyncio as aioredis
+    from harness.redis import start_redis
+    from lgcp_api.core.migrate import apply_migrations
+    from lgcp_api.core.settings import Settings as ApiSettings
+    from lgcp_listener.settings import Settings as ListenerSettings
+
+    suffix = uuid.uuid4().hex[:8]
+    user, admin, database = f"lgcp_{suffix}", f"lgcp_admin_{suffix}", f"lgcp_{suffix}"
+    setup = await asyncpg.connect(postgres_server.dsn("postgres"))
+    try:
+        for role in (user, admin):
+            await setup.execute(f"CREATE ROLE {role} LOGIN CREATEDB CREATEROLE PASSWORD '{AWKWARD_PASSWORD}'")
+        await setup.execute(f"CREATE DATABASE {database} OWNER {user}")
+    finally:
+        await setup.close()
+    redis = await asyncio.to_thread(start_redis)  # a server of this test's own: its password changes
+    first = aioredis.Redis.from_url(redis.url())
+    await first.config_set("requirepass", AWKWARD_PASSWORD)
+    await first.aclose()
+    where = {"postgres": f"127.0.0.1:{postgres_server.port}", "redis": f"127.0.0.1:{redis.port}"}
+
+    def local(value: str) -> str:  # the in-cluster Service names, pointed at the local servers
+        value = re.sub(r"@[\w.-]+-postgres\.[\w-]+\.svc:\d+", "@" + where["postgres"], value)
+        value = re.sub(r"//[\w.-]+-postgres\.[\w-]+\.svc:\d+", "//" + where["postgres"], value)
+        return re.sub(r"(//|@)[\w.-]+-redis\.[\w-]+\.svc:\d+", lambda m: m.group(1) + where["redis"], value)
+
+    sets = [
+        "--set",
+        f"postgres.auth.username={user}",
+        "--set",
+        f"postgres.auth.database={database}",
+        "--set",
+        f"postgres.auth.adminUsername={admin}",
+        "--set",
+        f"postgres.auth.adminDatabase={database}",
+    ]
+    documents = render("helm", "-f", str(VALUES_DIR / "dev.yaml"), *sets)
+    try:
+        for component in ("api", "listener"):
+            deployment = next(
+                d
+                for d in documents
+                if d["kind"] == "Deployment" and d["metadata"]["labels"]["app.kubernetes.io/component"] == component
+            )
+            container = deployment["spec"]["template"]["spec"]["containers"][0]
+            env = {}
+            for item in container.get("env", []):
+                ref = item.get("valueFrom", {}).get("secretKeyRef")
+                if ref is not None and ref["key"] in ("password", "admin-password"):
+                    env[item["name"]] = AWKWARD_PASSWORD
+            env.update({k: local(v) for k, v in container_env(container, "pod-0").items() if k not in env})
+            assert not any(AWKWARD_PASSWORD in v for k, v in env.items() if k.endswith("_URL")), "a password in a URL"
+            for name, value in env.items():
+                monkeypatch.setenv(name, value)
+            if component == "api":
+                api = ApiSettings()
+                await asyncio.to_thread(apply_migrations, api.database_dsn)
+                conn = await asyncpg.connect(api.database_dsn)
+                assert await conn.fetchval("SELECT current_user") == user
+                await conn.close()
+                assert api.redis_dsn is not None
+                client = aioredis.Redis.from_url(api.redis_dsn)
+                assert await client.ping()
+                await client.aclose()
+            else:
+                listener = ListenerSettings()
+                assert listener.postgres_admin_url is not None and listener.agent_redis_url is not None
+                conn = await asyncpg.connect(listener.postgres_admin_url.get_secret_value())
+                assert await conn.fetchval("SELECT current_user") == admin
+                await conn.close()
+                for url in (listener.agent_redis_url, listener.redis_url):
+                    assert url is not None
+                    client = aioredis.Redis.from_url(url.get_secret_value())
+                    assert await client.ping()
+                    await client.aclose()
+            for name in env:
+                monkeypatch.delenv(name)
+    finally:
+        redis.stop()

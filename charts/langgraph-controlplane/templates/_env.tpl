@@ -1,7 +1,8 @@
 {{/*
-Environment shared by the API, the migration Job and `helm test`. Connection URLs that carry a
-password are assembled by Kubernetes from a secretKeyRef (`$(VAR)` expansion), so no password
-ever sits in a rendered manifest or a ConfigMap.
+Environment shared by the API, the migration Job and `helm test`. A password of the bundled
+Postgres or Redis is passed apart from its URL (`..._PASSWORD` from a secretKeyRef, the URL
+without it) and the service puts it into the URL percent-encoded: no password sits in a rendered
+manifest or a ConfigMap, and any character works (`@ / : %` would break a URL pasted into).
 */}}
 
 {{- define "lgcp.postgres.secretName" -}}
@@ -23,13 +24,13 @@ ever sits in a rendered manifest or a ConfigMap.
 {{/* LGCP_DATABASE_URL (and the password it is built from). */}}
 {{- define "lgcp.env.databaseUrl" -}}
 {{- if .Values.postgres.enabled }}
-- name: POSTGRES_PASSWORD
+- name: LGCP_DATABASE_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "lgcp.postgres.secretName" . }}
       key: password
 - name: LGCP_DATABASE_URL
-  value: {{ printf "postgresql://%s:$(POSTGRES_PASSWORD)@%s:%d/%s" .Values.postgres.auth.username (include "lgcp.postgres.host" .) (int .Values.postgres.service.port) .Values.postgres.auth.database | quote }}
+  value: {{ printf "postgresql://%s@%s:%d/%s" .Values.postgres.auth.username (include "lgcp.postgres.host" .) (int .Values.postgres.service.port) .Values.postgres.auth.database | quote }}
 {{- else }}
 - name: LGCP_DATABASE_URL
   valueFrom:
@@ -42,13 +43,13 @@ ever sits in a rendered manifest or a ConfigMap.
 {{/* The control plane's Redis URL as the variable `name` (notifications use database 0). */}}
 {{- define "lgcp.env.redisUrl" -}}
 {{- if .root.Values.redis.enabled }}
-- name: REDIS_PASSWORD
+- name: {{ trimSuffix "_URL" .name }}_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "lgcp.redis.secretName" .root }}
       key: password
 - name: {{ .name }}
-  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:%d/0" (include "lgcp.redis.host" .root) (int .root.Values.redis.service.port) | quote }}
+  value: {{ printf "redis://%s:%d/0" (include "lgcp.redis.host" .root) (int .root.Values.redis.service.port) | quote }}
 {{- else }}
 - name: {{ .name }}
   valueFrom:
@@ -135,13 +136,13 @@ databases are made of (dedicated mode) or their templates (external). */}}
       key: redis-uri-template
 {{- else }}
 {{- if .Values.postgres.enabled }}
-- name: POSTGRES_ADMIN_PASSWORD
+- name: LGCP_LISTENER_POSTGRES_ADMIN_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "lgcp.postgres.secretName" . }}
       key: admin-password
 - name: LGCP_LISTENER_POSTGRES_ADMIN_URL
-  value: {{ printf "postgresql://%s:$(POSTGRES_ADMIN_PASSWORD)@%s:%d/%s" .Values.postgres.auth.adminUsername (include "lgcp.postgres.host" .) (int .Values.postgres.service.port) .Values.postgres.auth.adminDatabase | quote }}
+  value: {{ printf "postgresql://%s@%s:%d/%s" .Values.postgres.auth.adminUsername (include "lgcp.postgres.host" .) (int .Values.postgres.service.port) .Values.postgres.auth.adminDatabase | quote }}
 - name: LGCP_LISTENER_AGENT_POSTGRES_HOST
   value: {{ include "lgcp.postgres.host" . | quote }}
 - name: LGCP_LISTENER_AGENT_POSTGRES_PORT
@@ -158,8 +159,13 @@ databases are made of (dedicated mode) or their templates (external). */}}
   value: {{ .Values.externalPostgres.agentPort | quote }}
 {{- end }}
 {{- if .Values.redis.enabled }}
+- name: LGCP_LISTENER_AGENT_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "lgcp.redis.secretName" . }}
+      key: password
 - name: LGCP_LISTENER_AGENT_REDIS_URL
-  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:%d" (include "lgcp.redis.host" .) (int .Values.redis.service.port) | quote }}
+  value: {{ printf "redis://%s:%d" (include "lgcp.redis.host" .) (int .Values.redis.service.port) | quote }}
 - name: LGCP_LISTENER_AGENT_REDIS_DATABASES
   value: {{ .Values.redis.databases | quote }}
 {{- else }}

@@ -14,6 +14,7 @@ import re
 import socket
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -91,6 +92,11 @@ class Settings(BaseSettings):
     default_namespace: str | None = None
 
     redis_url: SecretStr | None = None
+    # Passwords given apart from their URLs (the chart does): put into the URL percent-encoded,
+    # so any character works (a password with @ / : % breaks a URL it is pasted into).
+    redis_password: SecretStr | None = None
+    postgres_admin_password: SecretStr | None = None
+    agent_redis_password: SecretStr | None = None
 
     database_mode: c.DatabaseModeName = "shared"
     database_retention: c.Retention = "delete"
@@ -212,6 +218,18 @@ class Settings(BaseSettings):
         return "/" + value.strip("/") if value.strip("/") else ""
 
     @model_validator(mode="after")
+    def _insert_passwords(self) -> Settings:
+        for url_name in ("redis_url", "postgres_admin_url", "agent_redis_url"):
+            password: SecretStr | None = getattr(self, url_name.replace("_url", "_password"))
+            if password is None:
+                continue
+            url: SecretStr | None = getattr(self, url_name)
+            if url is None:
+                raise ValueError(f"{url_name.replace('_url', '_password')} needs {url_name}")
+            setattr(self, url_name, SecretStr(url_with_password(url.get_secret_value(), password.get_secret_value())))
+        return self
+
+    @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.default_namespace is None:
             self.default_namespace = self.namespaces[0]
@@ -303,6 +321,14 @@ class Settings(BaseSettings):
             return None
         assert self.lease_namespace is not None  # _check_consistency
         return c.LeaseConfig(self.lease_namespace, self.lease_name, self.pod_name, self.lease_duration_seconds)
+
+
+def url_with_password(url: str, password: str) -> str:
+    """`url` with `password` (percent-encoded) in place of any password it has."""
+    parts = urlsplit(url)
+    user = parts.netloc.rpartition("@")[0].partition(":")[0]
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
 
 
 def _secret(value: SecretStr | None) -> str | None:

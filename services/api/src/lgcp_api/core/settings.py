@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -24,6 +25,10 @@ class Settings(BaseSettings):
     # Secret: the URLs carry passwords (repr and errors show them as '**********').
     database_url: SecretStr = Field(description="postgresql:// URL of the control plane's database")
     redis_url: SecretStr | None = Field(default=None, description="redis:// URL for notifications")
+    # Passwords given apart from their URLs (the chart does): put into the URL percent-encoded,
+    # so any character works (a password with @ / : % breaks a URL it is pasted into).
+    database_password: SecretStr | None = Field(default=None, description="password for LGCP_DATABASE_URL")
+    redis_password: SecretStr | None = Field(default=None, description="password for LGCP_REDIS_URL")
     secret_key: SecretStr | None = Field(default=None, description="keys the HMAC of API keys")
     encryption_keys: SecretStr | None = Field(
         default=None, description="comma-separated Fernet keys; the first encrypts, all decrypt"
@@ -72,6 +77,20 @@ class Settings(BaseSettings):
         if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
             raise ValueError("LGCP_DATABASE_URL must be a postgresql:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _insert_passwords(self) -> Settings:
+        if self.database_password is not None:
+            self.database_url = SecretStr(
+                url_with_password(self.database_url.get_secret_value(), self.database_password.get_secret_value())
+            )
+        if self.redis_password is not None:
+            if self.redis_url is None:
+                raise ValueError("LGCP_REDIS_PASSWORD needs LGCP_REDIS_URL")
+            self.redis_url = SecretStr(
+                url_with_password(self.redis_url.get_secret_value(), self.redis_password.get_secret_value())
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
@@ -154,3 +173,11 @@ class Settings(BaseSettings):
         if self.encryption_keys is None:
             update["encryption_keys"] = SecretStr(Fernet.generate_key().decode())
         return self.model_copy(update=update)
+
+
+def url_with_password(url: str, password: str) -> str:
+    """`url` with `password` (percent-encoded) in place of any password it has."""
+    parts = urlsplit(url)
+    user = parts.netloc.rpartition("@")[0].partition(":")[0]
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
