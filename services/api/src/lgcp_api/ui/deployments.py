@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
+from ..deployments.schemas import NO_EFFECT_FIELDS
 from . import forms
 from .agent_url import agent_url
 from .api_client import ApiError
@@ -184,7 +185,13 @@ async def detail_page(ui: PageUi, deployment_id: str) -> Response:
         url=_url(ui, deployment),
         idempotency_key=new_idempotency_key(),
         preview=await _manifests_preview(ui, deployment_id),
+        no_effect=_no_effect_fields(deployment["source_config"]["resource_spec"]),
     )
+
+
+def _no_effect_fields(spec: dict[str, Any]) -> list[str]:
+    """The LangSmith-only resource_spec fields this deployment sets: stored, shown, not acted on."""
+    return [name for name in NO_EFFECT_FIELDS if spec.get(name) not in (None, [])]
 
 
 def _kubernetes_order(obj: dict[str, Any]) -> dict[str, Any]:
