@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# The local Kubernetes cluster: real etcd, kube-apiserver, controller-manager and scheduler run as
-# local processes by kwokctl's binary runtime, with kwok simulating the nodes and their pods.
+# The local Kubernetes clusters (README, "The local cluster"). LGCP_CLUSTER picks one:
+#   real (default)  a real single node that runs containers: scripts/cluster/real.sh
+#   kwok            real etcd, kube-apiserver, controller-manager and scheduler run as local
+#                   processes by kwokctl's binary runtime, with kwok simulating the nodes and
+#                   their pods (benchmarks at hundreds of agents; the api/listener/chart suites)
+# Both can run at the same time.
 #
-# usage: scripts/cluster.sh up|down|status
+# usage: scripts/cluster.sh up|down|status|env        (real also: load-image ARCHIVE...)
 #   up      starts the cluster (harmless when it already runs) and prints the kubeconfig path
 #   down    stops it and removes its state; no process is left behind
 #   status  exits 0 when the cluster answers
+#   env     prints KUBECONFIG=... (and, for the real node, the ingress URL and class names)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+case ${LGCP_CLUSTER:-real} in
+  real) exec bash "$root/scripts/cluster/real.sh" "$@" ;;
+  kwok) ;;
+  *) echo "cluster: LGCP_CLUSTER must be 'real' or 'kwok', not '$LGCP_CLUSTER'" >&2; exit 2 ;;
+esac
+
+# --- the kwok cluster ---------------------------------------------------------------------
 name=${LGCP_CLUSTER_NAME:-lgcp}
 state=${LGCP_CLUSTER_STATE:-$root/.cache/local-cluster}
 kubeconfig=$state/kubeconfig
@@ -114,5 +126,7 @@ case ${1:-} in
   up) up ;;
   down) down ;;
   status) answers ;;
-  *) die "usage: $0 up|down|status" ;;
+  env) echo "KUBECONFIG=$kubeconfig" ;;
+  load-image) die "the kwok cluster runs no containers, so it takes no images (LGCP_CLUSTER=real does)" ;;
+  *) die "usage: LGCP_CLUSTER=kwok $0 up|down|status|env" ;;
 esac

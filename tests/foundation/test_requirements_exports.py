@@ -17,7 +17,10 @@ def test_requirements_txt_is_the_export_of_uv_lock(service: str) -> None:
     assert uv, "uv is not on PATH: run `make setup`"
     exported = subprocess.run(
         [uv, "export", "--package", f"lgcp-{service}", "--frozen", "--no-emit-workspace", "--no-dev"],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     committed = (REPO / "services" / service / "requirements.txt").read_text()
     # The header repeats the command line; compare the requirements themselves.

@@ -14,7 +14,6 @@ from pathlib import Path
 import asyncpg
 import psutil
 import redis.asyncio as aioredis
-
 from harness.postgres import start_postgres
 from harness.redis import start_redis
 

@@ -13,8 +13,9 @@ def run_tools(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     # An empty cache forces a build; a scratch checkout-local tool folder is not touched
     # because the build never gets that far.
     full_env = {**os.environ, "LGCP_TOOLS_CACHE": str(tmp_path / "cache"), **env}
-    return subprocess.run(["bash", str(REPO / "scripts" / "tools.sh"), "helm3"],
-                          capture_output=True, text=True, env=full_env, timeout=120)
+    return subprocess.run(
+        ["bash", str(REPO / "scripts" / "tools.sh"), "helm3"], capture_output=True, text=True, env=full_env, timeout=120
+    )
 
 
 def test_missing_go_is_named_with_the_fix(tmp_path: Path) -> None:
