@@ -26,6 +26,12 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
+# How long an idle connection stays open: longer than any client's own idle time (httpx, which
+# the listener uses, keeps one 5 s; proxies in front up to 60 s), so a client never reuses a
+# connection at the moment the server closes it (a ReadError on an idempotent read, issue 14).
+KEEP_ALIVE_SECONDS = 75
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `lgcp-api` console script."""
     parser = argparse.ArgumentParser(prog="lgcp-api", description=__doc__)
@@ -59,4 +65,5 @@ def main(argv: list[str] | None = None) -> None:
         proxy_headers=True,
         forwarded_allow_ips="*",
         server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
