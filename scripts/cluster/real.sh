@@ -64,7 +64,8 @@ coredns_image=lgcp.local/coredns:$COREDNS_VERSION
 
 say() { echo "real-node: $*" >&2; }
 die() { echo "real-node: $*" >&2; exit 1; }
-kc() { kubectl --kubeconfig "$kubeconfig" --request-timeout=10s "$@"; }
+# kubectl's discovery cache goes into the state folder, not ~/.kube/cache.
+kc() { kubectl --kubeconfig "$kubeconfig" --cache-dir "$state/kube-cache" --request-timeout=10s "$@"; }
 
 # --- checks -------------------------------------------------------------------------------
 
@@ -721,6 +722,8 @@ down_locked() {
       rm -rf "$c"
     fi
   done
+  # kubectl's discovery cache of this API server (other users' kubectl keeps one per server).
+  rm -rf "${HOME:-/root}/.kube/cache/discovery/${gateway}_$api_port"
   local left
   left=$(mounts_under "$state")
   [[ -z $left ]] || die "cannot unmount: $left"

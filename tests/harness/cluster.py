@@ -35,8 +35,10 @@ class LocalCluster:
         self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess:
         """Runs kubectl against this cluster; raises with its stderr when `check` and it fails."""
+        # The real node's kubectl cache stays in its state folder (down removes it).
+        cache = ["--cache-dir", str(self.kubeconfig.parent / "kube-cache")] if self.kind == "real" else []
         proc = subprocess.run(
-            [str(TOOLS_BIN / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args],
+            [str(TOOLS_BIN / "kubectl"), "--kubeconfig", str(self.kubeconfig), *cache, *args],
             input=input,
             capture_output=True,
             text=True,
@@ -196,6 +198,8 @@ REAL_NODE_PATHS = (
     "/var/run/kubernetes",
     "/usr/libexec/kubernetes",
     "/run/nri",
+    # kubectl's discovery cache of the node's API server, when a kubectl without --cache-dir ran.
+    str(Path.home() / ".kube" / "cache" / "discovery" / "198.18.0.1_6443"),
 )
 # Other work on the machine (podman builds) adds and removes its own links, routes and rules.
 _OTHERS = ("veth", "podman", "cni-podman", "netavark")
