@@ -20,7 +20,7 @@ from .core.secret_box import SecretBox
 from .core.settings import Settings
 from .deployments.router import router as deployments_router
 from .health.router import router as health_router
-from .http.errors import request_validation_error
+from .http.errors import DATABASE_UNAVAILABLE, database_unavailable, request_validation_error
 from .idempotency.housekeeping import purge_idempotency_keys_forever
 from .kit.ttl_cache import TtlCache
 from .listener_api.router import router as listener_api_router
@@ -113,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(logs.v1_router, prefix=f"{prefix}/v1")
     app.include_router(health_router)
     app.add_exception_handler(RequestValidationError, request_validation_error)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, database_unavailable)
     mount_ui(app)  # the web UI, under settings.ui_prefix (lgcp_api.ui)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+
+import asyncpg
 from fastapi import HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,3 +37,30 @@ async def request_validation_error(request: Request, exc: Exception) -> JSONResp
     assert isinstance(exc, RequestValidationError)  # registered for it only (create_app)
     detail = [{"type": e["type"], "loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+log = logging.getLogger(__name__)
+
+# Seconds a client is told to wait while PostgreSQL is unreachable: about one pool reconnect.
+DATABASE_RETRY_AFTER = 2
+# What asyncpg raises when the server is down, restarting or was cut off (not a bad query).
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError: cut in the middle of a call
+    asyncpg.exceptions.OperatorInterventionError,  # AdminShutdown, CannotConnectNow (starting up)
+    asyncpg.InterfaceError,  # "connection is closed" (only those: see database_unavailable)
+    ConnectionError,  # refused or reset while connecting
+    socket.gaierror,  # the server's name does not resolve (its Service is gone)
+)
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After while PostgreSQL cannot be reached, never a 500: the request had no
+    effect (its transaction did not commit) and may be sent again; the pool reconnects by itself."""
+    if isinstance(exc, asyncpg.InterfaceError) and "closed" not in str(exc):
+        raise exc  # a misuse of a connection is a bug: a 500, not "try again"
+    log.warning("database unavailable", extra={"error": type(exc).__name__, "path": request.url.path})
+    return JSONResponse(
+        {"detail": "the database is unavailable; try again shortly"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
