@@ -157,6 +157,9 @@ def body_for(method: str, path: str, deployment: dict | None, world: World) -> o
         ("POST", "/listener-api/deployments/{deployment_id}/status"): {"status": "READY"},
         ("POST", "/tenants"): {"name": unique("tenant")},
         ("POST", "/api-keys"): {"name": unique("new-key"), "role": "viewer"},
+        ("POST", "/listener-api/deployments/{deployment_id}/logs"): {
+            "entries": [{"timestamp": "2026-01-01T00:00:00Z", "message": "matrix"}]
+        },
     }
     if v2 == "/deployments" and method == "POST":
         return None
