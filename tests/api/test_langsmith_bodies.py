@@ -127,3 +127,44 @@ async def test_a_duplicate_secret_across_kinds_is_a_400_naming_secrets(admin, de
     response = await admin.patch(url, json={"secret_references": refs})
     assert response.status_code == 400
     assert response.json()["detail"].startswith("secrets: environment variable(s) OPENAI_API_KEY")
+
+
+@pytest.mark.parametrize(
+    ("extra", "loc_tail", "message"),
+    [
+        ({"volumes": [{"name": "host", "hostPath": {"path": "/"}}]}, ["volumes", 0], "not allowed"),
+        ({"volumes": [{"name": "share", "nfs": {"server": "nfs", "path": "/"}}]}, ["volumes", 0], "restricted"),
+        ({"volumes": [{"name": "two", "emptyDir": {}, "secret": {}}]}, ["volumes", 0], "exactly one"),
+        ({"volumes": [{"name": "tmp", "emptyDir": {}}]}, ["volumes", 0, "name"], "platform's own"),
+        ({"volume_mounts": [{"name": "nowhere", "mountPath": "/x"}]}, [], "no such volume"),
+        (
+            {"sidecars": [{"name": "proxy", "image": "envoy:1", "securityContext": {"privileged": True}}]},
+            ["sidecars", 0, "securityContext", "privileged"],
+            "Extra inputs",
+        ),
+        (
+            {"init_containers": [{"name": "init", "image": "busybox:1", "securityContext": {"runAsUser": 0}}]},
+            ["init_containers", 0, "securityContext", "runAsUser"],
+            "greater than or equal to 1",
+        ),
+        ({"sidecars": [{"name": "langgraph-server", "image": "x:1"}]}, ["sidecars", 0, "name"], "platform's own"),
+        (
+            {
+                "volumes": [{"name": "v", "emptyDir": {}}],
+                "volume_mounts": [{"name": "v", "mountPath": "/v", "mountPropagation": "Bidirectional"}],
+            },
+            ["volume_mounts", 0, "mountPropagation"],
+            "",
+        ),
+    ],
+)
+async def test_pod_extras_that_would_break_pod_security_restricted_are_refused(
+    admin, listener, extra, loc_tail, message
+):
+    body = deployment_body(listener["id"])
+    body["source_config"]["resource_spec"].update(extra)
+    response = await admin.post("/deployments", json=body)
+    assert response.status_code == 422, response.text
+    loc = ["body", "source_config", "resource_spec", *loc_tail]
+    errors = response.json()["detail"]
+    assert any(e["loc"][: len(loc)] == loc and message in e["msg"] for e in errors), errors

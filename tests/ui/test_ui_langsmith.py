@@ -32,7 +32,7 @@ async def test_custom_url_and_no_effect_fields_are_shown(page, ui_server, listen
     await expect(page.get_by_text("routed-custom-url-tls")).to_be_visible()
     no_effect = page.locator("[data-no-effect]")
     await expect(no_effect).to_contain_text("queue_cpu")
-    await expect(no_effect).to_contain_text("sidecars")
+    await expect(no_effect).not_to_contain_text("sidecars")  # rendered into the pod: not "no effect"
     await expect(no_effect).to_contain_text("no effect here")
     await page.goto(f"{ui_server.ui}/deployments/{plain.json()['id']}")
     await expect(page.locator("[data-no-effect]")).to_have_count(0)

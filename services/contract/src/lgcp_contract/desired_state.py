@@ -8,6 +8,8 @@ they are the API's own: `min_scale` is at least 1 (the API never accepts 0).
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
@@ -28,6 +30,12 @@ class ResourceSpec(_Lenient):
     annotations: dict[str, str] = Field(default_factory=dict)
     service_account_name: str | None = None
     image_pull_secrets: list[str] = Field(default_factory=list)
+    # Kubernetes-shaped pod extras, checked by the API against Pod Security "restricted"; the
+    # listener still sets every container's security context itself.
+    volumes: list[dict[str, Any]] = Field(default_factory=list)
+    volume_mounts: list[dict[str, Any]] = Field(default_factory=list)
+    init_containers: list[dict[str, Any]] = Field(default_factory=list)
+    sidecars: list[dict[str, Any]] = Field(default_factory=list)
 
     @field_validator("image_pull_secrets", mode="before")
     @classmethod
@@ -41,6 +49,11 @@ class ResourceSpec(_Lenient):
     @classmethod
     def _none_is_empty(cls, value: object) -> object:
         return value or {}
+
+    @field_validator("volumes", "volume_mounts", "init_containers", "sidecars", mode="before")
+    @classmethod
+    def _none_is_none(cls, value: object) -> object:
+        return value or []
 
     @property
     def autoscaled(self) -> bool:

@@ -11,11 +11,12 @@ from lgcp_contract.environment import RESERVED_ENV_NAMES
 from lgcp_contract.labels import RESERVED_LABEL_PREFIXES
 from lgcp_contract.names import DEPLOYMENT_NAME_MAX_LENGTH
 from lgcp_contract.statuses import DeploymentStatus
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_serializer, model_validator
 from pydantic.config import JsonDict
 
 from ..kit.image_references import check_image_reference
 from ..kit.kubernetes_names import dns_label, dns_subdomain, label_value, qualified_key, secret_data_key
+from .pod_extras import MAX_ITEMS, ExtraContainer, Volume, VolumeMount, check_mounts
 
 SECRET_VALUE_MAX_BYTES = 64 * 1024
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -79,7 +80,6 @@ _NO_EFFECT = "accepted and stored for LangSmith compatibility; no effect here: "
 _NO_QUEUE = _NO_EFFECT + "the agent's server runs its own queue in the same pods (min_scale..max_scale)"
 _NO_ORCHESTRATOR = _NO_EFFECT + "there is no separate orchestrator or executor tier"
 _NO_REDIS = _NO_EFFECT + "Redis is the listener's (shared or dedicated), sized by its chart values"
-_NO_POD_EXTRA = _NO_EFFECT + "not rendered into the agent's pods yet (see docs/langsmith-compatibility.md)"
 
 # Fields of LangSmith's v2 resource_spec that this control plane stores and answers but does
 # not act on; kept in one list so the model, the docs table and the UI say the same thing.
@@ -93,11 +93,9 @@ NO_EFFECT_FIELDS: dict[str, str] = {
     "orchestrator_min_scale": _NO_ORCHESTRATOR,
     "orchestrator_max_scale": _NO_ORCHESTRATOR,
     **{f"redis_{k}": _NO_REDIS for k in ("cpu", "cpu_limit", "memory_mb", "memory_limit_mb")},
-    **{k: _NO_POD_EXTRA for k in ("volumes", "volume_mounts", "init_containers", "sidecars")},
 }
 
 Number = Annotated[float, Field(ge=0)]
-PodObjects = Annotated[list[dict[str, Any]], Field(max_length=50)]
 
 
 class _LangSmithOnlyFields(BaseModel):
@@ -123,13 +121,29 @@ class _LangSmithOnlyFields(BaseModel):
     redis_cpu_limit: Number | None = Field(None, description=_NO_REDIS)
     redis_memory_mb: int | None = Field(None, ge=0, description=_NO_REDIS)
     redis_memory_limit_mb: int | None = Field(None, ge=0, description=_NO_REDIS)
-    volumes: PodObjects | None = Field(None, description=_NO_POD_EXTRA)
-    volume_mounts: PodObjects | None = Field(None, description=_NO_POD_EXTRA)
-    init_containers: PodObjects | None = Field(None, description=_NO_POD_EXTRA)
-    sidecars: PodObjects | None = Field(None, description=_NO_POD_EXTRA)
 
 
-class ResourceSpec(_LangSmithOnlyFields):
+_VOLUMES = 'pod volumes (Kubernetes shape); only the sources Pod Security "restricted" admits'
+_MOUNTS = "mounts of those volumes in the agent's container"
+_INIT = 'init containers, run before the agent; the listener gives them the "restricted" security context'
+_SIDECARS = 'containers beside the agent in its pod; the listener gives them the "restricted" security context'
+
+
+class _PodExtras(BaseModel):
+    """Volumes and containers added to the agent's pod (lgcp_api.deployments.pod_extras)."""
+
+    volumes: list[Volume] | None = Field(None, max_length=MAX_ITEMS, description=_VOLUMES)
+    volume_mounts: list[VolumeMount] | None = Field(None, max_length=MAX_ITEMS, description=_MOUNTS)
+    init_containers: list[ExtraContainer] | None = Field(None, max_length=MAX_ITEMS, description=_INIT)
+    sidecars: list[ExtraContainer] | None = Field(None, max_length=MAX_ITEMS, description=_SIDECARS)
+
+    @field_serializer("volumes", "volume_mounts", "init_containers", "sidecars")
+    def _as_given(self, items: list[BaseModel] | None) -> list[dict[str, Any]] | None:
+        # Answered as written: Kubernetes' field names, nothing left out filled in with nulls.
+        return None if items is None else [item.model_dump(mode="json", exclude_none=True) for item in items]
+
+
+class ResourceSpec(_PodExtras, _LangSmithOnlyFields):
     """Compute for the agent; limits default to the requests. Every field of LangSmith's v2
     `resource_spec` is accepted; those marked "no effect here" are stored and answered only.
     A field the reference does not list is refused."""
@@ -163,10 +177,13 @@ class ResourceSpec(_LangSmithOnlyFields):
             self.memory_limit_mb = self.memory_mb
         elif self.memory_limit_mb < self.memory_mb:
             raise ValueError("memory_limit_mb must be at least memory_mb")
+        check_mounts(
+            self.volumes or [], self.volume_mounts or [], [*(self.init_containers or []), *(self.sidecars or [])]
+        )
         return self
 
 
-class ResourceSpecPatch(_LangSmithOnlyFields):
+class ResourceSpecPatch(_PodExtras, _LangSmithOnlyFields):
     """Fields to change in a resource spec; the result is checked as a whole."""
 
     model_config = ConfigDict(extra="forbid")

@@ -183,14 +183,16 @@ def _deployment(desired: DesiredDeployment, spec: ResourceSpec, ctx: RenderConte
         "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 60},
         "resources": _resources(spec),
         "securityContext": container_security_context(),
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir, the pod's own
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *spec.volume_mounts],  # noqa: S108 - the pod's emptyDir
     }
     pod_spec: Manifest = {
         "automountServiceAccountToken": spec.service_account_name is not None,
         "securityContext": pod_security_context(AGENT_UID),
-        "containers": [container],
-        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        "containers": [container, *(_extra_container(c) for c in spec.sidecars)],
+        "volumes": [{"name": "tmp", "emptyDir": {}}, *spec.volumes],
     }
+    if spec.init_containers:
+        pod_spec["initContainers"] = [_extra_container(c) for c in spec.init_containers]
     if spec.service_account_name:
         pod_spec["serviceAccountName"] = spec.service_account_name
     if spec.image_pull_secrets:
@@ -213,6 +215,17 @@ def _deployment(desired: DesiredDeployment, spec: ResourceSpec, ctx: RenderConte
     meta["labels"][L.REVISION_ID] = revision.id
     meta["annotations"].update(spec.annotations)
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": deployment_spec}
+
+
+def _extra_container(given: Manifest) -> Manifest:
+    """An init container or sidecar as given, with the "restricted" security context on top:
+    the user may only choose its ids and a writable root (the API refuses anything wider)."""
+    chosen = given.get("securityContext") or {}
+    security = {**container_security_context(), **{k: v for k, v in chosen.items() if k in _USER_SECURITY}}
+    return {**given, "securityContext": security}
+
+
+_USER_SECURITY = frozenset({"runAsUser", "runAsGroup", "readOnlyRootFilesystem"})
 
 
 def _service(desired: DesiredDeployment, ctx: RenderContext, owner: Owner | None) -> Manifest:
