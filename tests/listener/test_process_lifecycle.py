@@ -180,3 +180,35 @@ async def test_a_failing_lease_release_still_closes_everything(
     assert listener.control_plane is not None and listener.control_plane.closed
     assert closed == ["SharedMode"], "the database mode (its admin pool) is closed"
     assert "the API server went away" in caplog.text, "the failed release is logged"
+
+
+@pytest.mark.cluster
+async def test_the_default_namespace_is_where_a_deployment_naming_none_goes(stack: Stack) -> None:
+    """Issue 14 defect 8: listener.defaultNamespace (LGCP_LISTENER_DEFAULT_NAMESPACE) had no
+    effect; the API took the first of the registered namespaces, in the order configured."""
+    from listener_support import make_namespace
+
+    other = make_namespace(stack.cluster)
+    try:
+        stack.start(LGCP_LISTENER_NAMESPACES=f"{stack.namespace},{other}", LGCP_LISTENER_DEFAULT_NAMESPACE=other)
+        listener_id = await stack.registered()
+        body = {
+            "name": "agent-default-ns",
+            "source": "external_docker",
+            "source_config": {
+                "listener_id": listener_id,
+                "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128},
+            },
+            "source_revision_config": {"image_uri": "registry.test/agent:1"},
+        }
+        created = await stack.admin.post("/deployments", json=body)
+        assert created.status_code == 201, created.text
+        assert created.json()["source_config"]["listener_config"]["k8s_namespace"] == other
+        await eventually(
+            lambda: (
+                stack.cluster.kubectl("get", "deployment", "agent-default-ns", "-n", other, check=False).returncode == 0
+            ),
+            60,
+        )
+    finally:
+        stack.cluster.kubectl("delete", "namespace", other, "--wait=false", check=False)

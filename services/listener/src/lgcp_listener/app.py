@@ -33,6 +33,14 @@ MAX_IDS_PER_READ = 100  # the API's limit for ?deployment_id=
 T = TypeVar("T")
 
 
+def registered_namespaces(settings: Settings) -> list[str]:
+    """The namespaces as registered: the default first, since the API puts a deployment that
+    names no namespace into the listener's first one (DEFAULT_NAMESPACE, the chart's
+    listener.defaultNamespace)."""
+    default = settings.default_namespace or settings.namespaces[0]
+    return [default, *(name for name in settings.namespaces if name != default)]
+
+
 def render_context(settings: Settings) -> RenderContext:
     """What rendering needs from the settings."""
     return RenderContext(compute_id=settings.compute_id, route=settings.route, platform=settings.platform)
@@ -121,7 +129,7 @@ class Listener:
             self._ready = False  # until registered and synced
             metrics.IS_LEADER.set(1)
         listener_id = self.listener_id = await _unless_ended(
-            _retry(lambda: control_plane.register(s.compute_id, s.namespaces), "register"), tasks
+            _retry(lambda: control_plane.register(s.compute_id, registered_namespaces(s)), "register"), tasks
         )
         log.info("registered as listener %s (compute_id %s)", listener_id, s.compute_id)
         controller = self.controller = Controller(

@@ -48,6 +48,7 @@ async def _resolve_namespace(conn: Conn, tenant_id: uuid.UUID, listener_id: uuid
             ("source_config", "listener_config", "k8s_namespace"),
             f"not a namespace of the listener (one of: {', '.join(namespaces)})",
         )
+    # The first is the listener's default: it registers its DEFAULT_NAMESPACE first.
     return namespace or namespaces[0]
 
 
