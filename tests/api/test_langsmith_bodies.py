@@ -134,7 +134,33 @@ async def test_a_duplicate_secret_across_kinds_is_a_400_naming_secrets(admin, de
     [
         ({"volumes": [{"name": "host", "hostPath": {"path": "/"}}]}, ["volumes", 0], "not allowed"),
         ({"volumes": [{"name": "share", "nfs": {"server": "nfs", "path": "/"}}]}, ["volumes", 0], "restricted"),
-        ({"volumes": [{"name": "two", "emptyDir": {}, "secret": {}}]}, ["volumes", 0], "exactly one"),
+        ({"volumes": [{"name": "two", "emptyDir": {}, "configMap": {}}]}, ["volumes", 0], "exactly one"),
+        # Sources naming objects of the namespace the listener cannot vet (another agent's):
+        ({"volumes": [{"name": "s", "secret": {"secretName": "other-env"}}]}, ["volumes", 0], "secret_references"),
+        ({"volumes": [{"name": "p", "persistentVolumeClaim": {"claimName": "x"}}]}, ["volumes", 0], "refused"),
+        (
+            {"volumes": [{"name": "p", "projected": {"sources": [{"secret": {"name": "other-env"}}]}}]},
+            ["volumes", 0],
+            "refused",
+        ),
+        (
+            {
+                "sidecars": [
+                    {
+                        "name": "s",
+                        "image": "x:1",
+                        "env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "o", "key": "k"}}}],
+                    }
+                ]
+            },
+            ["sidecars", 0],
+            "secretKeyRef",
+        ),
+        (
+            {"init_containers": [{"name": "i", "image": "x:1", "envFrom": [{"secretRef": {"name": "other-env"}}]}]},
+            ["init_containers", 0],
+            "secretRef",
+        ),
         ({"volumes": [{"name": "tmp", "emptyDir": {}}]}, ["volumes", 0, "name"], "platform's own"),
         ({"volume_mounts": [{"name": "nowhere", "mountPath": "/x"}]}, [], "no such volume"),
         (

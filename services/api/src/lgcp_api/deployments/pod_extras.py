@@ -1,7 +1,9 @@
 """`resource_spec.volumes`, `volume_mounts`, `init_containers` and `sidecars` as LangSmith's v2
 reference writes them (Kubernetes field names), checked so that the agent's pod still passes
 Pod Security "restricted": only the volume sources it allows, no host paths, and no security
-context wider than the one the listener gives every container itself."""
+context wider than the one the listener gives every container itself; and so that an agent
+reads no other agent's objects: no Secret or PersistentVolumeClaim by name (Secrets go through
+secret_references, which the listener vets)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from ..kit.image_references import check_image_reference
 from ..kit.kubernetes_names import dns_label
 
-# The volume types Pod Security "restricted" admits (hostPath, nfs and the rest are refused).
+# The volume types Pod Security "restricted" admits (hostPath, nfs and the rest are refused);
+# secret and persistentVolumeClaim are then refused for naming other objects (_READS_OTHERS).
 RESTRICTED_VOLUME_SOURCES = (
     "configMap",
     "secret",
@@ -60,9 +63,27 @@ class Volume(BaseModel):
         given = [key for key, value in sources.items() if value is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one source ({', '.join(RESTRICTED_VOLUME_SOURCES)}), not {len(given)}")
-        if not isinstance(sources[given[0]], dict):
-            raise ValueError(f"{given[0]} must be an object")
+        source = given[0]
+        if not isinstance(sources[source], dict):
+            raise ValueError(f"{source} must be an object")
+        if source in _READS_OTHERS or (source == "projected" and _projects_a_secret(sources[source])):
+            raise ValueError(_READS_OTHERS_MESSAGE.format(what=f"a {source} volume"))
         return self
+
+
+# Sources that name an object of the namespace the listener cannot vet here: another agent's
+# Secret or database volume, or the platform's. Secrets go through secret_references, which the
+# listener checks against exactly that (reconcile/preflight.py).
+_READS_OTHERS = frozenset({"secret", "persistentVolumeClaim"})
+_READS_OTHERS_MESSAGE = (
+    "{what} is refused: it could read another agent's or the platform's objects in the namespace; "
+    "give Secret values as secret_references (checked by the listener) instead"
+)
+
+
+def _projects_a_secret(projected: dict[str, Any]) -> bool:
+    sources = projected.get("sources") or []
+    return any(isinstance(item, dict) and "secret" in item for item in sources)
 
 
 class VolumeMount(BaseModel):
@@ -97,6 +118,13 @@ class EnvVar(BaseModel):
     valueFrom: dict[str, Any] | None = None
 
 
+def _no_secret_env(env: list[EnvVar] | None, env_from: list[dict[str, Any]] | None) -> None:
+    if any(item.valueFrom and "secretKeyRef" in item.valueFrom for item in env or []):
+        raise ValueError(_READS_OTHERS_MESSAGE.format(what="env valueFrom.secretKeyRef"))
+    if any("secretRef" in item for item in env_from or []):
+        raise ValueError(_READS_OTHERS_MESSAGE.format(what="envFrom secretRef"))
+
+
 class ContainerResources(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -123,6 +151,11 @@ class ExtraContainer(BaseModel):
     securityContext: ContainerSecurity | None = None
     # An init container with restartPolicy Always is a native sidecar (Kubernetes 1.29+).
     restartPolicy: Literal["Always"] | None = None
+
+    @model_validator(mode="after")
+    def _reads_no_secret(self) -> ExtraContainer:
+        _no_secret_env(self.env, self.envFrom)
+        return self
 
 
 def check_mounts(volumes: list[Volume], mounts: list[VolumeMount], containers: list[ExtraContainer]) -> None:
