@@ -64,7 +64,7 @@ class ApiProcess:
         processes.stop(self.proc)
 
 
-def start_api(database_url: str, redis_url: str) -> ApiProcess:
+def start_api(database_url: str, redis_url: str, log_level: str = "WARNING") -> ApiProcess:
     """Migrates `database_url` and serves the API on a free loopback port."""
     folder = Path(tempfile.mkdtemp(prefix="lgcp-api-"))
     admin_key = "lgcp_listener_tests_" + uuid.uuid4().hex
@@ -76,7 +76,7 @@ def start_api(database_url: str, redis_url: str) -> ApiProcess:
         "LGCP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "LGCP_ADMIN_API_KEY": admin_key,
         "LGCP_ENVIRONMENT": "test",
-        "LGCP_LOG_LEVEL": "WARNING",
+        "LGCP_LOG_LEVEL": log_level,
     }
     subprocess.run([str(BIN / "lgcp-api"), "migrate"], env=env, check=True, capture_output=True, timeout=120)
     port = processes.free_port()
