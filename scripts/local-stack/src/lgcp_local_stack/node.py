@@ -78,7 +78,8 @@ class Node:
         proc = subprocess.run([str(HELM), "--kubeconfig", str(self.kubeconfig), *args], capture_output=True,
                               text=True, timeout=timeout, env=tool_env())
         if check and proc.returncode != 0:
-            raise NodeError(f"helm {' '.join(args[:2])} failed:\n{proc.stderr.strip()[-3000:]}")
+            raise NodeError(f"helm {' '.join(args[:2])} failed (exit {proc.returncode}):\n"
+                            f"{(proc.stdout + proc.stderr).strip()[-3000:]}")
         return proc
 
     def load_image(self, archive: Path) -> None:
