@@ -16,6 +16,22 @@ from harness import processes
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
+def test_created_objects_link_to_the_operations_on_them(app) -> None:
+    """The stateful phase follows OpenAPI links: every create answers with links to its object."""
+    spec = app.openapi()
+    creates = [
+        (path, operation["responses"]["201"])
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method == "post"
+        and "201" in operation.get("responses", {})
+        and path.endswith(("/deployments", "/revisions", "/listeners", "/api-keys", "/tenants"))
+    ]
+    assert len(creates) == 5, [path for path, _ in creates]
+    for path, created in creates:
+        assert created.get("links"), f"POST {path} answers without links"
+
+
 async def test_generated_requests_never_get_a_server_error(api_dsn, redis_url, encryption_key):
     folder = Path(tempfile.mkdtemp(prefix="lgcp-schemathesis-"))
     port = processes.free_port()
@@ -66,7 +82,7 @@ async def test_generated_requests_never_get_a_server_error(api_dsn, redis_url, e
                 "--workers",
                 "1",
                 "--phases",
-                "examples,coverage,fuzzing",
+                "examples,coverage,fuzzing,stateful",
                 "--no-color",
             ],
             capture_output=True,

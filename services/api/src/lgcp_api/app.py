@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, FastAPI
@@ -21,6 +22,7 @@ from .core.settings import Settings
 from .deployments.router import router as deployments_router
 from .health.router import router as health_router
 from .http.errors import DATABASE_UNAVAILABLE, database_unavailable, request_validation_error
+from .http.openapi_links import add_links
 from .idempotency.housekeeping import purge_idempotency_keys_forever
 from .kit.ttl_cache import TtlCache
 from .listener_api.router import router as listener_api_router
@@ -82,6 +84,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.close()
 
 
+def _with_openapi_links(app: FastAPI, v2_prefix: str) -> None:
+    """The OpenAPI document with its links (http/openapi_links.py), built once like FastAPI's."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_links(plain(), v2_prefix)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Builds the app from settings (default: the environment). What requests share lives in
     `app.state` (settings, secret_key, secret_box, principal_cache, listener_contact; pool and
@@ -116,5 +130,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, database_unavailable)
     mount_ui(app)  # the web UI, under settings.ui_prefix (lgcp_api.ui)
+    _with_openapi_links(app, f"{prefix}/v2")
     app.add_middleware(RequestContextMiddleware)
     return app
