@@ -126,7 +126,7 @@ require_free_ports() {
     esac
   done
   [[ -z $(ss -Htln "sport = :$api_port" 2>/dev/null | grep -F "$gateway:") ]] || die "port $api_port on $gateway is in use (set LGCP_REAL_API_PORT)"
-  if ip -o addr show | grep -q " $gateway/"; then
+  if [[ $(ip -o addr show) == *" $gateway/"* ]]; then
     die "address $gateway is already assigned on this machine (a real node left over? run 'scripts/cluster.sh down')"
   fi
 }
@@ -207,6 +207,14 @@ render() { # render FILE: a manifest with its @PLACEHOLDERS@ filled in
     -e "s#@STORAGE_CLASS@#$storage_class#g" -e "s#@INGRESS_PORT@#$ingress_port#g" "$1"
 }
 
+# put FILE: writes stdin to FILE only when that changes it. kube-proxy exits when its
+# configuration file is written, even with the same content, and a repairing up rewrites all.
+put() {
+  local tmp=$1.new
+  (umask 077 && cat >"$tmp")
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+}
+
 write_config() {
   mkdir -p "$state"/{logs,pids,etcd,containerd/certs.d/_default,cni/net.d,cni/networks,kubelet,volumes,traefik}
   chmod 700 "$state"/{logs,pids,etcd,containerd,cni,kubelet,volumes}
@@ -215,11 +223,11 @@ write_config() {
   ((${#shim_dir} + 65 < 108)) || shim_dir=/run/containerd/s
   [[ -f $state/pki/ca.crt ]] || pki_all "$state/pki" "$node" "$gateway" "$api_service_ip"
   for c in admin controller-manager scheduler kubelet kube-proxy traefik local-volumes; do
-    pki_kubeconfig "$state/pki" "$c" "$server" "$state/pki/$c.kubeconfig"
+    [[ -f $state/pki/$c.kubeconfig ]] || pki_kubeconfig "$state/pki" "$c" "$server" "$state/pki/$c.kubeconfig"
   done
-  cp "$state/pki/admin.kubeconfig" "$kubeconfig"
+  put "$kubeconfig" <"$state/pki/admin.kubeconfig"
 
-  cat >"$state/containerd/config.toml" <<EOF
+  put "$state/containerd/config.toml" <<EOF
 # containerd for the real node: every path in the state folder; see docs/architecture.md.
 version = 4
 root = "$state/containerd/root"
@@ -271,11 +279,11 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
     conf_dir = "$state/cni/net.d"
     max_conf_num = 1
 EOF
-  cat >"$state/containerd/certs.d/_default/hosts.toml" <<'EOF'
+  put "$state/containerd/certs.d/_default/hosts.toml" <<'EOF'
 server = "http://127.0.0.1:9"
 EOF
 
-  cat >"$state/cni/net.d/10-lgcp.conflist" <<EOF
+  put "$state/cni/net.d/10-lgcp.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "lgcp",
@@ -295,8 +303,8 @@ EOF
 }
 EOF
 
-  echo "nameserver $dns_ip" >"$state/kubelet/resolv.conf"
-  cat >"$state/kubelet/config.yaml" <<EOF
+  echo "nameserver $dns_ip" | put "$state/kubelet/resolv.conf"
+  put "$state/kubelet/config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $gateway
@@ -332,7 +340,7 @@ shutdownGracePeriod: 0s
 rotateCertificates: false
 EOF
 
-  cat >"$state/kube-proxy.yaml" <<EOF
+  put "$state/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: nftables
@@ -346,7 +354,7 @@ nodePortAddresses: [$gateway/32]
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 EOF
 
-  cat >"$state/traefik/traefik.yaml" <<EOF
+  put "$state/traefik/traefik.yaml" <<EOF
 # Traefik as a host process: the web entry point on 127.0.0.1, routes from the cluster's
 # Ingresses (class traefik) and Gateway API HTTPRoutes (GatewayClass traefik).
 global: {checkNewVersion: false, sendAnonymousUsage: false}
@@ -378,7 +386,8 @@ start() {
 
 # ours PID: the process exists and was started from this state folder.
 ours() {
-  [[ -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$state/"
+  local cmdline
+  { cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline"); } 2>/dev/null && [[ $cmdline == *"$state/"* ]]
 }
 
 alive() {
@@ -519,7 +528,7 @@ PY
 
 # import ARCHIVE...: into containerd's k8s.io namespace (the kubelet's); prints the image names.
 import_images() {
-  local archive names name out
+  local archive names name out have
   for archive in "$@"; do
     [[ -f $archive ]] || die "no such image archive: $archive"
     names=$(archive_names "$archive") || die "$archive is not an image archive"
@@ -529,10 +538,11 @@ import_images() {
         die "$archive names an image only as '${name:-<nothing>}': save it with a full name, e.g. podman save --format oci-archive -o FILE NAME:TAG"
     done <<<"$names"
     out=$(ctr_ images import --snapshotter overlayfs "$archive" 2>&1) || die "ctr could not import $archive: $out"
+    have=$(ctr_ images ls -q)
     while read -r name; do
       # Docker's short names as a pod spec means them (lgcp-api:1 is docker.io/library/lgcp-api:1).
       [[ $name == */* ]] || name=docker.io/library/$name
-      ctr_ images ls -q | grep -qxF "$name" || die "ctr imported $archive but no image '$name' is there: $out"
+      grep -qxF "$name" <<<"$have" || die "ctr imported $archive but no image '$name' is there: $out"
       echo "$name"
       # podman's `localhost/NAME:TAG` is also tagged as what a pod's short `NAME:TAG` means.
       if [[ $name == localhost/* && ${name#localhost/} != */* ]]; then
@@ -558,15 +568,21 @@ healthy() {
     grep -qxF "$(hosts_line)" /etc/hosts
 }
 
+# The node's own objects: the Gateway API CRDs first (the ingress manifest uses them), then the
+# rest in one apply.
 bootstrap() {
   kc apply --server-side --force-conflicts -f "$realbin/gateway-api-crds.yaml" >/dev/null
-  render "$here/manifests/rbac.yaml" | kc apply --server-side --force-conflicts -f - >/dev/null
-  kc wait --for condition=Established --timeout 60s crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io >/dev/null
+  kc wait --for condition=Established --timeout 60s crd/gatewayclasses.gateway.networking.k8s.io \
+    crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io >/dev/null
   local f
-  for f in storage coredns ingress; do
-    render "$here/manifests/$f.yaml" | kc apply --server-side --force-conflicts -f - >/dev/null
-  done
+  for f in rbac storage coredns ingress; do
+    echo "---"
+    render "$here/manifests/$f.yaml"
+  done | kc apply --server-side --force-conflicts -f - >/dev/null
 }
+
+# mark WHAT: the time since up began, into logs/up.log (docs/performance.md reads these).
+mark() { echo "$(((${EPOCHREALTIME/./} - t0_us) / 1000)) ms $1" >>"$state/logs/up.log"; }
 
 up() {
   require_root up
@@ -580,31 +596,45 @@ up() {
   require_tools
   require_packages
   require_kernel
-  if [[ -d $state ]]; then
+  local t0=$SECONDS repair=""
+  t0_us=${EPOCHREALTIME/./}
+  if [[ -f $state/pki/ca.crt && -f $state/saved/sysctl ]] && alive etcd && alive kube-apiserver; then
+    # The control plane runs (so do the workloads' records): start only what is missing.
+    repair=1
+    say "repairing: starting the components that are not running"
+  elif [[ -d $state ]]; then
     say "clearing a node left half-started"
     down_locked
   fi
-  require_free_ports
-  local t0=$SECONDS
+  [[ -n $repair ]] || require_free_ports
   mkdir -p "$state" && chmod 711 "$state"
   save_machine
   network_up
   hosts_add
   write_config
+  mark "configured"
   mapfile -t images < <(node_images)
+  mark "node images ready"
   start_control_plane
   start containerd "$bin/containerd" --config "$state/containerd/config.toml"
   wait_until 30 "containerd answering" containerd ctr_ version
   import_images "${images[@]}" >/dev/null
+  mark "node images imported"
   wait_until 60 "the API server ready" kube-apiserver api_ready
-  bootstrap
+  mark "API server ready"
+  # Everything else retries until the objects it needs exist, so it starts at once.
   start_controllers
   start_node
+  bootstrap
+  mark "bootstrap objects applied"
   start_traefik
   wait_until 60 "node $node Ready" kubelet node_ready
+  mark "node Ready"
   wait_until 90 "CoreDNS available" kubelet dns_ready
+  mark "CoreDNS available"
   wait_until 30 "Traefik answering" traefik traefik_ready
-  say "up in $((SECONDS - t0))s: ingress http://$ingress_host$([[ $ingress_port == 80 ]] || echo ":$ingress_port")/, kubeconfig:"
+  mark "Traefik answering"
+  say "${repair:+repaired, }up in $((SECONDS - t0))s: ingress http://$ingress_host$([[ $ingress_port == 80 ]] || echo ":$ingress_port")/, kubeconfig:"
   echo "$kubeconfig"
 }
 
@@ -674,7 +704,15 @@ down_locked() {
     kill -KILL "${pids[@]}" 2>/dev/null || true
     sleep 0.3
   done
-  # containerd and its shims, then the control plane, then anything else of ours.
+  # The shims have nothing left to wait for (their containers are gone) and do not exit on
+  # SIGTERM: killed. Then containerd, the API server, etcd, and anything else of ours.
+  mapfile -t pids < <(our_pids)
+  for pid in "${pids[@]}"; do
+    [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *containerd-shim-runc-v2* ]] && kill -KILL "$pid" 2>/dev/null
+  done
+  for c in containerd kube-apiserver etcd; do
+    pid=$(cat "$state/pids/$c" 2>/dev/null) && stop_pids "$pid"
+  done
   mapfile -t pids < <(our_pids)
   [[ ${#pids[@]} -eq 0 ]] || stop_pids "${pids[@]}"
   # Mounts: container root filesystems, pod volumes, network namespaces.

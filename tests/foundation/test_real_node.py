@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 import uuid
@@ -23,6 +24,7 @@ from harness.cluster import (
     REPO,
     TOOLS_BIN,
     RealCluster,
+    is_running,
     machine_snapshot,
     restricted_namespace,
     restricted_security_context,
@@ -469,6 +471,28 @@ def test_a_second_up_is_harmless(real_cluster: RealCluster) -> None:
     assert after["nft tables"] == before["nft tables"]
 
 
+def test_up_restarts_only_a_component_that_died(real_cluster: RealCluster) -> None:
+    # While Traefik is gone the node's status is "not running": someone else's session seeing
+    # that would take the node for one it started. Only on a node this session started.
+    if not real_cluster.started_here:
+        pytest.skip("the real node was running before this session (someone else's): not breaking it")
+    pids = {f.name: f.read_text().strip() for f in (real_cluster.state / "pids").iterdir()}
+    traefik = pids.pop("traefik")
+    assert str(real_cluster.state) in Path(f"/proc/{traefik}/cmdline").read_text()
+    os.kill(int(traefik), signal.SIGTERM)
+    wait_for("Traefik gone", lambda: not Path(f"/proc/{traefik}").exists(), timeout=15)
+    assert not is_running("real")
+    run_script("up", "real")
+    assert is_running("real")
+    after = {f.name: f.read_text().strip() for f in (real_cluster.state / "pids").iterdir()}
+    assert after.pop("traefik") != traefik
+    assert after == pids  # everything else kept running: the workloads on the node are untouched
+    # It runs as nobody, with no capability but binding a low port.
+    status = Path(f"/proc/{(real_cluster.state / 'pids' / 'traefik').read_text().strip()}/status").read_text()
+    assert "Uid:\t65534\t65534\t65534\t65534" in status
+    assert "CapEff:\t0000000000000400" in status  # CAP_NET_BIND_SERVICE only
+
+
 def test_up_refuses_without_root_naming_it() -> None:
     result = subprocess.run(
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", str(CLUSTER_SCRIPT), "up"],
@@ -492,7 +516,7 @@ def test_down_leaves_the_machine_as_it_was_and_up_brings_the_node_back(real_clus
     assert not state.exists()
     assert not any("lgcp" in line for line in after["hosts"].splitlines())
     for key, value in real_cluster.baseline.items():
-        assert after[key] == value, key
+        assert after[key] == value, (key, value, after[key])
     # And back, for the rest of the session (state and certificates are made afresh).
     run_script("up", "real")
     assert (
