@@ -9,6 +9,7 @@ from api_support import ADMIN_KEY, client_for, deployment_body
 from harness.redis import start_redis
 from lgcp_api.app import create_app
 from lgcp_api.core.notifications import BACKOFF_SECONDS
+from pydantic import SecretStr
 
 
 async def entries(redis_url: str, listener_id: str) -> list[dict]:
@@ -54,7 +55,7 @@ async def test_stream_length_is_bounded(app, admin, listener, redis_url):
 async def test_writes_succeed_while_redis_is_down_and_readyz_says_so(settings):
     redis = start_redis()
     try:
-        application = create_app(settings.model_copy(update={"redis_url": redis.url()}))
+        application = create_app(settings.model_copy(update={"redis_url": SecretStr(redis.url())}))
         async with (
             application.router.lifespan_context(application),
             client_for(application, ADMIN_KEY) as admin,
