@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test suite. pytest's exit code 5 ("no tests collected") is a failure here: a suite
-# that silently runs nothing must never look green.
+# Runs the lint, type and import checks, then every test suite. pytest's exit code 5 ("no tests
+# collected") is a failure here: a suite that silently runs nothing must never look green.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export PATH=$root/.tools/bin:$root/.venv/bin:$PATH HELM_PLUGINS=$root/.tools/helm-plugins
 mkdir -p artifacts
+# Fast checks first: lint, formatting, types and import contracts (no servers needed).
+scripts/lint.sh || exit 1
+# The chart scanners tests/security runs (cached like the Go-built tools).
+scripts/scanners.sh install || exit 1
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [[ $rc -eq 5 ]]; then

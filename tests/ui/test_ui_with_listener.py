@@ -50,7 +50,7 @@ async def running_listener(ui_server, local_cluster, postgres_server, redis_serv
         "LGCP_LISTENER_API_KEY": response.json()["key"],
         "LGCP_LISTENER_COMPUTE_ID": compute_id,
         "LGCP_LISTENER_NAMESPACES": agents_namespace,
-        "LGCP_LISTENER_REDIS_URL": ui_server.settings.redis_url,
+        "LGCP_LISTENER_REDIS_URL": ui_server.settings.redis_dsn,
         "LGCP_LISTENER_POSTGRES_ADMIN_URL": admin_db,
         "LGCP_LISTENER_AGENT_POSTGRES_HOST": "127.0.0.1",
         "LGCP_LISTENER_AGENT_POSTGRES_PORT": str(postgres_server.port),
