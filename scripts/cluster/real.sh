@@ -114,18 +114,26 @@ require_kernel() {
     die "nftables with NAT and conntrack is not usable (CONFIG_NF_TABLES, CONFIG_NFT_NAT, CONFIG_NFT_CT): kube-proxy needs it"
 }
 
+# port_taken ADDRESS PORT: something listens there, or on that port of every address.
+port_taken() {
+  local listening
+  listening=$(ss -Htln "sport = :$2" 2>/dev/null | awk '{print $4}')
+  grep -qE "^($1|0\.0\.0\.0|\*|\[::\]):$2\$" <<<"$listening"
+}
+
 require_free_ports() {
   local name
   for name in "${!ports[@]}"; do
-    [[ -z $(ss -Htln "sport = :${ports[$name]}" 2>/dev/null) ]] && continue
+    port_taken 127.0.0.1 "${ports[$name]}" || continue
     case $name in
-      ingress) die "port $ingress_port (the ingress, on 127.0.0.1) is in use: free it or choose another, e.g. LGCP_INGRESS_PORT=8080" ;;
-      etcd | etcd-peer) die "port ${ports[$name]} ($name) is in use: free it or move etcd with LGCP_REAL_ETCD_PORT (it uses that port and the next)" ;;
-      traefik-ping) die "port ${ports[$name]} (Traefik's ping) is in use: free it or set LGCP_REAL_TRAEFIK_PING_PORT" ;;
-      *) die "port ${ports[$name]} ($name, on 127.0.0.1) is in use: free it (the real node's fixed ports: docs/architecture.md)" ;;
+      ingress) die "port $ingress_port on 127.0.0.1 (the ingress) is in use: free it or choose another, e.g. LGCP_INGRESS_PORT=8080" ;;
+      etcd | etcd-peer) die "port ${ports[$name]} on 127.0.0.1 ($name) is in use: free it or move etcd with LGCP_REAL_ETCD_PORT (it uses that port and the next)" ;;
+      traefik-ping) die "port ${ports[$name]} on 127.0.0.1 (Traefik's ping) is in use: free it or set LGCP_REAL_TRAEFIK_PING_PORT" ;;
+      *) die "port ${ports[$name]} on 127.0.0.1 ($name) is in use: free it (the node's fixed ports are listed in docs/architecture.md)" ;;
     esac
   done
-  [[ -z $(ss -Htln "sport = :$api_port" 2>/dev/null | grep -F "$gateway:") ]] || die "port $api_port on $gateway is in use (set LGCP_REAL_API_PORT)"
+  ! port_taken "$gateway" "$api_port" || die "port $api_port (the API server) is in use on every address: free it or set LGCP_REAL_API_PORT"
+  ! port_taken "$gateway" 10250 || die "port 10250 (the kubelet) is in use on every address: free it"
   if [[ $(ip -o addr show) == *" $gateway/"* ]]; then
     die "address $gateway is already assigned on this machine (a real node left over? run 'scripts/cluster.sh down')"
   fi

@@ -63,7 +63,9 @@ def test_chart_testing_reports_its_pinned_version() -> None:
     assert PINS["CT_VERSION"] in run(str(BIN / "ct"), "version")
 
 
-@pytest.mark.parametrize("binary", ["kube-apiserver", "kube-controller-manager", "kube-scheduler"])
+@pytest.mark.parametrize(
+    "binary", ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"]
+)
 def test_kubernetes_binaries_report_the_pinned_version(binary: str) -> None:
     assert run(str(BIN / binary), "--version").strip() == f"Kubernetes {PINS['KUBE_VERSION']}"
 
@@ -78,3 +80,22 @@ def test_etcd_reports_the_pinned_version() -> None:
 
 def test_kwokctl_reports_the_pinned_version() -> None:
     assert PINS["KWOK_VERSION"].lstrip("v") in run(str(BIN / "kwokctl"), "--version")
+
+
+@pytest.mark.parametrize(("binary", "flag"), [("containerd", "--version"), ("ctr", "--version")])
+def test_containerd_reports_the_pinned_version(binary: str, flag: str) -> None:
+    assert f"containerd/v2 {PINS['CONTAINERD_VERSION']}" in run(str(BIN / binary), flag)
+
+
+def test_coredns_reports_the_pinned_version() -> None:
+    assert f"CoreDNS-{PINS['COREDNS_VERSION'].lstrip('v')}" in run(str(BIN / "coredns"), "-version")
+
+
+def test_traefik_reports_the_pinned_version() -> None:
+    assert f"Version:      {PINS['TRAEFIK_VERSION']}" in run(str(BIN / "traefik"), "version")
+
+
+def test_gateway_api_crds_are_the_pinned_bundle() -> None:
+    crds = (REPO / ".tools" / "real-node" / "gateway-api-crds.yaml").read_text()
+    assert f"gateway.networking.k8s.io/bundle-version: {PINS['GATEWAY_API_VERSION']}" in crds
+    assert "gateway.networking.k8s.io/channel: standard" in crds
