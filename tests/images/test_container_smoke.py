@@ -69,7 +69,8 @@ def run_container(image: str, container: Container, env: dict[str, str], args: l
     env_file = tmp_path / f"{container.name}-{uuid.uuid4().hex[:6]}.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     env_file.chmod(stat.S_IRUSR | stat.S_IWUSR)
-    command = [*PODMAN, "run", "--network=host", *ULIMITS, *container.podman_security_flags(),
+    # --passwd=false: podman would add a passwd entry for the chart's UID, which Kubernetes does not.
+    command = [*PODMAN, "run", "--network=host", "--passwd=false", *ULIMITS, *container.podman_security_flags(),
                "--env-file", str(env_file), *extra]
     command += ["--detach", "--name", f"lgcp-smoke-{uuid.uuid4().hex[:8]}"] if detach else ["--rm"]
     return subprocess.run([*command, image, *args], capture_output=True, text=True, timeout=300)

@@ -161,7 +161,12 @@ def up(config: DemoConfig) -> int:
         t = _step(f"helm upgrade --install {config.release.release} (values/local.yaml) "
                   f"into namespace {config.release.namespace}")
         marks.set("release", {"name": config.release.release, "namespace": config.release.namespace})
+        was_installed = release.installed()
         release.install()
+        if was_installed and imported:
+            restarted = release.restart_workloads_using(imported)
+            if restarted:
+                print(f"    restarted on the rebuilt images: {', '.join(restarted)}", flush=True)
         _done(t, "API, listener, Postgres and Redis Ready")
         t = _step("helm test")
         release.test()

@@ -54,6 +54,24 @@ class Release:
         self.node.helm(*args, timeout=900)
         self._chart = None
 
+    def restart_workloads_using(self, refs: list[str]) -> list[str]:
+        """`kubectl rollout restart` of the release's Deployments and StatefulSets that run one of
+        `refs`: an image rebuilt under the same tag is only picked up by new pods (IfNotPresent),
+        and `helm upgrade` rolls nothing when the spec is unchanged. Returns what it restarted."""
+        restarted = []
+        for obj in self.chart.objects:
+            if obj["kind"] not in ("Deployment", "StatefulSet"):
+                continue
+            pod = obj["spec"]["template"]["spec"]
+            images = {c["image"] for c in pod.get("containers", []) + pod.get("initContainers", [])}
+            if images & set(refs):
+                name = f"{obj['kind'].lower()}/{obj['metadata']['name']}"
+                self.node.kubectl("rollout", "restart", name, "-n", self.config.namespace)
+                self.node.kubectl("rollout", "status", name, "-n", self.config.namespace, "--timeout=300s",
+                                  timeout=320)
+                restarted.append(name)
+        return restarted
+
     def test(self) -> str:
         """`helm test`: its output; raises with the test pod's log when it fails."""
         proc = self.node.helm("test", self.config.release, "--namespace", self.config.namespace, "--logs",
