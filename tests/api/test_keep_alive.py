@@ -5,8 +5,8 @@ theirs up to 60 s. Against `lgcp-api serve`, the real process."""
 
 from __future__ import annotations
 
+import http.client
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -19,7 +19,6 @@ from harness import processes
 from lgcp_api.cli import KEEP_ALIVE_SECONDS
 
 BIN = Path(sys.executable).parent
-REQUEST = b"GET /ok HTTP/1.1\r\nHost: api\r\n\r\n"
 
 
 def test_the_keep_alive_timeout_outlasts_the_clients_idle_time() -> None:
@@ -48,11 +47,22 @@ def test_an_idle_connection_is_still_open_after_the_clients_keepalive_expiry(mig
             proc=proc,
             log=log,
         )
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-            conn.sendall(REQUEST)
-            assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        # http.client reads each answer whole (headers and body) and reuses the socket for the
+        # next request; a socket the server closed meanwhile makes getresponse() raise.
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", "/ok")
+            first = conn.getresponse()
+            first.read()
+            assert first.status == 200
+            sock = conn.sock
             time.sleep(httpx.Limits().keepalive_expiry + 1.5)  # type: ignore[operator]  # idle past httpx's 5 s
-            conn.sendall(REQUEST)
-            assert conn.recv(65536).startswith(b"HTTP/1.1 200"), "the server closed the idle connection"
+            conn.request("GET", "/ok")
+            second = conn.getresponse()
+            second.read()
+            assert conn.sock is sock, "the second request did not reuse the idle connection"
+            assert second.status == 200
+        finally:
+            conn.close()
     finally:
         processes.stop(proc)
