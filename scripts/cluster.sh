@@ -6,7 +6,7 @@
 #                   their pods (benchmarks at hundreds of agents; the api/listener/chart suites)
 # Both can run at the same time.
 #
-# usage: scripts/cluster.sh up|down|status|env        (real also: load-image ARCHIVE...)
+# usage: scripts/cluster.sh up|down|status|env        (real also: load-image ARCHIVE..., stats)
 #   up      starts the cluster (harmless when it already runs) and prints the kubeconfig path
 #   down    stops it and removes its state; no process is left behind
 #   status  exits 0 when the cluster answers

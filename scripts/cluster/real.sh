@@ -11,7 +11,7 @@
 # is routed or forwarded off the machine. Everything it writes is under its state folder, except
 # what the tools hard-code (see down()), which down removes too.
 #
-# usage: scripts/cluster/real.sh up|down|status|env|load-image ARCHIVE...
+# usage: scripts/cluster/real.sh up|down|status|env|stats [SECONDS]|load-image ARCHIVE...
 #   (normally through scripts/cluster.sh, where LGCP_CLUSTER=real is the default)
 set -euo pipefail
 
@@ -813,6 +813,34 @@ LGCP_REAL_NODE_STATE=$state
 EOF
 }
 
+# stats [SECONDS]: the node's memory (RSS per process: its host processes and the containers'
+# processes in the kubelet's cgroups) and its CPU over SECONDS (default 30), for
+# docs/performance.md.
+stats() {
+  local seconds=${1:-30} p pids=() t1 t2 total=0 rss
+  alive kube-apiserver || die "the real node is not running"
+  mapfile -t pids < <(our_pids; container_pids)
+  ticks() {
+    local t=0 f
+    for p in "${pids[@]}"; do
+      read -r -a f <"/proc/$p/stat" 2>/dev/null && t=$((t + f[13] + f[14]))
+    done
+    echo "$t"
+  }
+  t1=$(ticks)
+  sleep "$seconds"
+  t2=$(ticks)
+  for p in "${pids[@]}"; do
+    rss=$(awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null) || continue
+    [[ -n $rss ]] || continue
+    total=$((total + rss))
+    printf '%8d KiB  %s\n' "$rss" "$(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-90)"
+  done | sort -rn
+  for p in "${pids[@]}"; do awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null; done |
+    awk -v n=${#pids[@]} '{s += $1} END {printf "total: %d processes, %.0f MiB RSS\n", n, s / 1024}'
+  echo "CPU over ${seconds}s: $(((t2 - t1) * 1000 / seconds / $(getconf CLK_TCK) / 10))% of one core"
+}
+
 load_image() {
   require_root load-image
   [[ $# -gt 0 ]] || die "usage: scripts/cluster.sh load-image ARCHIVE... (OCI archives, e.g. from podman save --format oci-archive)"
@@ -829,5 +857,6 @@ case ${1:-} in
   status) status ;;
   env) env_ ;;
   load-image) shift; load_image "$@" ;;
-  *) die "usage: $0 up|down|status|env|load-image ARCHIVE..." ;;
+  stats) shift; require_root stats; stats "$@" ;;
+  *) die "usage: $0 up|down|status|env|stats [SECONDS]|load-image ARCHIVE..." ;;
 esac

@@ -22,7 +22,6 @@ import pytest
 from harness.cluster import (
     CLUSTER_SCRIPT,
     REPO,
-    TOOLS_BIN,
     RealCluster,
     is_running,
     machine_snapshot,
@@ -471,10 +470,16 @@ def test_a_second_up_is_harmless(real_cluster: RealCluster) -> None:
     assert after["nft tables"] == before["nft tables"]
 
 
+def may_stop(real_cluster: RealCluster) -> bool:
+    """Whether this session may break the node: it started it, or it was told the machine is its
+    own (LGCP_REAL_NODE_EXCLUSIVE=1, for CI, where another suite may have started it first)."""
+    return real_cluster.started_here or os.environ.get("LGCP_REAL_NODE_EXCLUSIVE") == "1"
+
+
 def test_up_restarts_only_a_component_that_died(real_cluster: RealCluster) -> None:
     # While Traefik is gone the node's status is "not running": someone else's session seeing
-    # that would take the node for one it started. Only on a node this session started.
-    if not real_cluster.started_here:
+    # that would take the node for one it started. Only on a node this session may break.
+    if not may_stop(real_cluster):
         pytest.skip("the real node was running before this session (someone else's): not breaking it")
     pids = {f.name: f.read_text().strip() for f in (real_cluster.state / "pids").iterdir()}
     traefik = pids.pop("traefik")
@@ -505,24 +510,36 @@ def test_up_refuses_without_root_naming_it() -> None:
     assert "must run as root" in result.stderr
 
 
+def assert_nothing_of_the_node(snapshot: dict, state: Path) -> None:
+    assert snapshot["processes"] == [], "no process of the node's is left"
+    assert not state.exists()
+    assert not any("lgcp" in line for line in snapshot["hosts"].splitlines())
+    assert "lgcp0" not in snapshot["links"]
+    assert not any("lgcp_guard" in t or "kube-proxy" in t for t in snapshot["nft tables"])
+    assert snapshot["kube chains in nft"] == []
+    assert snapshot["mounts"] == [] and snapshot["cgroups"] == []
+
+
 def test_down_leaves_the_machine_as_it_was_and_up_brings_the_node_back(real_cluster: RealCluster) -> None:
-    if not real_cluster.started_here:
+    if not may_stop(real_cluster):
         pytest.skip("the real node was running before this session (someone else's): not stopping it")
-    assert real_cluster.baseline is not None
     state = real_cluster.state
     run_script("down", "real")
-    after = machine_snapshot(state)
-    assert after["processes"] == [], "no process of the node's is left"
-    assert not state.exists()
-    assert not any("lgcp" in line for line in after["hosts"].splitlines())
-    for key, value in real_cluster.baseline.items():
-        assert after[key] == value, (key, value, after[key])
+    found = machine_snapshot(state)
+    assert_nothing_of_the_node(found, state)
+    if real_cluster.baseline is not None:  # the machine before this session's node
+        for key, value in real_cluster.baseline.items():
+            assert found[key] == value, (key, value, found[key])
+    # A whole cycle from here: up changes the machine, down puts every bit of it back.
+    run_script("up", "real")
+    running = machine_snapshot(state)
+    assert running["processes"] and "lgcp0" in running["links"] and running["mounts"]
+    assert running["sysctls"]["kernel.panic"] == "10"  # the kubelet's setting, which down must undo
+    run_script("down", "real")
+    again = machine_snapshot(state)
+    assert_nothing_of_the_node(again, state)
+    for key, value in found.items():
+        assert again[key] == value, (key, value, again[key])
     # And back, for the rest of the session (state and certificates are made afresh).
     run_script("up", "real")
-    assert (
-        subprocess.run(
-            ["bash", str(CLUSTER_SCRIPT), "status"],
-            env={**os.environ, "LGCP_CLUSTER": "real", "PATH": f"{TOOLS_BIN}:{os.environ['PATH']}"},
-        ).returncode
-        == 0
-    )
+    assert is_running("real")
