@@ -24,8 +24,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def demo_command(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess:
     """`make demo`'s command (`python -m lgcp_local_stack ARGS`), as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "lgcp_local_stack", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "lgcp_local_stack", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def deploy(plane: ControlPlane, release: Release, listener_id: str, image: str = SAMPLE, **create) -> dict:
@@ -59,24 +60,38 @@ def agent_env(release: Release, deployment: dict) -> dict[str, str]:
 
 
 def agent_pods(release: Release, deployment: dict) -> list[dict]:
-    listed = release.node.get_json("pods", "-n", release.agents_namespace, "-l",
-                                   f"{DEPLOYMENT_ID_LABEL}={deployment['id']}")
+    listed = release.node.get_json(
+        "pods", "-n", release.agents_namespace, "-l", f"{DEPLOYMENT_ID_LABEL}={deployment['id']}"
+    )
     return [p for p in listed["items"] if not p["metadata"].get("deletionTimestamp")]
 
 
 def exec_python(release: Release, deployment: dict, code: str) -> tuple[int, str]:
     """Runs Python inside one of the agent's pods (its image has psycopg and redis)."""
     pod = agent_pods(release, deployment)[0]["metadata"]["name"]
-    proc = release.node.kubectl("exec", "-n", release.agents_namespace, pod, "--", "python3", "-c", code,
-                                check=False, timeout=60)
+    proc = release.node.kubectl(
+        "exec", "-n", release.agents_namespace, pod, "--", "python3", "-c", code, check=False, timeout=60
+    )
     return proc.returncode, proc.stdout + proc.stderr
 
 
 def database_exists(release: Release, name: str) -> bool:
     """Whether the chart's Postgres has database `name` (psql in its pod, as its superuser)."""
-    pod = release.node.get_json("pods", "-n", release.config.namespace, "-l",
-                                "app.kubernetes.io/component=database")["items"][0]["metadata"]["name"]
-    out = release.node.kubectl("exec", "-n", release.config.namespace, pod, "--", "psql", "--username", "postgres",
-                               "--tuples-only", "--no-align", "--command",
-                               f"SELECT count(*) FROM pg_database WHERE datname = '{name}'")
+    pod = release.node.get_json("pods", "-n", release.config.namespace, "-l", "app.kubernetes.io/component=database")[
+        "items"
+    ][0]["metadata"]["name"]
+    out = release.node.kubectl(
+        "exec",
+        "-n",
+        release.config.namespace,
+        pod,
+        "--",
+        "psql",
+        "--username",
+        "postgres",
+        "--tuples-only",
+        "--no-align",
+        "--command",
+        f"SELECT count(*) FROM pg_database WHERE datname = '{name}'",
+    )
     return out.stdout.strip() == "1"

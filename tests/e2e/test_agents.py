@@ -43,9 +43,16 @@ def test_a_thread_survives_a_restart_of_the_agents_pod(demo, plane, listener_id)
     assert say(release, name, thread, "one") == "echo #1 (revision 1): one"
     (pod,) = agent_pods(release, deployment)
     release.node.kubectl("delete", "pod", "-n", release.agents_namespace, pod["metadata"]["name"], "--wait=true")
-    wait_for(lambda: [p for p in agent_pods(release, deployment) if p["metadata"]["uid"] != pod["metadata"]["uid"]
-                      and all(c["ready"] for c in p["status"].get("containerStatuses", []) or [{"ready": False}])],
-             "a new Ready pod", timeout=180)
+    wait_for(
+        lambda: [
+            p
+            for p in agent_pods(release, deployment)
+            if p["metadata"]["uid"] != pod["metadata"]["uid"]
+            and all(c["ready"] for c in p["status"].get("containerStatuses", []) or [{"ready": False}])
+        ],
+        "a new Ready pod",
+        timeout=180,
+    )
     wait_route(f"{release.agent_url(name)}/ok")
     # The new pod reads the thread from the agent's Postgres.
     assert thread_values(release, name, thread)["turns"] == 1
@@ -110,9 +117,14 @@ def test_an_update_under_load_drops_no_request_and_a_rollback_keeps_the_thread(d
 
     rollback = plane.redeploy(path, first)
     assert plane.wait_revision(path, {"DEPLOYED", "DEPLOY_FAILED"}, rollback["id"], timeout=300)["status"] == "DEPLOYED"
-    wait_for(lambda: len(agent_pods(release, deployment)) == 1
-             and agent_pods(release, deployment)[0]["spec"]["containers"][0]["image"] == SAMPLE,
-             "only pods of revision 1", timeout=180)
+    wait_for(
+        lambda: (
+            len(agent_pods(release, deployment)) == 1
+            and agent_pods(release, deployment)[0]["spec"]["containers"][0]["image"] == SAMPLE
+        ),
+        "only pods of revision 1",
+        timeout=180,
+    )
     time.sleep(3)
     wait_route(f"{release.agent_url(name)}/ok")
     assert thread_values(release, name, thread)["turns"] == 2
@@ -130,50 +142,70 @@ def test_agents_cannot_reach_each_others_database_or_redis_and_deletion_removes_
     assert db_a != db_b and urlsplit(env_a["REDIS_URI"]).path != urlsplit(env_b["REDIS_URI"]).path
 
     # From A's pod, with A's credentials: its own database and Redis number work ...
-    own = exec_python(release, a, """
+    own = exec_python(
+        release,
+        a,
+        """
 import os, psycopg, redis
 with psycopg.connect(os.environ["DATABASE_URI"]) as c: print(c.execute("select current_database()").fetchone()[0])
 r = redis.Redis.from_url(os.environ["REDIS_URI"]); r.set("probe", "a"); print(r.get("probe").decode())
-""")
+""",
+    )
     assert own == (0, f"{db_a}\na\n"), own
     # ... B's database does not, nor B's Redis number, nor any key of B's database.
-    other_db = exec_python(release, a, f"""
+    other_db = exec_python(
+        release,
+        a,
+        f"""
 import os, psycopg
 from urllib.parse import urlsplit, urlunsplit
 u = urlsplit(os.environ["DATABASE_URI"])
 psycopg.connect(urlunsplit(u._replace(path="/{db_b}")))
-""")
+""",
+    )
     assert other_db[0] != 0 and ("permission denied" in other_db[1] or "not permitted" in other_db[1]), other_db
-    other_redis = exec_python(release, a, f"""
+    other_redis = exec_python(
+        release,
+        a,
+        f"""
 import os, redis
 from urllib.parse import urlsplit, urlunsplit
 u = urlsplit(os.environ["REDIS_URI"])
 r = redis.Redis.from_url(urlunsplit(u._replace(path="/{redis_b_number}")))
 r.get("probe")
-""")
+""",
+    )
     # redis-py turns Redis' NOPERM into NoPermissionError.
     assert other_redis[0] != 0 and "NoPermissionError" in other_redis[1], other_redis
-    swap = exec_python(release, a, f"""
+    swap = exec_python(
+        release,
+        a,
+        f"""
 import os, redis
 r = redis.Redis.from_url(os.environ["REDIS_URI"])
 r.execute_command("SELECT", "{redis_b_number}")
-""")
+""",
+    )
     assert swap[0] != 0 and "NoPermissionError" in swap[1], swap
 
     # Delete B: the API forgets it, its route answers 404, its database is dropped; A still serves.
     assert database_exists(release, db_b)
     plane.delete(b["id"])
     wait_for(lambda: plane.http.get(f"/deployments/{b['id']}").status_code == 404, "the API forgetting B", 120)
-    wait_for(lambda: httpx.get(f"{release.agent_url(b['name'])}/ok", timeout=5).status_code == 404,
-             "B's route answering 404", timeout=120)
+    wait_for(
+        lambda: httpx.get(f"{release.agent_url(b['name'])}/ok", timeout=5).status_code == 404,
+        "B's route answering 404",
+        timeout=120,
+    )
     wait_for(lambda: not database_exists(release, db_b), "B's database being dropped", timeout=120)
     wait_for(lambda: agent_pods(release, b) == [], "B's pods being gone", timeout=120)
     assert httpx.get(f"{release.agent_url(a['name'])}/ok", timeout=5).status_code == 200
     plane.delete(a["id"])
 
 
-@pytest.mark.parametrize("image, reason", [(CRASHING, "crash loop (CrashLoopBackOff"),
-                                           (UNPULLABLE, "image pull failure (")])
+@pytest.mark.parametrize(
+    "image, reason", [(CRASHING, "crash loop (CrashLoopBackOff"), (UNPULLABLE, "image pull failure (")]
+)
 def test_real_failures_end_in_deploy_failed_with_the_kubelets_reason(demo, plane, listener_id, image, reason):
     deployment = plane.create(f"e2e-fail-{os.urandom(3).hex()}", image, listener_id)
     revision = plane.wait_revision(deployment["id"], {"DEPLOYED", "DEPLOY_FAILED"}, timeout=300)
@@ -189,18 +221,39 @@ def test_langgraph_cli_deploys_the_sample_image_through_the_control_plane(demo, 
     asks for 1 CPU and 1 GiB: with the earlier tests' agents deleted, that fits the 2-core node."""
     release = demo.release
     name = f"e2e-cli-{os.urandom(3).hex()}"
-    env = {**os.environ, "LANGGRAPH_HOST_URL": release.api_url, "LANGGRAPH_HOST_API_KEY": release.admin_key,
-           "HOME": str(tmp_path)}
+    env = {
+        **os.environ,
+        "LANGGRAPH_HOST_URL": release.api_url,
+        "LANGGRAPH_HOST_API_KEY": release.admin_key,
+        "HOME": str(tmp_path),
+    }
     cli = REPO / ".venv" / "bin" / "langgraph"
     # The CLI insists on a digest (a tag may be cached): the manifest digest of the imported archive.
-    archive = subprocess.run(["bash", str(REPO / "scripts" / "images.sh"), "archive", SAMPLE], capture_output=True,
-                             text=True, check=True).stdout.strip()
+    archive = subprocess.run(
+        ["bash", str(REPO / "scripts" / "images.sh"), "archive", SAMPLE], capture_output=True, text=True, check=True
+    ).stdout.strip()
     with tarfile.open(archive) as tar:
         digest = json.load(tar.extractfile("index.json"))["manifests"][0]["digest"]
     image = f"{SAMPLE.rsplit(':', 1)[0]}@{digest}"
-    proc = subprocess.run([str(cli), "deploy", "--image-uri", image, "--name", name, "--listener-id", listener_id,
-                           "--no-input", "--json"], cwd=REPO / "examples" / "sample-agent", env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            str(cli),
+            "deploy",
+            "--image-uri",
+            image,
+            "--name",
+            name,
+            "--listener-id",
+            listener_id,
+            "--no-input",
+            "--json",
+        ],
+        cwd=REPO / "examples" / "sample-agent",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert proc.returncode == 0, f"langgraph deploy failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     deployment = plane.find(name)

@@ -49,7 +49,7 @@ def test_what_the_demo_prints_works_when_typed(demo):
 
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip().startswith("from langgraph_sdk"))
-    snippet = "\n".join(line.strip() for line in lines[start:start + 3])
+    snippet = "\n".join(line.strip() for line in lines[start : start + 3])
     assert snippet.count("\n") == 2 and f'url="{agent}"' in snippet
     ran = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, ran.stderr
@@ -57,14 +57,16 @@ def test_what_the_demo_prints_works_when_typed(demo):
 
     # The key is not printed; the printed command reads it from the release's Secret.
     export = next(line.strip() for line in lines if line.strip().startswith("export LGCP_API_KEY="))
-    key = subprocess.run(["bash", "-c", f'{export} && printf %s "$LGCP_API_KEY"'], capture_output=True, text=True,
-                         check=True).stdout
+    key = subprocess.run(
+        ["bash", "-c", f'{export} && printf %s "$LGCP_API_KEY"'], capture_output=True, text=True, check=True
+    ).stdout
     assert key == release.admin_key and key not in text
     listed = httpx.get(f"{release.api_url}/v2/deployments", headers={"X-Api-Key": key}, timeout=10).json()
     sample = [d for d in listed["resources"] if d["name"] == "sample-agent"]
     assert len(sample) == 1
-    revisions = httpx.get(f"{release.api_url}/v2/deployments/{sample[0]['id']}/revisions",
-                          headers={"X-Api-Key": key}, timeout=10).json()["resources"]
+    revisions = httpx.get(
+        f"{release.api_url}/v2/deployments/{sample[0]['id']}/revisions", headers={"X-Api-Key": key}, timeout=10
+    ).json()["resources"]
     assert revisions[0]["source_revision_config"]["image_uri"] == SAMPLE
     # The UI answers through the ingress too.
     assert httpx.get(release.ui_url, timeout=10, follow_redirects=True).status_code == 200
@@ -72,11 +74,21 @@ def test_what_the_demo_prints_works_when_typed(demo):
 
 def test_a_second_demo_run_reuses_the_release_and_the_agent(demo):
     """`make demo` again: idempotent, the same agent, no second one."""
-    options = ["--state", str(demo.state), "--namespace", demo.release.config.namespace,
-               "--base-path", demo.release.config.base_path]
+    options = [
+        "--state",
+        str(demo.state),
+        "--namespace",
+        demo.release.config.namespace,
+        "--base-path",
+        demo.release.config.base_path,
+    ]
     again = demo_command("up", *options, timeout=900)
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert "all were there" in again.stdout  # no image imported twice
-    listed = httpx.get(f"{demo.release.api_url}/v2/deployments", headers={"X-Api-Key": demo.release.admin_key},
-                       params={"name": "sample-agent"}, timeout=10).json()["resources"]
+    listed = httpx.get(
+        f"{demo.release.api_url}/v2/deployments",
+        headers={"X-Api-Key": demo.release.admin_key},
+        params={"name": "sample-agent"},
+        timeout=10,
+    ).json()["resources"]
     assert len(listed) == 1

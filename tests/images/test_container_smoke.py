@@ -47,8 +47,13 @@ def chart_postgres(chart: RenderedChart) -> PostgresServer:
     server = start_postgres()
     database = chart.container("StatefulSet", "database")
     init = chart.named("ConfigMap", chart.client_service("database") + "-init")["data"]
-    env = {**os.environ, **database.env, "PGHOST": server.host, "PGPORT": str(server.port),
-           "PGPASSWORD": server.password}
+    env = {
+        **os.environ,
+        **database.env,
+        "PGHOST": server.host,
+        "PGPORT": str(server.port),
+        "PGPASSWORD": server.password,
+    }
     for name in sorted(init):
         subprocess.run(["bash", "-c", init[name]], env=env, check=True, capture_output=True)
     yield server
@@ -63,15 +68,31 @@ def chart_redis(chart: RenderedChart) -> RedisServer:
     server.stop()
 
 
-def run_container(image: str, container: Container, env: dict[str, str], args: list[str], tmp_path: Path,
-                  detach: bool = False, extra: list[str] = ()) -> subprocess.CompletedProcess:
+def run_container(
+    image: str,
+    container: Container,
+    env: dict[str, str],
+    args: list[str],
+    tmp_path: Path,
+    detach: bool = False,
+    extra: list[str] = (),
+) -> subprocess.CompletedProcess:
     """`podman run` with the chart's security settings, on the host's loopback network."""
     env_file = tmp_path / f"{container.name}-{uuid.uuid4().hex[:6]}.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     env_file.chmod(stat.S_IRUSR | stat.S_IWUSR)
     # --passwd=false: podman would add a passwd entry for the chart's UID, which Kubernetes does not.
-    command = [*PODMAN, "run", "--network=host", "--passwd=false", *ULIMITS, *container.podman_security_flags(),
-               "--env-file", str(env_file), *extra]
+    command = [
+        *PODMAN,
+        "run",
+        "--network=host",
+        "--passwd=false",
+        *ULIMITS,
+        *container.podman_security_flags(),
+        "--env-file",
+        str(env_file),
+        *extra,
+    ]
     command += ["--detach", "--name", f"lgcp-smoke-{uuid.uuid4().hex[:8]}"] if detach else ["--rm"]
     return subprocess.run([*command, image, *args], capture_output=True, text=True, timeout=300)
 
@@ -107,8 +128,10 @@ def logs_of(name: str) -> str:
 def api_container(built_images, chart, chart_postgres, chart_redis, tmp_path_factory) -> dict:
     """The API image: its migrate init container, then the server; yields its local address."""
     tmp = tmp_path_factory.mktemp("api")
-    local = {chart.client_service("database"): f"127.0.0.1:{chart_postgres.port}",
-             chart.client_service("cache"): f"127.0.0.1:{chart_redis.port}"}
+    local = {
+        chart.client_service("database"): f"127.0.0.1:{chart_postgres.port}",
+        chart.client_service("cache"): f"127.0.0.1:{chart_redis.port}",
+    }
     migrate = chart.container("Deployment", "api", name="migrate", init=True)
     result = run_container(migrate.image, migrate, swap_addresses(migrate.env, chart, local), migrate.args, tmp)
     assert result.returncode == 0, f"migrate failed: {result.stderr[-3000:]}"
@@ -132,8 +155,9 @@ def api_container(built_images, chart, chart_postgres, chart_redis, tmp_path_fac
 def test_api_image_migrates_and_serves_with_the_chart_settings(api_container: dict) -> None:
     ready = wait_http(f"{api_container['url']}/readyz", "the API's /readyz")
     assert ready.status_code == 200
-    listed = httpx.get(f"{api_container['url']}/api-host/v2/deployments",
-                       headers={"X-Api-Key": api_container["admin_key"]}, timeout=5)
+    listed = httpx.get(
+        f"{api_container['url']}/api-host/v2/deployments", headers={"X-Api-Key": api_container["admin_key"]}, timeout=5
+    )
     assert listed.status_code == 200, listed.text
     assert listed.json()["resources"] == []
     refused = httpx.get(f"{api_container['url']}/api-host/v2/deployments", headers={"X-Api-Key": "wrong"}, timeout=5)
@@ -142,21 +166,30 @@ def test_api_image_migrates_and_serves_with_the_chart_settings(api_container: di
 
 def test_api_container_runs_as_the_charts_user_on_a_read_only_root(api_container: dict, chart: RenderedChart) -> None:
     api = chart.container("Deployment", "api", name="api")
-    inspected = json.loads(subprocess.run([*PODMAN, "inspect", api_container["container"]],
-                                          capture_output=True, text=True, check=True).stdout)[0]
+    inspected = json.loads(
+        subprocess.run(
+            [*PODMAN, "inspect", api_container["container"]], capture_output=True, text=True, check=True
+        ).stdout
+    )[0]
     assert inspected["State"]["Running"], logs_of(api_container["container"])
-    assert inspected["Config"]["User"] == f"{api.security.get('runAsUser', api.pod_security['runAsUser'])}:" \
+    assert (
+        inspected["Config"]["User"] == f"{api.security.get('runAsUser', api.pod_security['runAsUser'])}:"
         f"{api.security.get('runAsGroup', api.pod_security['runAsGroup'])}"
+    )
     assert inspected["HostConfig"]["ReadonlyRootfs"] is True
     # Nothing outside the writable mounts can be written.
-    probe = subprocess.run([*PODMAN, "exec", api_container["container"], "python3", "-c",
-                            "open('/opt/lgcp/probe', 'w')"], capture_output=True, text=True)
+    probe = subprocess.run(
+        [*PODMAN, "exec", api_container["container"], "python3", "-c", "open('/opt/lgcp/probe', 'w')"],
+        capture_output=True,
+        text=True,
+    )
     assert probe.returncode != 0 and "Read-only file system" in probe.stderr
 
 
 @pytest.mark.cluster
-def test_listener_image_registers_itself_with_the_api(api_container: dict, chart: RenderedChart,
-                                                       local_cluster: LocalCluster, tmp_path: Path) -> None:
+def test_listener_image_registers_itself_with_the_api(
+    api_container: dict, chart: RenderedChart, local_cluster: LocalCluster, tmp_path: Path
+) -> None:
     listener = chart.container("Deployment", "listener", pod_name="lgcp-listener-smoke")
     # The agents' namespaces and the release namespace (the lease's), as an install has them.
     lease_namespace = listener.env.get("LGCP_LISTENER_LEASE_NAMESPACE")
@@ -172,8 +205,15 @@ def test_listener_image_registers_itself_with_the_api(api_container: dict, chart
     kubeconfig.chmod(0o644)
     env["LGCP_LISTENER_KUBECONFIG"] = "/etc/lgcp/kubeconfig"
     env["LGCP_LISTENER_HEALTH_PORT"] = str(free_port())
-    started = run_container(listener.image, listener, env, listener.args, tmp_path, detach=True,
-                            extra=["--volume", f"{kubeconfig}:/etc/lgcp/kubeconfig:ro"])
+    started = run_container(
+        listener.image,
+        listener,
+        env,
+        listener.args,
+        tmp_path,
+        detach=True,
+        extra=["--volume", f"{kubeconfig}:/etc/lgcp/kubeconfig:ro"],
+    )
     assert started.returncode == 0, started.stderr
     name = started.stdout.strip()
     try:
@@ -195,8 +235,14 @@ def test_listener_image_registers_itself_with_the_api(api_container: dict, chart
 @pytest.mark.parametrize("service", ["api", "listener"])
 def test_images_carry_oci_labels_and_no_installer(built_images, chart: RenderedChart, service: str) -> None:
     component = chart.container("Deployment", service)
-    labels = json.loads(subprocess.run([*PODMAN, "image", "inspect", "--format", "{{json .Labels}}", component.image],
-                                       capture_output=True, text=True, check=True).stdout)
+    labels = json.loads(
+        subprocess.run(
+            [*PODMAN, "image", "inspect", "--format", "{{json .Labels}}", component.image],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert labels["org.opencontainers.image.version"] == component.image.rsplit(":", 1)[1]
     # The commit built: HEAD, or an ancestor when commits landed after the build.
     revision = labels["org.opencontainers.image.revision"]
@@ -204,10 +250,24 @@ def test_images_carry_oci_labels_and_no_installer(built_images, chart: RenderedC
     assert subprocess.run(["git", "-C", str(REPO), "merge-base", "--is-ancestor", revision, "HEAD"]).returncode == 0
     assert labels["org.opencontainers.image.source"].startswith("https://")
     # Neither pip nor a compiler is left in the image the chart runs.
-    probe = subprocess.run([*PODMAN, "run", "--rm", "--network=none", *ULIMITS, "--entrypoint", "python3",
-                            component.image, "-c",
-                            "import importlib.util, shutil; print(importlib.util.find_spec('pip'), shutil.which('gcc'), shutil.which('cc'))"],
-                           capture_output=True, text=True, timeout=120)
+    probe = subprocess.run(
+        [
+            *PODMAN,
+            "run",
+            "--rm",
+            "--network=none",
+            *ULIMITS,
+            "--entrypoint",
+            "python3",
+            component.image,
+            "-c",
+            "import importlib.util, shutil; "
+            "print(importlib.util.find_spec('pip'), shutil.which('gcc'), shutil.which('cc'))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.split() == ["None", "None", "None"]
 

@@ -69,8 +69,9 @@ class RenderedChart:
         self.namespace = namespace
 
     @classmethod
-    def render(cls, values_files: list[Path], release: str = "lgcp", namespace: str = "lgcp",
-               set_values: list[str] = ()) -> RenderedChart:
+    def render(
+        cls, values_files: list[Path], release: str = "lgcp", namespace: str = "lgcp", set_values: list[str] = ()
+    ) -> RenderedChart:
         """Renders the chart with helm v3 (`make tools` builds it)."""
         args = [str(HELM), "template", release, str(CHART), "--namespace", namespace]
         for f in values_files:
@@ -98,8 +99,11 @@ class RenderedChart:
 
     def find(self, kind: str, component: str) -> dict:
         """The one object of `kind` labelled `app.kubernetes.io/component: component`."""
-        found = [o for o in self.objects if o["kind"] == kind
-                 and o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component]
+        found = [
+            o
+            for o in self.objects
+            if o["kind"] == kind and o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component
+        ]
         if len(found) != 1:
             raise LookupError(f"expected one {kind} of component {component!r}, found {len(found)}")
         return found[0]
@@ -116,8 +120,9 @@ class RenderedChart:
             return secret["stringData"][key]
         return base64.b64decode(secret["data"][key]).decode()
 
-    def container(self, kind: str, component: str, name: str | None = None, init: bool = False,
-                  pod_name: str = "local") -> Container:
+    def container(
+        self, kind: str, component: str, name: str | None = None, init: bool = False, pod_name: str = "local"
+    ) -> Container:
         """A container of a workload, its environment resolved as the kubelet would."""
         workload = self.find(kind, component)
         pod = workload["spec"]["template"]["spec"]
@@ -129,10 +134,16 @@ class RenderedChart:
         for item in spec.get("env", []):
             env[item["name"]] = self._env_value(item, env, pod_name)
         volumes = {v["name"]: v for v in pod.get("volumes", [])}
-        writable = [m["mountPath"] for m in spec.get("volumeMounts", [])
-                    if "emptyDir" in volumes.get(m["name"], {})]
-        return Container(spec["name"], spec["image"], list(spec.get("args", [])), env,
-                         pod.get("securityContext", {}), spec.get("securityContext", {}), writable)
+        writable = [m["mountPath"] for m in spec.get("volumeMounts", []) if "emptyDir" in volumes.get(m["name"], {})]
+        return Container(
+            spec["name"],
+            spec["image"],
+            list(spec.get("args", [])),
+            env,
+            pod.get("securityContext", {}),
+            spec.get("securityContext", {}),
+            writable,
+        )
 
     def _env_value(self, item: dict, earlier: dict[str, str], pod_name: str) -> str:
         if "value" in item:
@@ -152,9 +163,13 @@ class RenderedChart:
 
     def client_service(self, component: str) -> str:
         """The name of the component's Service that clients use (not the headless one)."""
-        found = [o["metadata"]["name"] for o in self.objects if o["kind"] == "Service"
-                 and o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component
-                 and o["spec"].get("clusterIP") != "None"]
+        found = [
+            o["metadata"]["name"]
+            for o in self.objects
+            if o["kind"] == "Service"
+            and o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component
+            and o["spec"].get("clusterIP") != "None"
+        ]
         if len(found) != 1:
             raise LookupError(f"expected one client Service of component {component!r}, found {found}")
         return found[0]
@@ -162,12 +177,17 @@ class RenderedChart:
     def service_hosts(self, service_name: str) -> list[str]:
         """Every name by which pods reach a Service, longest first."""
         ns = self.named("Service", service_name)["metadata"].get("namespace", self.namespace)
-        return [f"{service_name}.{ns}.svc.cluster.local", f"{service_name}.{ns}.svc", f"{service_name}.{ns}",
-                service_name]
+        return [
+            f"{service_name}.{ns}.svc.cluster.local",
+            f"{service_name}.{ns}.svc",
+            f"{service_name}.{ns}",
+            service_name,
+        ]
 
 
-def swap_addresses(env: dict[str, str], chart: RenderedChart, local: dict[str, str],
-                   agent_facing_dialled: tuple[str, ...] = ()) -> dict[str, str]:
+def swap_addresses(
+    env: dict[str, str], chart: RenderedChart, local: dict[str, str], agent_facing_dialled: tuple[str, ...] = ()
+) -> dict[str, str]:
     """`env` with each `service:port` of the chart replaced by its local `host:port`.
 
     `local` maps a rendered Service's name to the local address standing in for it. Variables

@@ -16,11 +16,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["up", "down"], help="up: make demo; down: make demo-down")
     parser.add_argument("--state", type=Path, default=defaults.state, help="what up did, for down (.cache/demo)")
     parser.add_argument("--namespace", default=defaults.release.namespace, help="the release's namespace (lgcp)")
-    parser.add_argument("--base-path", default=defaults.release.base_path,
-                        help="the release's path on the LangSmith host (/); a release beside the demo needs its own")
+    parser.add_argument(
+        "--base-path",
+        default=defaults.release.base_path,
+        help="the release's path on the LangSmith host (/); a release beside the demo needs its own",
+    )
     args = parser.parse_args(argv)
-    config = DemoConfig(state=args.state.resolve(),
-                        release=ReleaseConfig(namespace=args.namespace, base_path=args.base_path))
+    config = DemoConfig(
+        state=args.state.resolve(), release=ReleaseConfig(namespace=args.namespace, base_path=args.base_path)
+    )
     return up(config) if args.command == "up" else down(config)
 
 

@@ -46,35 +46,54 @@ class ControlPlane:
 
     def _json(self, response: httpx.Response, expected: int = 200) -> dict:
         if response.status_code != expected:
-            raise ControlPlaneError(f"{response.request.method} {response.request.url.path}: "
-                                    f"{response.status_code} {response.text[:500]}")
+            raise ControlPlaneError(
+                f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:500]}"
+            )
         return response.json()
 
     def wait_ready(self, timeout: float = 120) -> None:
         """Until the API answers an authenticated list through the ingress (the route is new)."""
-        wait_for(lambda: self.http.get("/deployments", params={"limit": 1}).status_code == 200,
-                 f"the API at {self.api_url}", timeout)
+        wait_for(
+            lambda: self.http.get("/deployments", params={"limit": 1}).status_code == 200,
+            f"the API at {self.api_url}",
+            timeout,
+        )
 
     def listener_id(self, compute_id: str, timeout: float = 120) -> str:
         """The id of the listener registered under `compute_id`."""
+
         def check() -> str | None:
             listed = self._json(self.http.get("/listeners", params={"limit": 100}))["resources"]
             return next((item["id"] for item in listed if item["compute_id"] == compute_id), None)
+
         return str(wait_for(check, f"the listener {compute_id!r} registering", timeout))
 
     def find(self, name: str) -> dict | None:
         found = self._json(self.http.get("/deployments", params={"name": name}))["resources"]
         return next((d for d in found if d["name"] == name), None)
 
-    def create(self, name: str, image: str, listener_id: str, min_scale: int = 1, max_scale: int = 1,
-               cpu: float = 0.1, memory_mb: int = 512, secrets: dict[str, str] | None = None) -> dict:
+    def create(
+        self,
+        name: str,
+        image: str,
+        listener_id: str,
+        min_scale: int = 1,
+        max_scale: int = 1,
+        cpu: float = 0.1,
+        memory_mb: int = 512,
+        secrets: dict[str, str] | None = None,
+    ) -> dict:
         """POST /deployments of an `external_docker` image on that listener."""
-        body = {"name": name, "source": "external_docker",
-                "source_config": {"listener_id": listener_id,
-                                  "resource_spec": {"min_scale": min_scale, "max_scale": max_scale,
-                                                    "cpu": cpu, "memory_mb": memory_mb}},
-                "source_revision_config": {"image_uri": image},
-                "secrets": [{"name": k, "value": v} for k, v in (secrets or {}).items()]}
+        body = {
+            "name": name,
+            "source": "external_docker",
+            "source_config": {
+                "listener_id": listener_id,
+                "resource_spec": {"min_scale": min_scale, "max_scale": max_scale, "cpu": cpu, "memory_mb": memory_mb},
+            },
+            "source_revision_config": {"image_uri": image},
+            "secrets": [{"name": k, "value": v} for k, v in (secrets or {}).items()],
+        }
         return self._json(self.http.post("/deployments", json=body), 201)
 
     def get(self, deployment_id: str) -> dict:
@@ -85,8 +104,9 @@ class ControlPlane:
 
     def update_image(self, deployment_id: str, image: str) -> dict:
         """PATCH a new image: a new revision."""
-        return self._json(self.http.patch(f"/deployments/{deployment_id}",
-                                          json={"source_revision_config": {"image_uri": image}}))
+        return self._json(
+            self.http.patch(f"/deployments/{deployment_id}", json={"source_revision_config": {"image_uri": image}})
+        )
 
     def redeploy(self, deployment_id: str, revision_id: str) -> dict:
         """Roll back: a new revision running an earlier one's image and secrets."""
@@ -97,8 +117,14 @@ class ControlPlane:
         if response.status_code != 204:
             raise ControlPlaneError(f"DELETE /deployments/{deployment_id}: {response.status_code} {response.text}")
 
-    def wait_revision(self, deployment_id: str, statuses: set[str], revision_id: str | None = None,
-                      timeout: float = 300, on_change: Callable[[dict], None] | None = None) -> dict:
+    def wait_revision(
+        self,
+        deployment_id: str,
+        statuses: set[str],
+        revision_id: str | None = None,
+        timeout: float = 300,
+        on_change: Callable[[dict], None] | None = None,
+    ) -> dict:
         """The revision (the latest unless given) once its status is one of `statuses`;
         `on_change` sees every status it passes through."""
         seen: list[str | None] = [None]
@@ -111,14 +137,18 @@ class ControlPlane:
                 if on_change:
                     on_change(revision)
             return revision if revision["status"] in statuses else None
-        return wait_for(check, f"revision {revision_id or 'latest'} of {deployment_id} reaching {sorted(statuses)}",
-                        timeout)  # type: ignore[return-value]
+
+        return wait_for(
+            check, f"revision {revision_id or 'latest'} of {deployment_id} reaching {sorted(statuses)}", timeout
+        )  # type: ignore[return-value]
 
 
 def wait_route(url: str, timeout: float = 120) -> httpx.Response:
     """GET `url` until it answers 200: the ingress applies a new route after a short throttle and
     drops it while the Service has no ready endpoint."""
+
     def check() -> httpx.Response | None:
         response = httpx.get(url, timeout=5)
         return response if response.status_code == 200 else None
+
     return wait_for(check, f"GET {url} answering 200", timeout, interval=0.25)  # type: ignore[return-value]

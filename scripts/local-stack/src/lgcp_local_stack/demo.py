@@ -89,9 +89,11 @@ def _sample_agent(plane: ControlPlane, release: Release) -> dict:
 
 def _follow(plane: ControlPlane, deployment: dict, timeout: float = 300) -> dict:
     """Prints each status of the latest revision until DEPLOYED (or DEPLOY_FAILED)."""
+
     def show(revision: dict) -> None:
         message = f" ({revision['status_message']})" if revision.get("status_message") else ""
         print(f"    revision {revision['id'][:8]}: {revision['status']}{message}", flush=True)
+
     revision = plane.wait_revision(deployment["id"], {"DEPLOYED", "DEPLOY_FAILED"}, timeout=timeout, on_change=show)
     if revision["status"] == "DEPLOY_FAILED" and deployment.get("active_revision_id") is None:
         raise DemoError("the sample agent failed to deploy; its revision's events in the UI say why")
@@ -128,7 +130,7 @@ Then, e.g., roll the agent to its second image revision:
   curl -s -H "X-Api-Key: $LGCP_API_KEY" {release.api_url}/v2/deployments
   curl -s -X PATCH -H "X-Api-Key: $LGCP_API_KEY" -H 'Content-Type: application/json' \\
        -d '{{"source_revision_config": {{"image_uri": "{SAMPLE_IMAGE_NEXT}"}}}}' \\
-       {release.api_url}/v2/deployments/{deployment['id']}
+       {release.api_url}/v2/deployments/{deployment["id"]}
   {kubectl} -n {release.agents_namespace} get pods,svc,ingress
 
 Everything runs in the local node; `make demo-down` removes it.
@@ -158,8 +160,10 @@ def up(config: DemoConfig) -> int:
         imported = images.import_into(running, images.DEMO_IMAGES, config.state / "imported-images.json")
         _done(t, f"imported {len(imported)}" + (" (the others were there already)" if imported else ", all were there"))
         release = Release(running, config.release)
-        t = _step(f"helm upgrade --install {config.release.release} (values/local.yaml) "
-                  f"into namespace {config.release.namespace}")
+        t = _step(
+            f"helm upgrade --install {config.release.release} (values/local.yaml) "
+            f"into namespace {config.release.namespace}"
+        )
         marks.set("release", {"name": config.release.release, "namespace": config.release.namespace})
         was_installed = release.installed()
         release.install()

@@ -20,8 +20,9 @@ class ImageError(RuntimeError):
 
 
 def _images_sh(*args: str, timeout: float = 3600) -> str:
-    proc = subprocess.run(["bash", str(IMAGES_SCRIPT), *args], capture_output=True, text=True, env=tool_env(),
-                          timeout=timeout)
+    proc = subprocess.run(
+        ["bash", str(IMAGES_SCRIPT), *args], capture_output=True, text=True, env=tool_env(), timeout=timeout
+    )
     if proc.returncode != 0:
         raise ImageError(f"scripts/images.sh {' '.join(args)} failed:\n{(proc.stdout + proc.stderr).strip()[-3000:]}")
     return proc.stdout

@@ -23,8 +23,9 @@ def _cluster_env() -> dict[str, str]:
 
 def cluster_script(*args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
     """`scripts/cluster.sh ARGS` for the real node; raises with its output when `check` and it fails."""
-    proc = subprocess.run(["bash", str(CLUSTER_SCRIPT), *args], capture_output=True, text=True,
-                          env=_cluster_env(), timeout=timeout)
+    proc = subprocess.run(
+        ["bash", str(CLUSTER_SCRIPT), *args], capture_output=True, text=True, env=_cluster_env(), timeout=timeout
+    )
     if check and proc.returncode != 0:
         raise NodeError(f"scripts/cluster.sh {' '.join(args)} failed:\n{(proc.stdout + proc.stderr).strip()[-3000:]}")
     return proc
@@ -56,11 +57,17 @@ class Node:
     kubeconfig: Path
     ingress: Ingress
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True,
-                timeout: float = 120) -> subprocess.CompletedProcess:
+    def kubectl(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess:
         """kubectl against the node; raises with its stderr when `check` and it fails."""
-        proc = subprocess.run([str(KUBECTL), "--kubeconfig", str(self.kubeconfig), *args], input=input,
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            [str(KUBECTL), "--kubeconfig", str(self.kubeconfig), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and proc.returncode != 0:
             raise NodeError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc
@@ -75,11 +82,18 @@ class Node:
 
     def helm(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
         """helm (v3) against the node; raises with its stderr when `check` and it fails."""
-        proc = subprocess.run([str(HELM), "--kubeconfig", str(self.kubeconfig), *args], capture_output=True,
-                              text=True, timeout=timeout, env=tool_env())
+        proc = subprocess.run(
+            [str(HELM), "--kubeconfig", str(self.kubeconfig), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=tool_env(),
+        )
         if check and proc.returncode != 0:
-            raise NodeError(f"helm {' '.join(args[:2])} failed (exit {proc.returncode}):\n"
-                            f"{(proc.stdout + proc.stderr).strip()[-3000:]}")
+            raise NodeError(
+                f"helm {' '.join(args[:2])} failed (exit {proc.returncode}):\n"
+                f"{(proc.stdout + proc.stderr).strip()[-3000:]}"
+            )
         return proc
 
     def load_image(self, archive: Path) -> None:
@@ -101,8 +115,10 @@ def describe() -> Node:
     pairs = (line.split("=", 1) for line in cluster_script("env", timeout=60).stdout.splitlines() if "=" in line)
     env = dict(pairs)
     try:
-        return Node(Path(env["KUBECONFIG"]), Ingress(env["LGCP_INGRESS_HOST"], int(env["LGCP_INGRESS_PORT"]),
-                                                     env["LGCP_INGRESS_CLASS"]))
+        return Node(
+            Path(env["KUBECONFIG"]),
+            Ingress(env["LGCP_INGRESS_HOST"], int(env["LGCP_INGRESS_PORT"]), env["LGCP_INGRESS_CLASS"]),
+        )
     except KeyError as missing:
         raise NodeError(f"scripts/cluster.sh env printed no {missing}: {env}") from None
 
@@ -120,4 +136,3 @@ def up() -> tuple[Node, bool]:
 def down() -> None:
     """Stops the node (scripts/cluster.sh down: only its own processes, mounts and rules)."""
     cluster_script("down")
-

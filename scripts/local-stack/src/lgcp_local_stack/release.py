@@ -41,15 +41,29 @@ class Release:
         """`helm upgrade --install --wait` into a namespace enforcing Pod Security "restricted",
         on the node's ingress host and class (they win over the values files')."""
         labels = "".join(f"    {k}: {v}\n" for k, v in PSA_RESTRICTED.items())
-        self.node.apply(f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {self.config.namespace}\n"
-                        f"  labels:\n{labels}")
-        args = ["upgrade", "--install", self.config.release, str(CHART), "--namespace", self.config.namespace,
-                "--wait", "--timeout", timeout]
+        self.node.apply(
+            f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {self.config.namespace}\n  labels:\n{labels}"
+        )
+        args = [
+            "upgrade",
+            "--install",
+            self.config.release,
+            str(CHART),
+            "--namespace",
+            self.config.namespace,
+            "--wait",
+            "--timeout",
+            timeout,
+        ]
         for values in self.config.values:
             args += ["--values", str(values)]
         ingress = self.node.ingress
-        for value in (f"langsmith.hostname={ingress.host}", f"langsmith.ingress.className={ingress.class_name}",
-                      f"langsmith.basePath={self.config.base_path}", *set_values):
+        for value in (
+            f"langsmith.hostname={ingress.host}",
+            f"langsmith.ingress.className={ingress.class_name}",
+            f"langsmith.basePath={self.config.base_path}",
+            *set_values,
+        ):
             args += ["--set", value]
         self.node.helm(*args, timeout=900)
         self._chart = None
@@ -67,22 +81,34 @@ class Release:
             if images & set(refs):
                 name = f"{obj['kind'].lower()}/{obj['metadata']['name']}"
                 self.node.kubectl("rollout", "restart", name, "-n", self.config.namespace)
-                self.node.kubectl("rollout", "status", name, "-n", self.config.namespace, "--timeout=300s",
-                                  timeout=320)
+                self.node.kubectl("rollout", "status", name, "-n", self.config.namespace, "--timeout=300s", timeout=320)
                 restarted.append(name)
         return restarted
 
     def test(self) -> str:
         """`helm test`: its output; raises with the test pod's log when it fails."""
-        proc = self.node.helm("test", self.config.release, "--namespace", self.config.namespace, "--logs",
-                              "--timeout", "300s", check=False, timeout=400)
+        proc = self.node.helm(
+            "test",
+            self.config.release,
+            "--namespace",
+            self.config.namespace,
+            "--logs",
+            "--timeout",
+            "300s",
+            check=False,
+            timeout=400,
+        )
         if proc.returncode != 0:
             raise NodeError(f"helm test {self.config.release} failed:\n{(proc.stdout + proc.stderr).strip()[-3000:]}")
         return proc.stdout
 
     def installed(self) -> bool:
-        return self.node.helm("status", self.config.release, "--namespace", self.config.namespace,
-                              check=False, timeout=60).returncode == 0
+        return (
+            self.node.helm(
+                "status", self.config.release, "--namespace", self.config.namespace, check=False, timeout=60
+            ).returncode
+            == 0
+        )
 
     @property
     def chart(self) -> RenderedChart:
@@ -94,8 +120,9 @@ class Release:
     def uninstall(self) -> list[str]:
         """`helm uninstall`, then the release namespace and the agents' namespaces the chart
         created (kept by `helm uninstall`, with the agents in them); returns the namespaces removed."""
-        self.node.helm("uninstall", self.config.release, "--namespace", self.config.namespace, "--wait",
-                       check=False, timeout=300)
+        self.node.helm(
+            "uninstall", self.config.release, "--namespace", self.config.namespace, "--wait", check=False, timeout=300
+        )
         removed = [self.config.namespace, *self.kept_namespaces()]
         for name in removed:
             self.node.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=true", timeout=300)
@@ -104,9 +131,12 @@ class Release:
     def kept_namespaces(self) -> list[str]:
         """The namespaces this release created for agents, found by helm's ownership annotations."""
         listed = json.loads(self.node.kubectl("get", "namespaces", "-o", "json").stdout)["items"]
-        return [n["metadata"]["name"] for n in listed
-                if (n["metadata"].get("annotations") or {}).get("meta.helm.sh/release-name") == self.config.release
-                and n["metadata"]["annotations"].get("meta.helm.sh/release-namespace") == self.config.namespace]
+        return [
+            n["metadata"]["name"]
+            for n in listed
+            if (n["metadata"].get("annotations") or {}).get("meta.helm.sh/release-name") == self.config.release
+            and n["metadata"]["annotations"].get("meta.helm.sh/release-namespace") == self.config.namespace
+        ]
 
     # --- what users read off the release -------------------------------------------------------
 
