@@ -536,7 +536,7 @@ PY
 
 # import ARCHIVE...: into containerd's k8s.io namespace (the kubelet's); prints the image names.
 import_images() {
-  local archive names name out have
+  local archive names name out have digest
   for archive in "$@"; do
     [[ -f $archive ]] || die "no such image archive: $archive"
     names=$(archive_names "$archive") || die "$archive is not an image archive"
@@ -552,6 +552,13 @@ import_images() {
       [[ $name == */* ]] || name=docker.io/library/$name
       grep -qxF "$name" <<<"$have" || die "ctr imported $archive but no image '$name' is there: $out"
       echo "$name"
+      # Also as <repository>@<manifest digest>: clients that insist on digest references (the
+      # langgraph CLI's --image-uri) then find it on the node as a registry pull would leave it.
+      digest=$(ctr_ images ls | awk -v n="$name" '$1 == n {print $3}')
+      if [[ -n $digest ]]; then
+        ctr_ images tag --force "$name" "${name%:*}@$digest" >/dev/null
+        echo "${name%:*}@$digest"
+      fi
       # podman's `localhost/NAME:TAG` is also tagged as what a pod's short `NAME:TAG` means.
       if [[ $name == localhost/* && ${name#localhost/} != */* ]]; then
         ctr_ images tag --force "$name" "docker.io/library/${name#localhost/}" >/dev/null
