@@ -557,7 +557,6 @@ import_images() {
       digest=$(ctr_ images ls | awk -v n="$name" '$1 == n {print $3}')
       if [[ -n $digest ]]; then
         ctr_ images tag --force "$name" "${name%:*}@$digest" >/dev/null
-        echo "${name%:*}@$digest"
       fi
       # podman's `localhost/NAME:TAG` is also tagged as what a pod's short `NAME:TAG` means.
       if [[ $name == localhost/* && ${name#localhost/} != */* ]]; then
