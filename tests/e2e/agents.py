@@ -59,11 +59,13 @@ def agent_env(release: Release, deployment: dict) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
 
 
-def agent_pods(release: Release, deployment: dict) -> list[dict]:
+def agent_pods(release: Release, deployment: dict, terminating: bool = False) -> list[dict]:
+    """The agent's pods; with `terminating`, also those still draining (they serve, and their
+    workers take queued runs, until they are gone)."""
     listed = release.node.get_json(
         "pods", "-n", release.agents_namespace, "-l", f"{DEPLOYMENT_ID_LABEL}={deployment['id']}"
     )
-    return [p for p in listed["items"] if not p["metadata"].get("deletionTimestamp")]
+    return [p for p in listed["items"] if terminating or not p["metadata"].get("deletionTimestamp")]
 
 
 def exec_python(release: Release, deployment: dict, code: str) -> tuple[int, str]:

@@ -90,7 +90,6 @@ class Poller(threading.Thread):
 # Real-node finding: the agent pod has no preStop pause, so the ingress sends requests to a pod
 # that is already refusing them (about 1 s of 502s per rollout). The fix is the listener's (a
 # preStop sleep); remove this marker with it.
-@pytest.mark.xfail(strict=True, reason="agent pods lack a preStop pause: 502s during a rollout (listener finding)")
 def test_an_update_under_load_drops_no_request_and_a_rollback_keeps_the_thread(demo, plane, listener_id):
     release = demo.release
     deployment = deploy(plane, release, listener_id)
@@ -106,7 +105,10 @@ def test_an_update_under_load_drops_no_request_and_a_rollback_keeps_the_thread(d
         second = plane.wait_revision(path, {"DEPLOYED", "DEPLOY_FAILED"}, timeout=300)
         assert second["status"] == "DEPLOYED" and second["id"] != first, second
         # Until the old pod is gone, either revision may answer.
-        wait_for(lambda: len(agent_pods(release, deployment)) == 1, "the old pod being gone", timeout=120)
+        # A replaced pod drains first (preStop pause): it still answers, and its worker takes runs.
+        wait_for(
+            lambda: len(agent_pods(release, deployment, terminating=True)) == 1, "the old pod being gone", timeout=120
+        )
         time.sleep(3)  # the ingress's throttle: it applies endpoint changes every ~2 s
     finally:
         poller.stop()
@@ -119,7 +121,7 @@ def test_an_update_under_load_drops_no_request_and_a_rollback_keeps_the_thread(d
     assert plane.wait_revision(path, {"DEPLOYED", "DEPLOY_FAILED"}, rollback["id"], timeout=300)["status"] == "DEPLOYED"
     wait_for(
         lambda: (
-            len(agent_pods(release, deployment)) == 1
+            len(agent_pods(release, deployment, terminating=True)) == 1
             and agent_pods(release, deployment)[0]["spec"]["containers"][0]["image"] == SAMPLE
         ),
         "only pods of revision 1",

@@ -53,6 +53,15 @@ def test_single_replica_renders_secret_deployment_service_ingress_only() -> None
     assert dep["spec"]["template"]["metadata"]["labels"][L.REVISION_ID] == "r1"
 
 
+def test_a_replaced_agent_pod_pauses_before_it_stops_and_has_the_time_to() -> None:
+    """The ingress keeps sending to a pod until its endpoint's removal reaches it: the server
+    must keep serving meanwhile (502s during every rollout on the real node otherwise)."""
+    pod = by_kind(render(desired(), CONN, CTX))["Deployment"]["spec"]["template"]["spec"]
+    pause = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert pause >= 5, "Traefik applies endpoint changes on a ~2 s throttle after the EndpointSlice"
+    assert pod["terminationGracePeriodSeconds"] > pause
+
+
 def test_pod_security_context_is_restricted() -> None:
     pod = by_kind(render(desired(), CONN, CTX))["Deployment"]["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True

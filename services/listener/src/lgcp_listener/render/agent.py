@@ -157,6 +157,12 @@ def _resources(spec: ResourceSpec) -> Manifest:
     return {key: value for key, value in (("requests", requests), ("limits", limits)) if value}
 
 
+# How long a replaced agent pod keeps serving before it is asked to stop.
+# Long enough for the ingress to drop the endpoint (EndpointSlice, then Traefik's ~2 s throttle);
+# short, because the draining server's worker still takes queued runs meanwhile.
+PRE_STOP_PAUSE_SECONDS = 5
+
+
 def _deployment(desired: DesiredDeployment, spec: ResourceSpec, ctx: RenderContext, env_hash: str) -> Manifest:
     revision = desired.revision
     assert revision is not None
@@ -184,8 +190,15 @@ def _deployment(desired: DesiredDeployment, spec: ResourceSpec, ctx: RenderConte
         "resources": _resources(spec),
         "securityContext": container_security_context(),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *spec.volume_mounts],  # noqa: S108 - the pod's emptyDir
+        # A pod being replaced keeps serving while its endpoint's removal reaches the ingress
+        # (EndpointSlice, then the controller's own throttle): without the pause the server stops
+        # at once and the ingress answers 502 meanwhile (measured on the real node). The kubelet's
+        # own sleep action needs no shell in the image.
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_PAUSE_SECONDS}}},
     }
     pod_spec: Manifest = {
+        # The pause, then the server's own drain of in-flight runs.
+        "terminationGracePeriodSeconds": PRE_STOP_PAUSE_SECONDS + 30,
         "automountServiceAccountToken": spec.service_account_name is not None,
         "securityContext": pod_security_context(AGENT_UID),
         "containers": [container, *(_extra_container(c) for c in spec.sidecars)],
