@@ -15,7 +15,7 @@ bin=$root/.tools/bin
 plugins=$root/.tools/helm-plugins
 realnode_src=$root/scripts/cluster/real
 # The real node's pieces come last: the kwok cluster and the chart tools need none of them.
-ALL_TOOLS=(helm3 kwok etcd kube helm4 ct helm-unittest helm-docs kube-node containerd coredns traefik gateway-api realnode)
+ALL_TOOLS=(helm3 kwok etcd kube helm4 ct helm-unittest helm-docs kube-node containerd coredns traefik gateway-api kube-router realnode)
 
 export CGO_ENABLED=0 GOFLAGS=-trimpath
 export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
@@ -202,6 +202,11 @@ build_traefik() {
   )
 }
 
+build_kube-router() {
+  local m=github.com/cloudnativelabs/kube-router/v2
+  GOBIN=$1 go install -ldflags "-s -w -X $m/pkg/version.Version=$KUBE_ROUTER_VERSION" "$m/cmd/kube-router@$KUBE_ROUTER_VERSION"
+}
+
 build_gateway-api() {
   # The standard channel's CRDs (and the admission policy that guards their upgrades), one file.
   local src
@@ -229,6 +234,7 @@ version_of() {
     etcd) echo "$ETCD_VERSION" ;; kube | kube-node) echo "$KUBE_VERSION" ;; kwok) echo "$KWOK_VERSION" ;;
     containerd) echo "$CONTAINERD_VERSION" ;; coredns) echo "$COREDNS_VERSION" ;; traefik) echo "$TRAEFIK_VERSION" ;;
     gateway-api) echo "$GATEWAY_API_VERSION" ;; realnode) echo "src-$(realnode_version)" ;;
+    kube-router) echo "$KUBE_ROUTER_VERSION" ;;
     *) die "unknown tool '$1' (known: ${ALL_TOOLS[*]})" ;;
   esac
 }
@@ -239,7 +245,7 @@ outputs_of() {
     etcd) echo etcd ;; kube) echo "kube-apiserver kube-controller-manager kube-scheduler kubectl" ;;
     kwok) echo "kwok kwokctl stages/pod-ready.yaml" ;;
     kube-node) echo "kubelet kube-proxy" ;; containerd) echo "containerd containerd-shim-runc-v2 ctr" ;;
-    coredns) echo coredns ;; traefik) echo traefik ;; gateway-api) echo standard-install.yaml ;;
+    coredns) echo coredns ;; traefik) echo traefik ;; gateway-api) echo standard-install.yaml ;; kube-router) echo kube-router ;;
     realnode) echo "pause probe local-volumes" ;;
   esac
 }
@@ -291,7 +297,7 @@ link() {
     helm-docs) ln -sfn "$dir/helm-docs" "$bin/helm-docs" ;;
     kube) for f in kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sfn "$dir/$f" "$bin/$f"; done ;;
     kwok) ln -sfn "$dir/kwok" "$bin/kwok" && ln -sfn "$dir/kwokctl" "$bin/kwokctl" && ln -sfn "$dir/stages" "$root/.tools/kwok-stages" ;;
-    kube-node | containerd | coredns | traefik)
+    kube-node | containerd | coredns | traefik | kube-router)
       for f in $(outputs_of "$1"); do ln -sfn "$dir/$f" "$bin/$f"; done ;;
     gateway-api) mkdir -p "$root/.tools/real-node" && ln -sfn "$dir/standard-install.yaml" "$root/.tools/real-node/gateway-api-crds.yaml" ;;
     realnode)

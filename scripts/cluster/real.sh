@@ -6,6 +6,7 @@
 #   containerd (+ runc from Debian), kubelet, kube-proxy (nftables)  the node
 #   CoreDNS (a pod), Traefik (a host process on 127.0.0.1)          DNS and ingress
 #   local-volumes (a host process)                                  the default StorageClass
+#   kube-router's firewall (a host process)                         NetworkPolicies enforced
 #
 # Pods live on a bridge of their own with 198.18.0.0/24 and Services on 198.19.0.0/24; nothing
 # is routed or forwarded off the machine. Everything it writes is under its state folder, except
@@ -58,6 +59,9 @@ hardcoded=(/var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /run/
   /opt/containerd /var/lib/containerd /etc/cni /var/run/kubernetes /usr/libexec/kubernetes /run/nri)
 # Host processes in start order (down stops them in reverse).
 components=(etcd kube-apiserver containerd kube-controller-manager kube-scheduler kubelet kube-proxy local-volumes traefik)
+# NetworkPolicies enforced by kube-router's firewall controller (LGCP_REAL_NETWORK_POLICIES=0: not).
+network_policies=${LGCP_REAL_NETWORK_POLICIES:-1}
+[[ $network_policies == 0 ]] || components+=(kube-router)
 
 source "$root/tools/versions.env"
 coredns_image=lgcp.local/coredns:$COREDNS_VERSION
@@ -76,7 +80,7 @@ require_root() {
 require_tools() {
   local b
   for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy \
-    containerd containerd-shim-runc-v2 ctr coredns traefik; do
+    containerd containerd-shim-runc-v2 ctr coredns traefik kube-router; do
     [[ -x $bin/$b ]] || die "$b is missing from .tools/bin: run 'make tools' first"
   done
   for b in pause probe local-volumes gateway-api-crds.yaml; do
@@ -90,6 +94,11 @@ require_packages() {
   [[ -x /usr/sbin/runc ]] || missing+=(runc)
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(containernetworking-plugins)
   command -v nft >/dev/null || missing+=(nftables)
+  if [[ $network_policies != 0 ]]; then
+    # kube-router's firewall programs iptables (the nftables backend) and ipsets.
+    command -v iptables-restore >/dev/null || missing+=(iptables)
+    command -v ipset >/dev/null || missing+=(ipset)
+  fi
   [[ ${#missing[@]} -eq 0 ]] && return
   command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them: install them with the system's package manager"
   say "installing ${missing[*]} from Debian ..."
@@ -139,6 +148,18 @@ require_free_ports() {
   fi
 }
 
+# other_node: the state folder of a real node that runs from another checkout (or state folder),
+# if any: only one node fits on a machine (its bridge, addresses and ports are fixed).
+other_node() {
+  local pid cmdline
+  pid=$(ss -Htlnp "sport = :$api_port" 2>/dev/null | grep -F "$gateway:$api_port" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n1)
+  [[ -n $pid ]] || return 1
+  { cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline"); } 2>/dev/null || return 1
+  [[ $cmdline == *"$state/"* ]] && return 1
+  sed -n 's#.*--cert-dir \([^ ]*\)/pki .*#\1#p' <<<"$cmdline"
+  return 0
+}
+
 # --- machine changes (each undone by down) -------------------------------------------------
 
 save_machine() {
@@ -150,6 +171,9 @@ save_machine() {
   [[ -f $state/saved/preexisting ]] || for p in "${hardcoded[@]}"; do
     [[ -e $p ]] && echo "$p"
   done >"$state/saved/preexisting"
+  # iptables-nft makes a table on first use (kube-router's firewall, kube-proxy's cleanup): down
+  # deletes such a table again when it was not there before and is empty.
+  [[ -f $state/saved/nft-tables ]] || nft list tables >"$state/saved/nft-tables" 2>/dev/null || true
   [[ -f $state/saved/cgroups ]] || ls -d /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods 2>/dev/null >"$state/saved/cgroups" || true
 }
 
@@ -230,7 +254,7 @@ write_config() {
   # Shim sockets are named by a 64-character hash; a unix socket path has room for 107 bytes.
   ((${#shim_dir} + 65 < 108)) || shim_dir=/run/containerd/s
   [[ -f $state/pki/ca.crt ]] || pki_all "$state/pki" "$node" "$gateway" "$api_service_ip"
-  for c in admin controller-manager scheduler kubelet kube-proxy traefik local-volumes; do
+  for c in admin controller-manager scheduler kubelet kube-proxy traefik local-volumes kube-router; do
     [[ -f $state/pki/$c.kubeconfig ]] || pki_kubeconfig "$state/pki" "$c" "$server" "$state/pki/$c.kubeconfig"
   done
   put "$kubeconfig" <"$state/pki/admin.kubeconfig"
@@ -467,10 +491,45 @@ start_node() {
   start kube-proxy "$bin/kube-proxy" --config "$state/kube-proxy.yaml" --v=1
   start local-volumes "$realbin/local-volumes" --kubeconfig "$state/pki/local-volumes.kubeconfig" \
     --base-dir "$state/volumes" --node "$node"
+  start_network_policies
 }
 
 # Traefik runs as nobody, keeping only the capability to bind a port below 1024; its kubeconfig
 # and configuration are the only files of the node it can read ($state is 0711: no listing).
+# kube-router's firewall controller alone: NetworkPolicies become iptables rules and ipsets
+# (its router, service proxy and CNI stay off: the bridge plugin and kube-proxy do those).
+start_network_policies() {
+  [[ $network_policies != 0 ]] || return 0
+  start kube-router "$bin/kube-router" --kubeconfig "$state/pki/kube-router.kubeconfig" \
+    --hostname-override "$node" --run-firewall=true --run-router=false --run-service-proxy=false \
+    --enable-cni=false --enable-ibgp=false --enable-overlay=false --enable-pod-egress=false \
+    --service-cluster-ip-range "$service_cidr" --health-port 0 --metrics-port 0 --v=1
+}
+
+# Removes what kube-router's firewall made: its jumps from the built-in chains, its chains and
+# its ipsets. (`kube-router --cleanup-config` would also flush every IPVS service and delete
+# interfaces of its router, which are not ours to touch.)
+network_policies_cleanup() {
+  local t chain rule c
+  for t in iptables ip6tables; do
+    command -v "$t" >/dev/null || continue
+    for chain in INPUT FORWARD OUTPUT; do
+      while rule=$("$t" -w -t filter -S "$chain" 2>/dev/null | grep -m1 -E -- '-j KUBE-ROUTER-(INPUT|FORWARD|OUTPUT)( |$)'); do
+        eval "\"$t\" -w -t filter ${rule/#-A/-D}" || break
+      done
+    done
+    for c in $("$t" -w -t filter -S 2>/dev/null | sed -n 's/^-N \(KUBE-\(ROUTER\|NWPLCY\|POD-FW\)-[^ ]*\)$/\1/p'); do
+      "$t" -w -t filter -F "$c" 2>/dev/null || true
+    done
+    for c in $("$t" -w -t filter -S 2>/dev/null | sed -n 's/^-N \(KUBE-\(ROUTER\|NWPLCY\|POD-FW\)-[^ ]*\)$/\1/p'); do
+      "$t" -w -t filter -X "$c" 2>/dev/null || true
+    done
+  done
+  if command -v ipset >/dev/null; then
+    for c in $(ipset list -n 2>/dev/null | grep -E '^(inet6:)?KUBE-(SRC|DST)-'); do ipset destroy "$c" 2>/dev/null || true; done
+  fi
+}
+
 start_traefik() {
   install -d -m 700 -o 65534 -g 65534 "$state/traefik"
   install -m 600 -o 65534 -g 65534 "$state/pki/traefik.kubeconfig" "$state/traefik/kubeconfig"
@@ -610,7 +669,7 @@ up() {
   require_tools
   require_packages
   require_kernel
-  local t0=$SECONDS repair=""
+  local t0=$SECONDS repair="" other
   t0_us=${EPOCHREALTIME/./}
   if [[ -f $state/pki/ca.crt && -f $state/saved/sysctl ]] && alive etcd && alive kube-apiserver; then
     # The control plane runs (so do the workloads' records): start only what is missing.
@@ -619,6 +678,9 @@ up() {
   elif [[ -d $state ]]; then
     say "clearing a node left half-started"
     down_locked
+  fi
+  if [[ -z $repair ]] && other=$(other_node); then
+    die "a real node already runs on this machine from ${other:-another state folder}: use that one, or stop it there first (only one fits on a machine)"
   fi
   [[ -n $repair ]] || require_free_ports
   mkdir -p "$state" && chmod 711 "$state"
@@ -701,7 +763,7 @@ mounts_under() { # mount points below any of the given folders, deepest first
 down_locked() {
   local c pid f id
   # Host components first (reverse start order), so that nothing restarts a container.
-  for c in traefik local-volumes kube-proxy kubelet kube-scheduler kube-controller-manager; do
+  for c in kube-router traefik local-volumes kube-proxy kubelet kube-scheduler kube-controller-manager; do
     pid=$(cat "$state/pids/$c" 2>/dev/null) && stop_pids "$pid"
   done
   # Containers: killed outright, the whole node is going. First through runc's state of this
@@ -738,7 +800,16 @@ down_locked() {
     "$bin/kube-proxy" --cleanup >"$state.cleanup.log" 2>&1 || true
     rm -f "$state.cleanup.log"
   fi
+  network_policies_cleanup
   nft delete table inet "$guard_table" 2>/dev/null || true
+  local table
+  while read -r table; do
+    [[ $table =~ ^table\ (ip|ip6)\ (filter|nat|mangle|raw|security)$ ]] || continue
+    grep -qxF "$table" "$state/saved/nft-tables" 2>/dev/null && continue
+    [[ -f $state/saved/nft-tables ]] || continue
+    # shellcheck disable=SC2086 # "table FAMILY NAME", three words
+    [[ $(nft -j list $table 2>/dev/null) == *'"rule":'* ]] || nft delete $table 2>/dev/null || true
+  done < <(nft list tables 2>/dev/null)
   # Host ends of the pods' veth pairs, then the bridge (and so its routes).
   for c in $(ip -o link show master "$bridge" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
     ip link del "$c" 2>/dev/null || true
@@ -787,6 +858,11 @@ down() {
   exec 9>"$state.lock"
   flock -w 600 9 || die "another 'up' or 'down' of the real node is still running"
   if [[ ! -d $state ]]; then
+    local other
+    if other=$(other_node); then
+      say "not running from here; the real node on this machine is ${other:-another state folder}'s: left alone"
+      return
+    fi
     # Nothing to stop, but a guard table, a bridge or a hosts line left by a crash still go.
     nft delete table inet "$guard_table" 2>/dev/null || true
     ip link del "$bridge" 2>/dev/null || true

@@ -99,3 +99,7 @@ def test_gateway_api_crds_are_the_pinned_bundle() -> None:
     crds = (REPO / ".tools" / "real-node" / "gateway-api-crds.yaml").read_text()
     assert f"gateway.networking.k8s.io/bundle-version: {PINS['GATEWAY_API_VERSION']}" in crds
     assert "gateway.networking.k8s.io/channel: standard" in crds
+
+
+def test_kube_router_reports_the_pinned_version() -> None:
+    assert f"version {PINS['KUBE_ROUTER_VERSION']}," in run(str(BIN / "kube-router"), "--version")

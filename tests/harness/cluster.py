@@ -231,6 +231,7 @@ def machine_snapshot(state: Path) -> dict[str, object]:
         "kube chains in nft": [
             line for line in _lines("nft", "list", "ruleset") if "KUBE" in line or "kube-proxy" in line
         ],
+        "ipsets": sorted(_lines("ipset", "list", "-n")),
         "mounts": [m for m in mount_points if m.startswith(ours)],
         "paths": {p: Path(p).exists() for p in REAL_NODE_PATHS},
         "cgroups": cgroups,

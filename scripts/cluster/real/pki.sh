@@ -72,6 +72,7 @@ pki_all() {
     pki_cert "$dir" kube-proxy "/CN=system:kube-proxy" clientAuth
     pki_cert "$dir" traefik "/CN=lgcp:traefik" clientAuth
     pki_cert "$dir" local-volumes "/CN=lgcp:local-volumes" clientAuth
+    pki_cert "$dir" kube-router "/CN=lgcp:kube-router" clientAuth
     openssl ecparam -name prime256v1 -genkey -noout -out "$dir/sa.key" 2>/dev/null
     openssl ec -in "$dir/sa.key" -pubout -out "$dir/sa.pub" 2>/dev/null
   )
