@@ -682,6 +682,15 @@ up() {
   if [[ -z $repair ]] && other=$(other_node); then
     die "a real node already runs on this machine from ${other:-another state folder}: use that one, or stop it there first (only one fits on a machine)"
   fi
+  if [[ -z $repair && ! -d $state ]] && [[ $(ip -o addr show dev "$bridge" 2>/dev/null) == *" $gateway/"* ]]; then
+    # Our bridge with no node behind it (none answers on the API server's port, no process
+    # runs from a real node's state folder).
+    local survivor
+    survivor=$(pgrep -af '/real-node/(bin|pki|containerd)' | head -n1) || true
+    [[ -z $survivor ]] || die "the bridge $bridge is up and a real node's process still runs ($survivor): stop that node first"
+    say "removing the bridge $bridge and the rules a real node left when it died"
+    clear_leftovers
+  fi
   [[ -n $repair ]] || require_free_ports
   mkdir -p "$state" && chmod 711 "$state"
   save_machine
@@ -853,6 +862,20 @@ down_locked() {
   rm -rf "$state"
 }
 
+# What a node that died with its state folder gone (a machine restarted under it, a checkout
+# removed) leaves in the machine's network: its guard table, its firewall rules, its bridge with
+# the pods' veths, its hosts line. Only ever called when no node of ours runs.
+clear_leftovers() {
+  local c
+  nft delete table inet "$guard_table" 2>/dev/null || true
+  network_policies_cleanup
+  for c in $(ip -o link show master "$bridge" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+    ip link del "$c" 2>/dev/null || true
+  done
+  ip link del "$bridge" 2>/dev/null || true
+  hosts_remove
+}
+
 down() {
   require_root down
   exec 9>"$state.lock"
@@ -863,10 +886,7 @@ down() {
       say "not running from here; the real node on this machine is ${other:-another state folder}'s: left alone"
       return
     fi
-    # Nothing to stop, but a guard table, a bridge or a hosts line left by a crash still go.
-    nft delete table inet "$guard_table" 2>/dev/null || true
-    ip link del "$bridge" 2>/dev/null || true
-    hosts_remove
+    clear_leftovers
     say "not running"
     return
   fi

@@ -583,3 +583,22 @@ def test_down_leaves_the_machine_as_it_was_and_up_brings_the_node_back(real_clus
     # And back, for the rest of the session (state and certificates are made afresh).
     run_script("up", "real")
     assert is_running("real")
+
+
+def test_up_after_a_node_died_with_its_state_folder_reclaims_what_it_left(real_cluster: RealCluster) -> None:
+    # A machine restarted under a running node (or its checkout removed) leaves the bridge with
+    # the node's address and its guard table, and no state folder: a fresh clone's up must not
+    # take that for another node and refuse (CI failed so, with "198.18.0.1 is already assigned").
+    if not may_stop(real_cluster):
+        pytest.skip("the real node was running before this session (someone else's): not stopping it")
+    state = real_cluster.state
+    run_script("down", "real")
+    subprocess.run(["ip", "link", "add", "lgcp0", "type", "bridge"], check=True)
+    subprocess.run(["ip", "addr", "add", "198.18.0.1/24", "dev", "lgcp0"], check=True)
+    subprocess.run(["ip", "link", "set", "lgcp0", "up"], check=True)
+    subprocess.run(["nft", "add", "table", "inet", "lgcp_guard"], check=True)
+    assert not state.exists()
+    run_script("up", "real")
+    assert is_running("real")
+    links = subprocess.run(["ip", "-o", "addr", "show", "dev", "lgcp0"], capture_output=True, text=True).stdout
+    assert links.count("198.18.0.1/24") == 1
