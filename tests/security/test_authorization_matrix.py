@@ -7,6 +7,7 @@ default tenant, made by the platform admin), so one role's delete never changes 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -134,6 +135,10 @@ class World:
         return filled, body_for(method, path, deployment, self), {"deployment": deployment}
 
 
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
 def manifests_body(deployment: dict | None) -> dict:
     assert deployment is not None
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": deployment["name"], "namespace": "agents"}}
@@ -165,6 +170,10 @@ def body_for(method: str, path: str, deployment: dict | None, world: World) -> o
         return None
     if (method, v2) == ("PUT", "/listener-api/deployments/{deployment_id}/manifests"):
         return manifests_body(deployment)
+    if (method, v2) == ("POST", "/listener-api/deployments/{deployment_id}/metrics"):
+        assert deployment is not None
+        point = {"revision_id": deployment["latest_revision_id"], "timestamp": now_iso(), "values": {"cpu_cores": 0.1}}
+        return {"points": [point]}
     return bodies.get((method, v2)) if v2 is not None else None
 
 

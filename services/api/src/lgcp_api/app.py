@@ -30,6 +30,7 @@ from .listeners.contact import ContactRecorder
 from .listeners.router import router as listeners_router
 from .logs import router as logs
 from .manifests.router import router as manifests_router
+from .metrics import router as metrics
 from .observability.middleware import RequestContextMiddleware
 from .revisions.router import batch_router as revisions_batch_router
 from .revisions.router import router as revisions_router
@@ -51,6 +52,8 @@ _V2_ROUTERS = (
     tenants_router,
     logs.v2_router,
     logs.listener_router,
+    metrics.router,
+    metrics.listener_router,
 )
 
 

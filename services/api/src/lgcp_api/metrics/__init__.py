@@ -1,0 +1,1 @@
+"""Per-deployment metrics: the listener's figures stored downsampled and served as series."""
