@@ -1,0 +1,32 @@
+"""Fixtures of the fault suite: a kwok cluster of its own and a fresh control plane per case."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from harness.cluster import LocalCluster
+
+# The listener suite's process helpers (ApiProcess, Stack, start_api, eventually) serve here too:
+# one copy of how the API and listener are run as processes.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "listener"))
+
+from fault_plane import CLUSTER_STATE, Plane, cluster_script
+
+
+@pytest.fixture(scope="session")
+def faults_cluster() -> LocalCluster:
+    """The suite's own kwok cluster (started here, stopped at the end): restarting its API
+    server never touches the shared cluster other suites run on."""
+    kubeconfig = Path(cluster_script("up").strip().splitlines()[-1])
+    assert kubeconfig.parent == CLUSTER_STATE
+    yield LocalCluster(kubeconfig)
+    cluster_script("down")
+
+
+@pytest.fixture
+async def plane(faults_cluster, postgres_server, redis_server):
+    p = Plane(faults_cluster, postgres_server, redis_server)
+    yield p
+    await p.close()

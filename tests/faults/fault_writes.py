@@ -1,0 +1,159 @@
+"""The writes a fault case drives through the API, and the ledger of what the API acknowledged.
+
+A client that retries as a careful user of the API would: a create carries an Idempotency-Key
+and is sent again with the same key until it is answered; a PATCH carries If-Match and, after an
+answer was lost, a 412 whose deployment already shows the change counts as the first attempt
+having committed. Every answer and transport error is counted, so a case can assert "never a
+500" and report what the fault did to the clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+
+# Errors of a request that never got an answer: the API was down, restarting or was killed
+# mid-request. The request may or may not have taken effect; only a retry can tell.
+NO_ANSWER = (httpx.TransportError,)
+# A 503 asks the client to come back; anything else 5xx is a defect the suite reports.
+RETRY_STATUS = frozenset({502, 503, 504})
+MAX_WAIT = 2.0  # seconds: a client never waits longer than this between attempts
+
+
+@dataclass
+class Ledger:
+    """What the API acknowledged: each created deployment, its last acknowledged image and how
+    many PATCHes it acknowledged, with every answer and error the clients saw."""
+
+    created: dict[str, str] = field(default_factory=dict)  # name -> id
+    images: dict[str, str] = field(default_factory=dict)  # id -> image of the last acknowledged write
+    patches: Counter[str] = field(default_factory=Counter)  # id -> acknowledged PATCHes
+    answers: Counter[str] = field(default_factory=Counter)  # "201", "503", "ConnectError", ...
+    replayed: int = 0  # creates answered from the stored first answer (Idempotent-Replayed)
+    recovered_patches: int = 0  # PATCHes whose answer was lost and found applied (412 + same image)
+    retry_after: set[str] = field(default_factory=set)  # Retry-After values of 503s
+
+    @property
+    def acknowledged(self) -> int:
+        return len(self.created) + sum(self.patches.values())
+
+    def summary(self) -> str:
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(self.answers.items()))
+        return (
+            f"acknowledged {self.acknowledged} writes ({len(self.created)} creates, "
+            f"{sum(self.patches.values())} PATCHes); answers {{{answers}}}; "
+            f"{self.replayed} replayed creates, {self.recovered_patches} PATCHes found applied after a lost answer"
+        )
+
+
+class Writer:
+    """Drives creates and PATCHes of deployments on one listener, recording them in a Ledger."""
+
+    def __init__(self, api_url: str, key: str, listener_id: str, namespace: str, deadline: float = 180) -> None:
+        self.client = httpx.AsyncClient(base_url=f"{api_url}/v2", headers={"X-Api-Key": key}, timeout=10)
+        self.listener_id, self.namespace = listener_id, namespace
+        self.ledger = Ledger()
+        self._deadline = deadline  # seconds one write may keep retrying before the case fails
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def body(self, name: str, image: str) -> dict:
+        return {
+            "name": name,
+            "source": "external_docker",
+            "source_config": {
+                "listener_id": self.listener_id,
+                "listener_config": {"k8s_namespace": self.namespace},
+                "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128},
+            },
+            "source_revision_config": {"image_uri": image},
+            "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-" + uuid.uuid4().hex}],
+        }
+
+    async def _send(self, method: str, path: str, **kwargs) -> httpx.Response | None:
+        """One attempt; None when no answer came back (counted by the error's name)."""
+        try:
+            response = await self.client.request(method, path, **kwargs)
+        except NO_ANSWER as exc:
+            self.ledger.answers[type(exc).__name__] += 1
+            return None
+        self.ledger.answers[str(response.status_code)] += 1
+        if response.status_code == 503 and "Retry-After" in response.headers:
+            self.ledger.retry_after.add(response.headers["Retry-After"])
+        return response
+
+    async def _pause(self, response: httpx.Response | None, started: float, what: str) -> None:
+        if time.monotonic() - started > self._deadline:
+            raise AssertionError(f"{what} still unanswered after {self._deadline}s: {self.ledger.summary()}")
+        wait = 0.3
+        if response is not None and response.headers.get("Retry-After", "").isdigit():
+            wait = min(float(response.headers["Retry-After"]), MAX_WAIT)
+        await asyncio.sleep(wait)
+
+    async def create(self, name: str, image: str) -> str:
+        """Creates a deployment, retrying with one Idempotency-Key until it is acknowledged."""
+        key, body, started = str(uuid.uuid4()), self.body(name, image), time.monotonic()
+        while True:
+            response = await self._send("POST", "/deployments", json=body, headers={"Idempotency-Key": key})
+            if response is not None and response.status_code == 201:
+                if response.headers.get("Idempotent-Replayed") == "true":
+                    self.ledger.replayed += 1
+                deployment_id = response.json()["id"]
+                self.ledger.created[name] = deployment_id
+                self.ledger.images[deployment_id] = image
+                return deployment_id
+            if response is not None and response.status_code not in RETRY_STATUS:
+                raise AssertionError(f"create {name}: {response.status_code} {response.text}")
+            await self._pause(response, started, f"create {name}")
+
+    async def _etag(self, deployment_id: str, started: float) -> tuple[str, str]:
+        while True:
+            response = await self._send("GET", f"/deployments/{deployment_id}")
+            if response is not None and response.status_code == 200:
+                return response.headers["ETag"], response.json()["source_revision_config"]["image_uri"]
+            if response is not None and response.status_code not in RETRY_STATUS:
+                raise AssertionError(f"GET {deployment_id}: {response.status_code} {response.text}")
+            await self._pause(response, started, f"GET {deployment_id}")
+
+    async def patch(self, deployment_id: str, image: str) -> None:
+        """Moves a deployment to `image` (a new revision), exactly once, whatever is lost on the way."""
+        started = time.monotonic()
+        etag, _ = await self._etag(deployment_id, started)
+        body = {"source_revision_config": {"image_uri": image}}
+        while True:
+            response = await self._send("PATCH", f"/deployments/{deployment_id}", json=body, headers={"If-Match": etag})
+            if response is not None and response.status_code == 200:
+                break
+            if response is not None and response.status_code == 412:
+                # Only this client writes this deployment: a 412 means an earlier attempt of this
+                # very PATCH committed and its answer was lost, or nothing we sent took effect.
+                etag, current = await self._etag(deployment_id, started)
+                if current == image:
+                    self.ledger.recovered_patches += 1
+                    break
+                continue
+            if response is not None and response.status_code not in RETRY_STATUS:
+                raise AssertionError(f"PATCH {deployment_id}: {response.status_code} {response.text}")
+            await self._pause(response, started, f"PATCH {deployment_id}")
+        self.ledger.images[deployment_id] = image
+        self.ledger.patches[deployment_id] += 1
+
+    async def churn(self, prefix: str, deployments: int, patches_each: int, concurrency: int = 4) -> None:
+        """Creates `deployments` deployments and PATCHes each `patches_each` times, `concurrency`
+        at a time: a stream of writes for the fault to land in."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            async with gate:
+                deployment_id = await self.create(f"{prefix}-{i}", "registry.test/agent:0")
+            for n in range(1, patches_each + 1):
+                async with gate:
+                    await self.patch(deployment_id, f"registry.test/agent:{n}")
+
+        await asyncio.gather(*(one(i) for i in range(deployments)))
