@@ -3,34 +3,22 @@ running against it (real Postgres and Redis), and clients with keys of each role
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from api_support import ADMIN_KEY, SECRET_KEY, client_for, deployment_body
 from cryptography.fernet import Fernet
-from harness.postgres import empty_every_table
-from lgcp_api.app import create_app
-from lgcp_api.core.migrate import apply_migrations
+from harness.api_app import MigratedDatabase, migrated_database, running_app
 from lgcp_api.core.settings import Settings
 
-DATABASE = "lgcp_api_tests"
-
-
-@pytest.fixture(scope="session")
-async def migrated_database(postgres_server) -> str:
-    """One database migrated once per session; tests empty it instead of making their own."""
-    dsn = await postgres_server.create_database(DATABASE)
-    await asyncio.to_thread(apply_migrations, dsn)
-    return dsn
+# One database migrated once per session; tests empty it instead of making their own.
+api_database = migrated_database("lgcp_api_tests")
 
 
 @pytest.fixture
-async def api_dsn(migrated_database: str) -> str:
-    """The migrated database, emptied of every row (TRUNCATE is far cheaper than a new one)."""
-    await empty_every_table(migrated_database)
-    return migrated_database
+async def api_dsn(api_database: MigratedDatabase) -> str:
+    return await api_database.emptied()
 
 
 @pytest.fixture
@@ -56,8 +44,7 @@ def settings(api_dsn: str, redis_url: str, encryption_key: str) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings):
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running_app(settings) as application:
         yield application
 
 

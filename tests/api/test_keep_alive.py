@@ -26,10 +26,10 @@ def test_the_keep_alive_timeout_outlasts_the_clients_idle_time() -> None:
     assert KEEP_ALIVE_SECONDS > 60, "longer than the idle timeout of the proxies in front (60 s)"
 
 
-def test_an_idle_connection_is_still_open_after_the_clients_keepalive_expiry(migrated_database, redis_url) -> None:
+def test_an_idle_connection_is_still_open_after_the_clients_keepalive_expiry(api_database, redis_url) -> None:
     env = {
         **os.environ,
-        "LGCP_DATABASE_URL": migrated_database,
+        "LGCP_DATABASE_URL": api_database.dsn,
         "LGCP_REDIS_URL": redis_url,
         "LGCP_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
         "LGCP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),

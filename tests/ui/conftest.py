@@ -9,25 +9,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness.postgres import empty_every_table
-from lgcp_api.core.migrate import apply_migrations
+from harness.api_app import MigratedDatabase, migrated_database
 from playwright.async_api import Browser, Page, async_playwright
 from ui_harness import CHROMIUM, CHROMIUM_ARGS, DATABASE, UiServer, start_server, ui_settings
 
-
-@pytest.fixture(scope="session")
-async def ui_database(postgres_server) -> str:
-    """Migrated once per session; each test starts from it emptied."""
-    dsn = await postgres_server.create_database(DATABASE)
-    await asyncio.to_thread(apply_migrations, dsn)
-    return dsn
+# Migrated once per session; each test starts from it emptied.
+ui_database = migrated_database(DATABASE)
 
 
 @pytest.fixture
-async def ui_dsn(ui_database: str) -> str:
-    """The session's database without any row (TRUNCATE costs far less than a new database)."""
-    await empty_every_table(ui_database)
-    return ui_database
+async def ui_dsn(ui_database: MigratedDatabase) -> str:
+    return await ui_database.emptied()
 
 
 @pytest.fixture

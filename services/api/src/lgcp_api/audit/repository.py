@@ -8,7 +8,7 @@ import asyncpg
 
 from ..auth.principal import Principal
 from ..core.database import Conn
-from ..http.paging import Page, fetch_page
+from ..http.paging import Listing, Page
 
 
 async def record(conn: Conn, principal: Principal, action: str, object_type: str, object_id: uuid.UUID | None) -> None:
@@ -23,12 +23,10 @@ async def record(conn: Conn, principal: Principal, action: str, object_type: str
     )
 
 
+_COLUMNS = "id, api_key_id, action, object_type, object_id, at"
+_ENTRIES = Listing("audit_log", "tenant_id", _COLUMNS, order="at DESC, id DESC")
+
+
 async def list_page(conn: Conn, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """The tenant's entries, newest first."""
-    return await fetch_page(
-        conn,
-        "SELECT id, api_key_id, action, object_type, object_id, at FROM audit_log "
-        "WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
-        tenant_id,
-        page=page,
-    )
+    return await _ENTRIES.fetch(conn, tenant_id, page)

@@ -7,7 +7,7 @@ from functools import partial
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
 from lgcp_contract.statuses import DeploymentStatus
 
@@ -18,17 +18,15 @@ from ..http.deps import (
     AfterCommitJobs,
     Box,
     Connection,
-    IdempotencyKey,
     IfMatch,
     ListenerNotifier,
-    SecretKey,
     Transaction,
 )
 from ..http.errors import field_error
 from ..http.etags import etag
 from ..http.paging import Page, PageOut, page_out, page_params
 from ..http.query import parse_ids
-from ..idempotency.service import run_once
+from ..idempotency.service import CreateOnce
 from . import repository, service
 from .schemas import BulkDeleteOut, DeploymentCreate, DeploymentOut, DeploymentPatch
 
@@ -46,29 +44,13 @@ def _answer(row: asyncpg.Record, status_code: int = 200) -> JSONResponse:
 
 
 @router.post("", status_code=201, response_model=DeploymentOut, summary="Create a deployment")
-async def create_deployment(
-    request: Request,
-    body: DeploymentCreate,
-    principal: Deployer,
-    conn: Transaction,
-    after_commit: AfterCommitJobs,
-    box: Box,
-    secret_key: SecretKey,
-    notifier: ListenerNotifier,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+async def create_deployment(body: DeploymentCreate, principal: Deployer, box: Box, create: CreateOnce) -> JSONResponse:
     async def work(conn: Conn) -> tuple[object, asyncpg.Record]:
         row = await service.create(conn, box, principal, body)
         return service.to_out(row).model_dump(mode="json"), row
 
-    outcome = await run_once(
-        conn, secret_key, principal.api_key_id, idempotency_key, request.url.path, body.model_dump(mode="json"), work
-    )
-    if isinstance(outcome, JSONResponse):
-        return outcome  # a retry: the first answer again, and no second notification
-    answer, row = outcome
-    after_commit.add(partial(notifier.notify, row["listener_id"], row["id"], "created"))
-    return JSONResponse(answer, status_code=201, headers={"ETag": etag(row["version"])})
+    body_json = body.model_dump(mode="json")
+    return await create.deployment_change(principal, body_json, work, "created", answer_is_deployment=True)
 
 
 @router.get("", response_model=PageOut[DeploymentOut], summary="List deployments")

@@ -20,12 +20,18 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import partial
+from typing import Annotated, TypeVar
 
-from fastapi import HTTPException, status
+import asyncpg
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
+from ..auth.principal import Principal
 from ..core.database import Conn
+from ..core.notifications import Notifier
+from ..http.deps import AfterCommit, AfterCommitJobs, IdempotencyKey, ListenerNotifier, SecretKey, Transaction
+from ..http.etags import etag
 from . import repository
 
 T = TypeVar("T")
@@ -129,3 +135,58 @@ async def run_once(
     if key is not None:
         await repository.store_answer(conn, api_key_id, key, status_code, answer)
     return answer, extra
+
+
+DeploymentWork = Callable[[Conn], Awaitable[tuple[object, asyncpg.Record]]]
+
+
+@dataclass(frozen=True)
+class Creation:
+    """What a creating POST needs to run at most once per Idempotency-Key, and to wake the
+    listener of the deployment it changed once the transaction has committed. A dependency
+    (`CreateOnce`), so that an endpoint declares one parameter instead of six."""
+
+    request: Request
+    conn: Conn
+    secret_key: str
+    key: str | None
+    after_commit: AfterCommit
+    notifier: Notifier
+
+    async def run(
+        self, principal: Principal, body: object, work: Callable[[Conn], Awaitable[tuple[object, T]]]
+    ) -> JSONResponse | tuple[object, T]:
+        """`run_once` in the request's transaction, keyed by the request's path and header."""
+        return await run_once(
+            self.conn, self.secret_key, principal.api_key_id, self.key, self.request.url.path, body, work
+        )
+
+    async def deployment_change(
+        self, principal: Principal, body: object, work: DeploymentWork, change: str, *, answer_is_deployment: bool
+    ) -> JSONResponse:
+        """A 201 with what `work` answered (it returns the JSON answer and the deployment row it
+        changed); the deployment's listener hears `change` after commit, a retry is the first
+        answer again and wakes no one. With `answer_is_deployment` the answer carries the
+        deployment's ETag (an answer of another resource must not)."""
+        outcome = await self.run(principal, body, work)
+        if isinstance(outcome, JSONResponse):
+            return outcome
+        answer, deployment = outcome
+        self.after_commit.add(partial(self.notifier.notify, deployment["listener_id"], deployment["id"], change))
+        headers = {"ETag": etag(deployment["version"])} if answer_is_deployment else None
+        return JSONResponse(answer, status_code=201, headers=headers)
+
+
+async def _creation(
+    request: Request,
+    conn: Transaction,
+    secret_key: SecretKey,
+    after_commit: AfterCommitJobs,
+    notifier: ListenerNotifier,
+    idempotency_key: IdempotencyKey = None,
+) -> Creation:
+    return Creation(request, conn, secret_key, idempotency_key, after_commit, notifier)
+
+
+# Function scope like the transaction it holds: FastAPI refuses a request-scoped dependency on it.
+CreateOnce = Annotated[Creation, Depends(_creation, scope="function")]

@@ -9,7 +9,7 @@ import asyncpg
 
 from ..core.database import Conn, fetch_one
 from ..http.errors import conflict, not_found
-from ..http.paging import Page, fetch_page
+from ..http.paging import Listing, Page
 
 
 def _duplicate(compute_id: str) -> Exception:
@@ -36,14 +36,12 @@ async def insert(
     return row
 
 
+_LISTENERS = Listing("listeners", "tenant_id")
+
+
 async def list_page(conn: Conn, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
-    """Newest first."""
-    return await fetch_page(
-        conn,
-        "SELECT * FROM listeners WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
-        tenant_id,
-        page=page,
-    )
+    """The tenant's listeners, newest first."""
+    return await _LISTENERS.fetch(conn, tenant_id, page)
 
 
 _GET = "SELECT * FROM listeners WHERE id = $1 AND tenant_id = $2"

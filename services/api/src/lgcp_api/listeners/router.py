@@ -6,16 +6,16 @@ import uuid
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
 from ..auth.principal import Principal, require
 from ..auth.roles import ADMIN, READ
 from ..core.database import Conn
-from ..http.deps import Connection, IdempotencyKey, IfMatch, SecretKey, Transaction
+from ..http.deps import Connection, IfMatch, Transaction
 from ..http.etags import etag
 from ..http.paging import Page, PageOut, page_out, page_params
-from ..idempotency.service import run_once
+from ..idempotency.service import CreateOnce
 from . import repository, service
 from .schemas import ListenerCreate, ListenerOut, ListenerPatch
 
@@ -31,21 +31,12 @@ def _answer(row: asyncpg.Record, status_code: int = 200) -> JSONResponse:
 
 
 @router.post("", status_code=201, response_model=ListenerOut, summary="Create a listener")
-async def create_listener(
-    request: Request,
-    body: ListenerCreate,
-    principal: Admin,
-    conn: Transaction,
-    secret_key: SecretKey,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+async def create_listener(body: ListenerCreate, principal: Admin, create: CreateOnce) -> JSONResponse:
     async def work(conn: Conn) -> tuple[object, asyncpg.Record]:
         row = await service.create(conn, principal, body)
         return service.to_out(row).model_dump(mode="json"), row
 
-    outcome = await run_once(
-        conn, secret_key, principal.api_key_id, idempotency_key, request.url.path, body.model_dump(mode="json"), work
-    )
+    outcome = await create.run(principal, body.model_dump(mode="json"), work)
     if isinstance(outcome, JSONResponse):
         return outcome  # a retry: the first answer again
     _, row = outcome

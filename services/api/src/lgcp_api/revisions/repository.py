@@ -11,18 +11,17 @@ import asyncpg
 from lgcp_contract.statuses import RevisionStatus
 
 from ..core.database import Conn, fetch_one
-from ..http.paging import Page, fetch_page
+from ..http.paging import Listing, Page
 from .schemas import RevisionEvent
+
+_REVISIONS = Listing("revisions", "deployment_id")
+# A log reads top to bottom: oldest first.
+_EVENTS = Listing("revision_events", "revision_id", "id, type, reason, message, object, timestamp", order="id")
 
 
 async def list_page(conn: Conn, deployment_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
     """The deployment's revisions, newest first."""
-    return await fetch_page(
-        conn,
-        "SELECT * FROM revisions r WHERE r.deployment_id = $1 ORDER BY r.created_at DESC, r.id DESC LIMIT $2 OFFSET $3",
-        deployment_id,
-        page=page,
-    )
+    return await _REVISIONS.fetch(conn, deployment_id, page)
 
 
 async def find(
@@ -143,11 +142,5 @@ async def insert_events(conn: Conn, revision_id: uuid.UUID, events: Sequence[Rev
 
 
 async def events_page(conn: Conn, revision_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
-    """The revision's events, oldest first (a log reads top to bottom)."""
-    return await fetch_page(
-        conn,
-        "SELECT id, type, reason, message, object, timestamp FROM revision_events "
-        "WHERE revision_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
-        revision_id,
-        page=page,
-    )
+    """The revision's events, oldest first."""
+    return await _EVENTS.fetch(conn, revision_id, page)

@@ -9,27 +9,23 @@ from functools import partial
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from ..auth.principal import Principal, require
 from ..auth.roles import DEPLOY, READ
 from ..core.database import Conn
-from ..core.notifications import Notifier
 from ..http.deps import (
-    AfterCommit,
     AfterCommitJobs,
     Box,
     Connection,
-    IdempotencyKey,
     ListenerNotifier,
-    SecretKey,
     Transaction,
 )
 from ..http.errors import field_error
 from ..http.paging import Page, PageOut, page_out, page_params
 from ..http.query import parse_ids
-from ..idempotency.service import run_once
+from ..idempotency.service import CreateOnce, DeploymentWork
 from . import service
 from .schemas import RevisionCreate, RevisionEventOut, RevisionOut, RevisionsOut
 
@@ -42,30 +38,14 @@ MAX_BATCH_IDS = 100
 RevisionWork = Callable[[Conn], Awaitable[tuple[asyncpg.Record, asyncpg.Record]]]
 
 
-async def _idempotent_create(
-    request: Request,
-    conn: Conn,
-    principal: Principal,
-    secret_key: str,
-    key: str | None,
-    body_json: object,
-    work: RevisionWork,
-    after_commit: AfterCommit,
-    notifier: Notifier,
-) -> JSONResponse:
-    """Runs `work(conn)` (which returns (revision, deployment)) once per Idempotency-Key and
-    wakes the deployment's listener after commit."""
+def _revision_work(work: RevisionWork) -> DeploymentWork:
+    """`work` (which returns the revision and its deployment) answering the revision."""
 
     async def answered(conn: Conn) -> tuple[object, asyncpg.Record]:
         revision, deployment = await work(conn)
         return service.to_out(revision).model_dump(mode="json"), deployment
 
-    outcome = await run_once(conn, secret_key, principal.api_key_id, key, request.url.path, body_json, answered)
-    if isinstance(outcome, JSONResponse):
-        return outcome  # a retry: the first answer again, and no second notification
-    answer, deployment = outcome
-    after_commit.add(partial(notifier.notify, deployment["listener_id"], deployment["id"], "revision"))
-    return JSONResponse(answer, status_code=201)
+    return answered
 
 
 @router.get("", response_model=PageOut[RevisionOut], summary="List revisions, newest first")
@@ -76,27 +56,11 @@ async def list_revisions(deployment_id: uuid.UUID, principal: Reader, page: Pagi
 
 @router.post("", status_code=201, response_model=RevisionOut, summary="Create a revision")
 async def create_revision(
-    request: Request,
-    deployment_id: uuid.UUID,
-    body: RevisionCreate,
-    principal: Deployer,
-    conn: Transaction,
-    after_commit: AfterCommitJobs,
-    box: Box,
-    secret_key: SecretKey,
-    notifier: ListenerNotifier,
-    idempotency_key: IdempotencyKey = None,
+    deployment_id: uuid.UUID, body: RevisionCreate, principal: Deployer, box: Box, create: CreateOnce
 ) -> JSONResponse:
-    return await _idempotent_create(
-        request,
-        conn,
-        principal,
-        secret_key,
-        idempotency_key,
-        body.model_dump(mode="json"),
-        lambda conn: service.create(conn, box, principal, deployment_id, body),
-        after_commit,
-        notifier,
+    work = _revision_work(lambda conn: service.create(conn, box, principal, deployment_id, body))
+    return await create.deployment_change(
+        principal, body.model_dump(mode="json"), work, "revision", answer_is_deployment=False
     )
 
 
@@ -114,27 +78,10 @@ async def get_revision(
     summary="Roll back: a new revision with this revision's content",
 )
 async def redeploy_revision(
-    request: Request,
-    deployment_id: uuid.UUID,
-    revision_id: uuid.UUID,
-    principal: Deployer,
-    conn: Transaction,
-    after_commit: AfterCommitJobs,
-    secret_key: SecretKey,
-    notifier: ListenerNotifier,
-    idempotency_key: IdempotencyKey = None,
+    deployment_id: uuid.UUID, revision_id: uuid.UUID, principal: Deployer, create: CreateOnce
 ) -> JSONResponse:
-    return await _idempotent_create(
-        request,
-        conn,
-        principal,
-        secret_key,
-        idempotency_key,
-        None,
-        lambda conn: service.redeploy(conn, principal, deployment_id, revision_id),
-        after_commit,
-        notifier,
-    )
+    work = _revision_work(lambda conn: service.redeploy(conn, principal, deployment_id, revision_id))
+    return await create.deployment_change(principal, None, work, "revision", answer_is_deployment=False)
 
 
 @router.post(

@@ -8,7 +8,7 @@ import asyncpg
 
 from ..core.database import Conn, fetch_one
 from ..http.errors import conflict
-from ..http.paging import Page, fetch_page
+from ..http.paging import Listing, Page, fetch_page
 
 
 async def insert_tenant(conn: Conn, name: str) -> asyncpg.Record:
@@ -95,14 +95,14 @@ async def ensure_listener_key(conn: Conn, tenant_name: str, digest: bytes, prefi
     return role
 
 
+# Never key_hmac: a list of keys shows their prefixes only.
+_KEY_COLUMNS = "id, tenant_id, name, role, key_prefix, created_at, revoked_at"
+_KEYS = Listing("api_keys", "tenant_id", _KEY_COLUMNS)
+
+
 async def tenant_keys(conn: Conn, tenant_id: uuid.UUID, page: Page) -> list[asyncpg.Record]:
-    return await fetch_page(
-        conn,
-        "SELECT id, tenant_id, name, role, key_prefix, created_at, revoked_at FROM api_keys "
-        "WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
-        tenant_id,
-        page=page,
-    )
+    """The tenant's API keys, newest first."""
+    return await _KEYS.fetch(conn, tenant_id, page)
 
 
 async def revoke_key(conn: Conn, tenant_id: uuid.UUID, key_id: uuid.UUID) -> bool:
