@@ -136,3 +136,60 @@ async def test_logs_go_with_their_deployment(role_client, admin, shipped):
     assert (await listener.post(f"/listener-api/deployments/{shipped['id']}/deleted")).status_code == 204
     response = await admin.post(v1(admin, f"/projects/{shipped['id']}/deploy_logs"), json={})
     assert response.status_code == 404
+
+
+def step(second: int, status: str, message: str) -> dict:
+    """A line of the listener's own, as its status reporter sends it beside a status."""
+    when = (T0 + dt.timedelta(seconds=second)).isoformat()
+    return {
+        "type": "Listener",
+        "reason": status,
+        "message": message,
+        "object": "Deployment/agents/a",
+        "timestamp": when,
+    }
+
+
+async def test_the_listeners_steps_are_log_entries_and_a_failure_is_an_error(role_client, admin, deployment):
+    listener = await role_client("listener")
+    revision_id = deployment["latest_revision_id"]
+    status_url = f"/listener-api/revisions/{revision_id}/status"
+    applied = {"status": "DEPLOYING", "events": [step(0, "DEPLOYING", "applied r.io/a:1 to agents/a")]}
+    assert (await listener.post(status_url, json=applied)).status_code == 200
+    why = "crash loop (CrashLoopBackOff, 3 restarts, last exit code 1)"
+    failed = {
+        "status": "DEPLOY_FAILED",
+        "message": why,
+        "events": [
+            # A pod's event: the log shipping sends those itself, so it is not stored twice.
+            {"type": "Warning", "reason": "BackOff", "message": "back-off", "object": "Pod/a-1", "timestamp": None},
+            {"type": "Normal", "reason": "ScalingReplicaSet", "message": "scaled up", "object": "Deployment/a"},
+            step(2, "DEPLOY_FAILED", why),
+        ],
+    }
+    assert (await listener.post(status_url, json=failed)).status_code == 200
+    path = v1(admin, f"/projects/{deployment['id']}/revisions/{revision_id}/deploy_logs")
+    body = (await admin.post(path, json={"order": "asc"})).json()
+    assert [(e["origin"], e["level"], e["message"]) for e in body["logs"] if e["origin"] == "listener"] == [
+        ("listener", "INFO", "DEPLOYING: applied r.io/a:1 to agents/a"),
+        ("listener", "ERROR", f"DEPLOY_FAILED: {why}"),
+    ]
+    assert [e["message"] for e in body["logs"] if e["origin"] == "event"] == [
+        "Deployment/a: ScalingReplicaSet: scaled up"
+    ]
+    # What `langgraph deploy logs --level error` asks: the reason the revision failed.
+    assert await messages(admin, f"/projects/{deployment['id']}/deploy_logs", level="ERROR") == [
+        f"DEPLOY_FAILED: {why}"
+    ]
+
+
+async def test_a_refused_status_report_leaves_no_step_in_the_logs(role_client, admin, deployment):
+    listener = await role_client("listener")
+    status_url = f"/listener-api/revisions/{deployment['latest_revision_id']}/status"
+    done = {"status": "DEPLOYED", "events": [step(0, "DEPLOYED", "rollout complete")]}
+    assert (await listener.post(status_url, json=done)).status_code == 200
+    # A deployed revision moves no more: the refused report and its line are one transaction.
+    again = {"status": "DEPLOYING", "events": [step(1, "DEPLOYING", "applied r.io/a:1 to agents/a")]}
+    response = await listener.post(status_url, json=again)
+    assert response.status_code == 409, response.text
+    assert await messages(admin, f"/projects/{deployment['id']}/deploy_logs") == ["DEPLOYED: rollout complete"]

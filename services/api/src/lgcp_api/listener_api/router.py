@@ -16,6 +16,7 @@ from ..http.deps import AfterCommitJobs, Box, Connection, Transaction
 from ..listeners import service as listeners
 from ..listeners.contact import ListenerContact
 from ..listeners.schemas import ListenerOut
+from ..logs import service as logs
 from ..manifests import service as manifests
 from ..manifests.schemas import ManifestsIn
 from ..revisions import service as revisions
@@ -75,6 +76,8 @@ async def revision_status(
     revision_id: uuid.UUID, body: RevisionStatusIn, principal: ListenerPrincipal, conn: Transaction
 ) -> RevisionOut:
     row = await revisions.report_status(conn, principal, revision_id, body.status, body.message, body.events)
+    # The same report is the listener's steps in `deploy logs` (one transaction: both or neither).
+    await logs.record_steps(conn, row["deployment_id"], revision_id, body.events)
     return revisions.to_out(row)
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
+
+from lgcp_contract.statuses import RevisionStatus
 
 from ..core.database import Conn
 from ..deployments import repository as deployments
 from ..http.errors import rule_violation
 from ..manifests import repository as manifests
+from ..revisions.schemas import RevisionEvent
 from . import repository
 from .repository import Filter, NewEntry
-from .schemas import Level, LogEntryOut, LogsIn, LogsOut, LogsQuery
+from .schemas import MAX_MESSAGE_CHARS, Level, LogEntryOut, LogsIn, LogsOut, LogsQuery, Origin
 
 # What the API keeps per deployment: the newest entries, for a week. The listener bounds what it
 # ships per pod and revision too (lgcp_listener.logs); this is the API's own bound.
@@ -35,6 +39,43 @@ async def store(conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID, body
     entries = [NewEntry(e.revision_id, e.timestamp, e.level.value, e.origin.value, e.message) for e in body.entries]
     await repository.append(conn, deployment_id, entries)
     await repository.trim(conn, deployment_id, KEEP_PER_DEPLOYMENT, RETENTION)
+
+
+# How a step the listener reports reads in the logs: a failed rollout is what `--level error` finds.
+_STEP_LEVELS = {RevisionStatus.DEPLOY_FAILED.value: Level.ERROR, RevisionStatus.UNKNOWN.value: Level.WARNING}
+LISTENER_EVENT = "Listener"  # the `type` of the listener's own lines among a report's events
+
+
+def step_entries(revision_id: uuid.UUID, events: Sequence[RevisionEvent], received: dt.datetime) -> list[NewEntry]:
+    """Log entries of a revision status report: the listener's own steps (what it applied, that
+    the rollout completed, why it failed: `reason` is the status it reported) and the events of
+    objects other than pods (the agent's Deployment; the listener ships pod events itself)."""
+    entries = []
+    for event in events:
+        if event.type == LISTENER_EVENT:
+            level, origin = _STEP_LEVELS.get(event.reason or "", Level.INFO), Origin.listener
+            parts = [event.reason, event.message if event.message != event.reason else None]
+        elif (event.object or "").startswith("Pod/"):
+            continue
+        else:
+            level, origin = Level.WARNING if event.type == "Warning" else Level.INFO, Origin.event
+            parts = [event.object, event.reason, event.message]
+        text = ": ".join(p for p in parts if p) or event.type
+        entries.append(
+            NewEntry(revision_id, event.timestamp or received, level.value, origin.value, text[:MAX_MESSAGE_CHARS])
+        )
+    return entries
+
+
+async def record_steps(
+    conn: Conn, deployment_id: uuid.UUID, revision_id: uuid.UUID, events: Sequence[RevisionEvent]
+) -> None:
+    """Appends what a revision status report says to the deployment's logs, within the bounds
+    of what the API keeps (the report's transaction: both are stored or neither)."""
+    entries = step_entries(revision_id, events, dt.datetime.now(dt.UTC))
+    if entries:
+        await repository.append(conn, deployment_id, entries)
+        await repository.trim(conn, deployment_id, KEEP_PER_DEPLOYMENT, RETENTION)
 
 
 async def read(

@@ -1,10 +1,14 @@
 """What the listener reads for the logs of its agents: each agent pod's container log since
 the last read (bounded: the last MAX_LINES lines and MAX_BYTES per container per read) and the
 pods' Kubernetes events. Needs `get` on `pods/log` and `list` on `pods` and `events` in the
-agents' namespaces, nothing more."""
+agents' namespaces, and the `get` on Secrets that the reference checks already use (the values
+of `secret_references` are redacted too), nothing more."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -16,7 +20,7 @@ from lgcp_contract.desired_state import DesiredDeployment
 from ..kube.client import Kube
 from ..objects import Manifest
 from ..render.agent import SERVER
-from .lines import Entry, level_of, redactor, split_timestamp
+from .lines import Entry, Redact, level_of, redactor, split_timestamp
 
 log = logging.getLogger(__name__)
 MAX_LINES = 500  # per container and read
@@ -46,7 +50,8 @@ class LogCollector:
     async def collect(self, desired: DesiredDeployment) -> list[Entry]:
         """New entries of one deployment since the last call, secret values redacted."""
         cursor = self.cursors.setdefault(desired.id, Cursor())
-        redact = redactor([s.value.get_secret_value() for s in desired.secrets] + list(self.platform_secrets))
+        # Before any read: when a value cannot be known, nothing is read, so nothing is lost.
+        redact = await self._redactor(desired)
         selector = f"{L.DEPLOYMENT_ID}={desired.id},{L.COMPONENT}={SERVER}"
         pods, _ = await self.kube.list("Pod", desired.namespace, label_selector=selector)
         entries: list[Entry] = []
@@ -56,6 +61,22 @@ class LogCollector:
         return [
             Entry(e.timestamp, e.level, e.origin, redact(e.message)[:MAX_MESSAGE_CHARS], e.revision_id) for e in entries
         ]
+
+    async def _redactor(self, desired: DesiredDeployment) -> Redact:
+        """Redaction of every secret value the agent may print: its own secrets (the API sends
+        their values), the platform's, and the keys it reads from Secrets of its namespace
+        (`secret_references`: values the API never knows, read here on every call because a
+        Secret changes without a new revision). A referenced Secret that cannot be read raises
+        (the shipping loop retries); one that is gone has no value the agent could get now."""
+        values = [s.value.get_secret_value() for s in desired.secrets] + list(self.platform_secrets)
+        names = sorted({ref.secret_name for ref in desired.secret_references})
+        found = await asyncio.gather(*(self.kube.get("Secret", desired.namespace, name) for name in names))
+        data = {name: (secret or {}).get("data") or {} for name, secret in zip(names, found, strict=True)}
+        for ref in desired.secret_references:
+            encoded = data[ref.secret_name].get(ref.secret_key)
+            if encoded is not None:
+                values.append(_decoded(encoded))
+        return redactor(values)
 
     async def _containers(self, desired: DesiredDeployment, pod: Manifest, cursor: Cursor) -> list[Entry]:
         meta = pod["metadata"]
@@ -117,3 +138,11 @@ class LogCollector:
             text = f"{meta['name']}: {event.get('reason', '')}: {event.get('message', '')}"
             entries.append(Entry(stamp or dt.datetime.now(dt.UTC), level, "event", text, revision_id))
         return entries
+
+
+def _decoded(encoded: str) -> str:
+    """A Secret's data value as the agent's environment holds it (the kubelet decodes base64)."""
+    try:
+        return base64.b64decode(encoded, validate=True).decode(errors="replace")
+    except binascii.Error:
+        return encoded  # not base64 (the API server refuses that): redact what is there

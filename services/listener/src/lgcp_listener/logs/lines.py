@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 REDACTED = "[REDACTED]"
+Redact = Callable[[str], str]
 # Shorter values would redact common words; the API refuses nothing shorter for real keys anyway.
 MIN_REDACTED_LENGTH = 4
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -71,7 +72,7 @@ def _normal(word: str) -> str | None:
     return upper if upper in LEVELS else None
 
 
-def redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+def redactor(secrets: Iterable[str]) -> Redact:
     """Replaces every occurrence of each secret value; longest first, so a value containing
     another is not left half shown."""
     values = sorted({s for s in secrets if len(s) >= MIN_REDACTED_LENGTH}, key=len, reverse=True)
