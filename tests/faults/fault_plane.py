@@ -55,6 +55,20 @@ def kwokctl(*args: str) -> None:
     )
 
 
+def cluster_process(component: str) -> int:
+    """The pid of one of the suite's cluster's components (e.g. "kube-apiserver")."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and args[0].endswith(f"/{component}".encode()) and str(CLUSTER_STATE).encode() in args[0]:
+            return int(entry.name)
+    raise RuntimeError(f"{component} of the {CLUSTER_NAME} cluster is not running")
+
+
 def record(case: str, **figures: object) -> None:
     """Keeps a case's figures in artifacts/faults/<case>.json (docs/reliability.md's table) and
     prints them (pytest -s shows them)."""

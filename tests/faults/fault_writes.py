@@ -33,20 +33,19 @@ class Ledger:
     created: dict[str, str] = field(default_factory=dict)  # name -> id
     images: dict[str, str] = field(default_factory=dict)  # id -> image of the last acknowledged write
     patches: Counter[str] = field(default_factory=Counter)  # id -> acknowledged PATCHes
+    deleted: dict[str, str] = field(default_factory=dict)  # name -> id, deletion acknowledged
     answers: Counter[str] = field(default_factory=Counter)  # "201", "503", "ConnectError", ...
     replayed: int = 0  # creates answered from the stored first answer (Idempotent-Replayed)
     recovered_patches: int = 0  # PATCHes whose answer was lost and found applied (412 + same image)
     retry_after: set[str] = field(default_factory=set)  # Retry-After values of 503s
 
-    @property
-    def acknowledged(self) -> int:
-        return len(self.created) + sum(self.patches.values())
+    acknowledged: int = 0  # writes answered 2xx (or found applied after a lost answer)
 
     def summary(self) -> str:
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(self.answers.items()))
         return (
-            f"acknowledged {self.acknowledged} writes ({len(self.created)} creates, "
-            f"{sum(self.patches.values())} PATCHes); answers {{{answers}}}; "
+            f"acknowledged {self.acknowledged} writes ({len(self.created) + len(self.deleted)} creates, "
+            f"{sum(self.patches.values())} PATCHes, {len(self.deleted)} deletes); answers {{{answers}}}; "
             f"{self.replayed} replayed creates, {self.recovered_patches} PATCHes found applied after a lost answer"
         )
 
@@ -107,6 +106,7 @@ class Writer:
                 deployment_id = response.json()["id"]
                 self.ledger.created[name] = deployment_id
                 self.ledger.images[deployment_id] = image
+                self.ledger.acknowledged += 1
                 return deployment_id
             if response is not None and response.status_code not in RETRY_STATUS:
                 raise AssertionError(f"create {name}: {response.status_code} {response.text}")
@@ -143,6 +143,21 @@ class Writer:
             await self._pause(response, started, f"PATCH {deployment_id}")
         self.ledger.images[deployment_id] = image
         self.ledger.patches[deployment_id] += 1
+        self.ledger.acknowledged += 1
+
+    async def delete(self, name: str) -> None:
+        """Asks for a deployment's deletion (the listener finishes it), retrying until answered."""
+        deployment_id, started = self.ledger.created[name], time.monotonic()
+        while True:
+            response = await self._send("DELETE", f"/deployments/{deployment_id}")
+            if response is not None and response.status_code == 204:
+                break
+            if response is not None and response.status_code not in RETRY_STATUS:
+                raise AssertionError(f"DELETE {name}: {response.status_code} {response.text}")
+            await self._pause(response, started, f"DELETE {name}")
+        del self.ledger.created[name]
+        self.ledger.deleted[name] = deployment_id
+        self.ledger.acknowledged += 1
 
     async def churn(self, prefix: str, deployments: int, patches_each: int, concurrency: int = 4) -> None:
         """Creates `deployments` deployments and PATCHes each `patches_each` times, `concurrency`
