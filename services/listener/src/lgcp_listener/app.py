@@ -20,10 +20,13 @@ from .kube.client import Kube, connect
 from .kube.lease import LeaderElection
 from .logs import shipping as log_shipping
 from .logs.collector import LogCollector
+from .metrics import gatherer as metrics_gathering
+from .metrics.sources import AgentScraper, PodUsage
 from .observability import metrics
 from .observability.failures import describe_failure
 from .observability.health import serve
 from .reconcile.controller import Controller
+from .render.agent import mount_prefix
 from .render.context import RenderContext
 from .settings import Settings
 
@@ -164,9 +167,25 @@ class Listener:
                 log_shipping.run(collector, control_plane, lambda: controller.desired.values()), name="logs"
             )
         )
+        if s.metrics_interval_seconds:
+            tasks.append(asyncio.create_task(self._gather_metrics(kube, control_plane, controller), name="metrics"))
         self._ready = True
         watched = [election.lost.wait()] if election else []
         await _first(*watched, *tasks)
+
+    async def _gather_metrics(self, kube: Kube, control_plane: ControlPlane, controller: Controller) -> None:
+        """The agents' metrics, gathered from the informer cache, the metrics API and the pods,
+        and shipped (lgcp_listener.metrics)."""
+        route, scraper = self.settings.route, AgentScraper()
+        gatherer = metrics_gathering.Gatherer(
+            controller.cache, lambda name: mount_prefix(route, name), PodUsage(kube), scraper
+        )
+        try:
+            await metrics_gathering.run(
+                gatherer, control_plane, lambda: controller.desired.values(), self.settings.metrics_interval_seconds
+            )
+        finally:
+            await scraper.close()
 
     def _notified(self, deployment_id: str | None) -> None:
         """A notification: reread that deployment (None: everything) as soon as possible."""

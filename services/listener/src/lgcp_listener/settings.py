@@ -135,6 +135,8 @@ class Settings(BaseSettings):
 
     resync_seconds: float = Field(default=30, gt=0)
     workers: int = Field(default=8, ge=1)
+    # How often the agents' metrics are gathered and shipped (lgcp_listener.metrics); 0 turns it off.
+    metrics_interval_seconds: float = Field(default=20, ge=0, le=300)
     kubeconfig: str | None = None
     leader_election: bool = True
     lease_name: str = "lgcp-listener"

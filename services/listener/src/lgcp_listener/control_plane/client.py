@@ -93,6 +93,10 @@ class ControlPlane:
         """Ships runtime log entries of a deployment (secret values already redacted)."""
         await self._send("POST", f"/deployments/{deployment_id}/logs", {"entries": entries})
 
+    async def metrics(self, deployment_id: str, points: list[Body]) -> None:
+        """Ships the points one metrics pass measured for a deployment's revisions."""
+        await self._send("POST", f"/deployments/{deployment_id}/metrics", {"points": points})
+
     async def deleted(self, deployment_id: str) -> None:
         """Says everything of a deployment in AWAITING_DELETE is gone, so the API forgets it."""
         await self._send("POST", f"/deployments/{deployment_id}/deleted")

@@ -1,0 +1,1 @@
+"""Per-deployment metrics: gathered on an interval, shipped to the API, exposed on /metrics."""
