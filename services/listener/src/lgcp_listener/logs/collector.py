@@ -20,6 +20,7 @@ from lgcp_contract.desired_state import DesiredDeployment
 from ..kube.client import Kube
 from ..objects import Manifest
 from ..render.agent import SERVER
+from .crashes import Reported, crash_entries
 from .lines import Entry, Redact, level_of, redactor, split_timestamp
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Cursor:
 
     containers: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
     events: dict[str, str] = field(default_factory=dict)  # event uid -> the count already shipped
+    crashes: Reported = field(default_factory=dict)
 
 
 class LogCollector:
@@ -57,6 +59,7 @@ class LogCollector:
         entries: list[Entry] = []
         for pod in pods:
             entries += await self._containers(desired, pod, cursor)
+            entries += crash_entries(pod, cursor.crashes)
             entries += await self._events(pod, cursor)
         return [
             Entry(e.timestamp, e.level, e.origin, redact(e.message)[:MAX_MESSAGE_CHARS], e.revision_id) for e in entries
@@ -82,7 +85,9 @@ class LogCollector:
         meta = pod["metadata"]
         revision_id = (meta.get("labels") or {}).get(L.REVISION_ID)
         entries: list[Entry] = []
-        for container in pod["spec"].get("containers") or []:
+        spec = pod["spec"]
+        # Init containers too: one that fails keeps the agent from ever starting.
+        for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
             key = (meta["name"], container["name"])
             since = cursor.containers.get(key)
             text = await self._read_log(desired.namespace, meta["name"], container["name"], since)
