@@ -33,6 +33,8 @@ KEEP_ROWS = {r.seconds: int(r.keep_for.total_seconds() // r.seconds + 1) * len(F
 MAX_CLOCK_AHEAD = dt.timedelta(minutes=5)
 MAX_POINTS_PER_SERIES = 1500
 DEFAULT_RANGE = dt.timedelta(hours=1)
+# A reader asking for "the last hour" computes it a moment before the API reads it.
+READER_CLOCK_GRACE = dt.timedelta(minutes=1)
 
 
 async def store(conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID, body: MetricsIn) -> None:
@@ -86,7 +88,7 @@ def choose_range(
     if since >= until:
         raise rule_violation(("since",), "must be before until")
     # The fine buckets serve a range they still cover, at a step finer than a minute.
-    fine_covers = since >= now - FINE.keep_for
+    fine_covers = since >= now - FINE.keep_for - READER_CLOCK_GRACE
     asked = step or 0
     resolution = FINE if fine_covers and asked < COARSE.seconds else COARSE
     seconds = (until - since).total_seconds()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Annotated, Any
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
 from ..deployments.schemas import NO_EFFECT_FIELDS
-from . import forms
+from . import forms, metrics_charts
 from .agent_url import agent_url
 from .api_client import ApiError
 from .forms import new_idempotency_key
@@ -168,7 +169,7 @@ async def create(ui: FormUi) -> Response:
 
 
 @router.get("/{deployment_id}")
-async def detail_page(ui: PageUi, deployment_id: str) -> Response:
+async def detail_page(ui: PageUi, deployment_id: str, window: str = "hour") -> Response:
     deployment_id = _id(deployment_id)
     deployment = await ui.api.get(f"/deployments/{deployment_id}")
     revisions = (await ui.api.get(f"/deployments/{deployment_id}/revisions", limit=REVISIONS_SHOWN))["resources"]
@@ -186,7 +187,32 @@ async def detail_page(ui: PageUi, deployment_id: str) -> Response:
         idempotency_key=new_idempotency_key(),
         preview=await _manifests_preview(ui, deployment_id),
         no_effect=_no_effect_fields(deployment["source_config"]["resource_spec"]),
+        metrics=await _metrics(ui, deployment_id, window),
     )
+
+
+async def _metrics(ui: SignedInUi, deployment_id: str, window_name: str) -> dict[str, Any]:
+    """The charts of the window asked (an unknown one: the last hour); `charts` None when the
+    API could not answer, so the rest of the page still shows."""
+    window = metrics_charts.WINDOWS.get(window_name, metrics_charts.WINDOWS["hour"])
+    until = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    since = until - window.span
+    path = f"/deployments/{deployment_id}/metrics"
+    try:
+        answer = await ui.api.get(path, since=since.isoformat(), until=until.isoformat(), step=window.step)
+        drawn: list[metrics_charts.Chart] | None = metrics_charts.charts(answer, since, until)
+    except ApiError:
+        answer, drawn = {}, None
+    return {
+        "window": window,
+        "windows": list(metrics_charts.WINDOWS.values()),
+        "charts": drawn,
+        "markers": drawn[0].markers if drawn else [],
+        "step": answer.get("step", window.step),
+        "width": metrics_charts.WIDTH,
+        "height": metrics_charts.HEIGHT,
+        "api_path": f"{ui.settings.api_prefix}/v2{path}",
+    }
 
 
 def _no_effect_fields(spec: dict[str, Any]) -> list[str]:
