@@ -38,6 +38,12 @@ lg_api_num_pending_runs{project_id=""} 2.0
 lg_api_num_running_runs{project_id=""} 1.0
 # TYPE lg_api_pg_pool_max gauge
 lg_api_pg_pool_max 150.0
+# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.
+# TYPE process_cpu_seconds_total counter
+process_cpu_seconds_total 12.5
+# HELP process_resident_memory_bytes Resident memory size in bytes.
+# TYPE process_resident_memory_bytes gauge
+process_resident_memory_bytes 2.68435456e+08
 """
 
 # Older releases: their own text, latency in seconds, the unit in the name.
@@ -54,7 +60,14 @@ lg_api_http_requests_latency_seconds_count{method="GET",path="/ok"} 3
 def test_the_agent_page_gives_requests_5xx_latency_and_runs():
     sample = parse(AGENT_PAGE)
     assert sample == AgentSample(
-        requests=14.0, server_errors=1.0, latency_ms_sum=914.0, latency_count=10.0, runs_pending=2.0, runs_running=1.0
+        requests=14.0,
+        server_errors=1.0,
+        latency_ms_sum=914.0,
+        latency_count=10.0,
+        runs_pending=2.0,
+        runs_running=1.0,
+        process_cpu_seconds=12.5,
+        process_rss_bytes=256 * 2**20,
     )
 
 
@@ -150,9 +163,22 @@ def test_points_per_revision_during_a_rollout():
     assert points["r1"]["timestamp"] == later.isoformat()
 
 
-def test_without_the_metrics_api_cpu_and_memory_are_left_out():
+def test_without_the_metrics_api_or_a_page_cpu_and_memory_are_left_out():
     (point,) = revision_points(T0, [PodView("a", "r1", True, 0, None)], None, None, {}, RateTracker())
     assert point["values"] == {"replicas_ready": 1, "restarts": 0}
+
+
+def test_without_the_metrics_api_the_agent_process_gives_cpu_and_memory():
+    pods, rates = [PodView("a", "r1", True, 0, "10.0.0.1")], RateTracker()
+    revision_points(T0, pods, None, None, {"a": AgentSample(process_cpu_seconds=10, process_rss_bytes=100)}, rates)
+    later = T0 + dt.timedelta(seconds=20)
+    scraped = {"a": AgentSample(process_cpu_seconds=15, process_rss_bytes=300)}
+    (point,) = revision_points(later, pods, None, None, scraped, rates)
+    assert point["values"]["cpu_cores"] == pytest.approx(0.25) and point["values"]["memory_bytes"] == 300
+    # The metrics API, when it answers, is what counts (the container, not one process).
+    usage = {"a": Usage(0.5, 1000.0)}
+    (point,) = revision_points(later + dt.timedelta(seconds=20), pods, None, usage, scraped, rates)
+    assert point["values"]["cpu_cores"] == 0.5 and point["values"]["memory_bytes"] == 1000
 
 
 def test_desired_replicas_come_from_the_deployment_and_its_revision():

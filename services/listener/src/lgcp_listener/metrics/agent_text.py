@@ -4,7 +4,10 @@ langgraph-api names them `<prefix>http_requests_total` (label `status`),
 `<prefix>http_requests_latency[_seconds]` (a histogram: milliseconds in the OpenTelemetry
 exporter of current releases, seconds in older ones, whose name says so), and
 `<prefix>num_pending_runs` / `<prefix>num_running_runs`; the prefix is `lg_api_` unless the
-agent sets METRIC_PREFIX, so families are matched by how their names end.
+agent sets METRIC_PREFIX, so families are matched by how their names end. The page is
+prometheus_client's global registry, so it also carries that library's process collector
+(`process_cpu_seconds_total`, `process_resident_memory_bytes`): the server process's own CPU and
+memory, used where the metrics API is not served.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ class AgentSample:
     latency_count: float | None = None
     runs_pending: float | None = None
     runs_running: float | None = None
+    process_cpu_seconds: float | None = None
+    process_rss_bytes: float | None = None
 
 
 class AgentTextError(ValueError):
@@ -38,7 +43,7 @@ def parse(text: str) -> AgentSample:
     """The figures of one scrape; AgentTextError when the text does not parse."""
     if len(text) > MAX_TEXT_BYTES:
         raise AgentTextError(f"the metrics page has {len(text)} characters, more than {MAX_TEXT_BYTES}")
-    requests = errors = latency_sum = latency_count = pending = running = None
+    requests = errors = latency_sum = latency_count = pending = running = cpu = rss = None
     try:
         families = list(text_string_to_metric_families(text))
     except ValueError as exc:
@@ -60,7 +65,11 @@ def parse(text: str) -> AgentSample:
             pending = sum(s.value for s in family.samples)
         elif name.endswith("num_running_runs"):
             running = sum(s.value for s in family.samples)
-    return AgentSample(requests, errors, latency_sum, latency_count, pending, running)
+        elif name == "process_cpu_seconds":
+            cpu = sum(s.value for s in family.samples if s.name.endswith("_total"))
+        elif name == "process_resident_memory_bytes":
+            rss = sum(s.value for s in family.samples)
+    return AgentSample(requests, errors, latency_sum, latency_count, pending, running, cpu, rss)
 
 
 def _status(labels: dict[str, str]) -> str:

@@ -65,6 +65,7 @@ class RateTracker:
             server_errors=_grown(before.server_errors, sample.server_errors),
             latency_ms_sum=_grown(before.latency_ms_sum, sample.latency_ms_sum),
             latency_count=_grown(before.latency_count, sample.latency_count),
+            process_cpu_seconds=_grown(before.process_cpu_seconds, sample.process_cpu_seconds),
         )
 
     def forget(self, keep: set[str]) -> None:
@@ -97,18 +98,24 @@ def revision_points(
 ) -> list[dict[str, object]]:
     """One point per revision seen: its pods' readiness and restarts, the Deployment's desired
     replicas (`desired`: its revision and count), CPU and memory when the metrics API answered
-    (`usage` by pod; None: not available), and the agent's figures of the pods scraped."""
+    (`usage` by pod; None: not available; else the agent process's own, from its page), and the
+    agent's figures of the pods scraped."""
     revisions: dict[str, _Revision] = defaultdict(_Revision)
     for pod in pods:
         r = revisions[pod.revision_id]
         r.values["replicas_ready"] += 1 if pod.ready else 0
         r.values["restarts"] += pod.restarts
-        if usage is not None and pod.name in usage:
-            r.values["cpu_cores"] += usage[pod.name].cpu_cores
-            r.values["memory_bytes"] += usage[pod.name].memory_bytes
+        pod_usage = usage.get(pod.name) if usage is not None else None
+        measured = pod_usage is not None
+        if pod_usage is not None:
+            r.values["cpu_cores"] += pod_usage.cpu_cores
+            r.values["memory_bytes"] += pod_usage.memory_bytes
         sample = scraped.get(pod.name)
         if sample is None:
             continue
+        if not measured and sample.process_rss_bytes is not None:
+            # No metrics API: the server process's own memory (its CPU follows from the rate).
+            r.values["memory_bytes"] += sample.process_rss_bytes
         for figure, value in (
             ("http_requests_total", sample.requests),
             ("runs_pending", sample.runs_pending),
@@ -124,6 +131,8 @@ def revision_points(
             r.values["http_requests_per_second"] += delta.requests / seconds
         if delta.server_errors is not None:
             r.values["http_errors_per_second"] += delta.server_errors / seconds
+        if not measured and delta.process_cpu_seconds is not None:
+            r.values["cpu_cores"] += delta.process_cpu_seconds / seconds
         if delta.latency_ms_sum is not None and delta.latency_count:
             r.latency_sum += delta.latency_ms_sum
             r.latency_count += delta.latency_count
