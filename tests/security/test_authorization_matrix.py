@@ -74,18 +74,7 @@ class World:
         return f"{self.settings.api_prefix}/v2"
 
     async def deployment(self) -> dict:
-        body = {
-            "name": unique("agent"),
-            "source": "external_docker",
-            "source_config": {
-                "listener_id": self.listener["id"],
-                "listener_config": {"k8s_namespace": "agents"},
-                "resource_spec": {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 128},
-            },
-            "source_revision_config": {"image_uri": "registry.example.com/team/agent:1"},
-            "secrets": [{"name": "OPENAI_API_KEY", "value": "sk-matrix"}],
-        }
-        created = await self.admin.post(f"{self.api}/deployments", json=body)
+        created = await self.admin.post(f"{self.api}/deployments", json=deployment_create(self))
         assert created.status_code == 201, created.text
         return created.json()
 
@@ -195,6 +184,7 @@ async def call(world: World, caller: Caller, method: str, path: str) -> int:
 
 
 def deployment_create(world: World) -> dict:
+    """A valid create body on the world's listener, under a new name."""
     return {
         "name": unique("agent"),
         "source": "external_docker",
