@@ -124,3 +124,27 @@ async def test_charts_under_a_base_path(page: Page, ui_dsn: str, redis_url: str)
         await expect(page.get_by_text("GET /langsmith/api-host/v2/deployments/")).to_be_visible()
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_the_charts_refresh_in_place_where_the_page_runs_its_script(page: Page, ui_server: UiServer):
+    deployment = await deployment_with_metrics(ui_server)
+    await sign_in(page, ui_server)
+    await page.goto(f"{ui_server.ui}/deployments/{deployment['id']}")
+    pending = page.locator('figure[data-figure="runs_pending"]')
+    await expect(pending.locator(".chart-latest")).to_have_text("no data")
+    point = {
+        "revision_id": deployment["second_revision_id"],
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+        "values": {"runs_pending": 3},
+    }
+    async with ui_server.listener() as listener:
+        response = await listener.post(
+            f"/listener-api/deployments/{deployment['id']}/metrics", json={"points": [point]}
+        )
+        assert response.status_code == 204, response.text
+    cpu_values = page.locator('figure[data-figure="cpu_cores"] details')
+    await cpu_values.locator("summary").click()
+    # The script redraws every 20 s without reloading: the open "Values" stay open.
+    await expect(pending.locator(".chart-latest")).to_have_text("3", timeout=30_000)
+    await expect(pending.locator("polyline")).to_have_count(1)
+    await expect(cpu_values).to_have_attribute("open", "")

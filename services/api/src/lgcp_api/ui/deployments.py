@@ -191,6 +191,14 @@ async def detail_page(ui: PageUi, deployment_id: str, window: str = "hour") -> R
     )
 
 
+@router.get("/{deployment_id}/metrics")
+async def metrics_section(ui: PageUi, deployment_id: str, window: str = "hour") -> Response:
+    """The metrics section alone, redrawn: the detail page's script swaps its charts in."""
+    deployment_id = _id(deployment_id)
+    deployment = await ui.api.get(f"/deployments/{deployment_id}")
+    return ui.render("deployment_metrics.html", d=deployment, metrics=await _metrics(ui, deployment_id, window))
+
+
 async def _metrics(ui: SignedInUi, deployment_id: str, window_name: str) -> dict[str, Any]:
     """The charts of the window asked (an unknown one: the last hour); `charts` None when the
     API could not answer, so the rest of the page still shows."""

@@ -110,6 +110,35 @@ function enableAddRow(container) {
   });
 }
 
+// The metrics charts: the server redraws them; swap each chart's drawing, latest value, scale and
+// values in place every 20 s (open "Values" stay open). Without this script the page is static.
+const METRICS_MS = 20000;
+
+function refreshMetrics(section) {
+  async function refresh() {
+    if (!document.hidden) {
+      try {
+        const response = await fetch(section.dataset.refreshUrl, { credentials: "same-origin" });
+        if (!response.ok) return; // signed out or gone: keep what is shown, stop refreshing
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        for (const chart of section.querySelectorAll("figure[data-figure]")) {
+          const next = fresh.querySelector(`figure[data-figure="${chart.dataset.figure}"]`);
+          if (!next) continue;
+          for (const part of ["svg", ".chart-latest", ".chart-scale", "tbody"]) {
+            const old = chart.querySelector(part);
+            const now = next.querySelector(part);
+            if (old && now) old.replaceWith(document.importNode(now, true));
+          }
+        }
+      } catch (error) {
+        // The server cannot be reached: try again at the next tick.
+      }
+    }
+    setTimeout(refresh, METRICS_MS);
+  }
+  setTimeout(refresh, METRICS_MS);
+}
+
 function enableCopy(button) {
   const input = document.getElementById(button.dataset.copy);
   button.hidden = false;
@@ -129,6 +158,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (live) watchDeployment(live);
   document.querySelectorAll("[data-rows]").forEach(enableAddRow);
   document.querySelectorAll("[data-copy]").forEach(enableCopy);
+  document.querySelectorAll("section.metrics[data-refresh-url]").forEach(refreshMetrics);
   const summary = document.querySelector(".error-summary");
   if (summary) {
     const firstInvalid = document.querySelector("[aria-invalid=true]");
