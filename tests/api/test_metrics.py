@@ -200,6 +200,8 @@ async def test_bad_reads_are_refused_naming_the_parameter(role_client, deploymen
         ({"step": 5}, 422, "step"),
         ({"since": (T0 - dt.timedelta(days=30)).isoformat(), "step": 60}, 400, "step: gives more than 1500 points"),
         ({"since": "yesterday"}, 422, "since"),
+        ({"until": "0001-01-01T00:00:00Z"}, 400, "until: must be between 2000-01-01 and 2200-01-01"),
+        ({"since": "9999-12-31T00:00:00Z"}, 400, "since: must be between"),
     ]
     for params, status, text in cases:
         response = await viewer.get(url, params=params)

@@ -35,6 +35,9 @@ MAX_POINTS_PER_SERIES = 1500
 DEFAULT_RANGE = dt.timedelta(hours=1)
 # A reader asking for "the last hour" computes it a moment before the API reads it.
 READER_CLOCK_GRACE = dt.timedelta(minutes=1)
+# Bounds of a range asked: no point is older than a day, and date arithmetic must not overflow.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 
 
 async def store(conn: Conn, tenant_id: uuid.UUID, deployment_id: uuid.UUID, body: MetricsIn) -> None:
@@ -83,6 +86,8 @@ def choose_range(
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise rule_violation((name,), "needs a timezone (e.g. 2026-01-01T00:00:00Z)")
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise rule_violation((name,), f"must be between {EARLIEST.date()} and {LATEST.date()}")
     until = until or now
     since = since or until - DEFAULT_RANGE
     if since >= until:
