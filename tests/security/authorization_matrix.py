@@ -66,6 +66,7 @@ POST /api-host/v2/listener-api/deployments/{deployment_id}/logs                 
 PUT /api-host/v2/listener-api/deployments/{deployment_id}/manifests               403 403 403 204 401 401 403
 POST /api-host/v2/listener-api/deployments/{deployment_id}/metrics                403 403 403 204 401 401 403
 POST /api-host/v2/listener-api/deployments/{deployment_id}/status                 403 403 403 200 401 401 403
+GET /api-host/v2/listener-api/listeners/{listener_id}/changes                     403 403 403 200 401 401 403
 GET /api-host/v2/listener-api/listeners/{listener_id}/desired-state               403 403 403 200 401 401 403
 POST /api-host/v2/listener-api/register                                           403 403 403 200 401 401 403
 POST /api-host/v2/listener-api/revisions/{revision_id}/status                     403 403 403 200 401 401 403

@@ -25,6 +25,8 @@ from .http.errors import DATABASE_UNAVAILABLE, database_unavailable, request_val
 from .http.openapi_links import add_links
 from .idempotency.housekeeping import purge_idempotency_keys_forever
 from .kit.ttl_cache import TtlCache
+from .listener_api.change_feed import ChangeFeed
+from .listener_api.changes_router import router as listener_changes_router
 from .listener_api.router import router as listener_api_router
 from .listeners.contact import ContactRecorder
 from .listeners.router import router as listeners_router
@@ -49,6 +51,7 @@ _V2_ROUTERS = (
     manifests_router,
     listeners_router,
     listener_api_router,
+    listener_changes_router,
     tenants_router,
     logs.v2_router,
     logs.listener_router,
@@ -66,6 +69,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = app.state
     pool = state.pool = await open_pool(settings.database_dsn, settings.db_pool_min_size, settings.db_pool_max_size)
     notifier = state.notifier = Notifier(settings.redis_dsn, settings.redis_timeout_seconds)
+    change_feed = state.change_feed = ChangeFeed(settings.redis_dsn, settings.redis_timeout_seconds)
     try:
         try:
             if settings.admin_api_key is not None:
@@ -84,6 +88,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await housekeeping_task
     finally:
         await notifier.close()
+        await change_feed.close()
         await pool.close()
 
 
