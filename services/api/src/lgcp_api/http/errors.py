@@ -48,6 +48,9 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError: cut in the middle of a call
     asyncpg.exceptions.OperatorInterventionError,  # AdminShutdown, CannotConnectNow (starting up)
     asyncpg.InterfaceError,  # "connection is closed" (only those: see database_unavailable)
+    # "another operation is in progress": a pooled connection whose last call a shutdown cut
+    # (only those; tests/faults/test_database_errors.py)
+    asyncpg.InternalClientError,
     ConnectionError,  # refused or reset while connecting
     socket.gaierror,  # the server's name does not resolve (its Service is gone)
 )
@@ -58,6 +61,8 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
     effect (its transaction did not commit) and may be sent again; the pool reconnects by itself."""
     if isinstance(exc, asyncpg.InterfaceError) and "closed" not in str(exc):
         raise exc  # a misuse of a connection is a bug: a 500, not "try again"
+    if isinstance(exc, asyncpg.InternalClientError) and "another operation" not in str(exc):
+        raise exc  # a client bug, not a cut connection
     log.warning("database unavailable", extra={"error": type(exc).__name__, "path": request.url.path})
     return JSONResponse(
         {"detail": "the database is unavailable; try again shortly"},
