@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from .control_plane import http_wakeups
 from .control_plane.client import ControlPlane
 from .control_plane.notifications import follow
 from .databases.mode import DatabaseMode
@@ -143,14 +144,16 @@ class Listener:
             for (kind, ns), inf in controller.cache.informers.items()
         ]
         await _unless_ended(controller.wait_synced(), tasks)
-        if cp_config.redis_url is not None:
+        # Wake-ups: the API long-polled (a data plane without the control plane's Redis), or its
+        # Redis stream read directly; without either, changes wait for the periodic resync.
+        positioned, wakeups = asyncio.Event(), None
+        if cp_config.wakeup_source == "http":
+            wakeups = http_wakeups.follow(control_plane, listener_id, self._notified, positioned)
+        elif cp_config.redis_url is not None:
+            wakeups = follow(cp_config.redis_url, listener_id, self._notified, positioned)
+        if wakeups is not None:
             # Positioned on the stream before the first read, so no change falls in between.
-            positioned = asyncio.Event()
-            tasks.append(
-                asyncio.create_task(
-                    follow(cp_config.redis_url, listener_id, self._notified, positioned), name="notifications"
-                )
-            )
+            tasks.append(asyncio.create_task(wakeups, name="notifications"))
             try:
                 await asyncio.wait_for(positioned.wait(), 2)
             except TimeoutError:

@@ -118,3 +118,5 @@ class ControlPlaneConfig:
     # The notification stream's Redis (None: changes wait for the periodic resync).
     redis_url: str | None = field(default=None, repr=False)
     resync_seconds: float = 30
+    # `redis`: read redis_url's stream; `http`: long-poll the API (control_plane/http_wakeups.py).
+    wakeup_source: str = "redis"

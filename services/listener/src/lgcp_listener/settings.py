@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     default_namespace: str | None = None
 
     redis_url: SecretStr | None = None
+    # How changes wake the listener: `redis` reads the stream in redis_url (the control plane's own
+    # cluster); `http` long-polls the API for it (another cluster: only HTTPS to the API).
+    wakeup_source: Literal["redis", "http"] = "redis"
     # Passwords given apart from their URLs (the chart does): put into the URL percent-encoded,
     # so any character works (a password with @ / : % breaks a URL it is pasted into).
     redis_password: SecretStr | None = None
@@ -265,7 +268,12 @@ class Settings(BaseSettings):
     @property
     def control_plane(self) -> c.ControlPlaneConfig:
         return c.ControlPlaneConfig(
-            self.api_url, self.api_key.get_secret_value(), self.tenant_id, _secret(self.redis_url), self.resync_seconds
+            self.api_url,
+            self.api_key.get_secret_value(),
+            self.tenant_id,
+            _secret(self.redis_url),
+            self.resync_seconds,
+            self.wakeup_source,
         )
 
     @property

@@ -47,8 +47,18 @@ class ControlPlane:
         """Whether close() has run."""
         return self._http.is_closed
 
-    async def _send(self, method: str, path: str, body: Body | None = None, params: Params | None = None) -> Any:
-        resp = await self._http.request(method, path, json=body, params=params)
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: Body | None = None,
+        params: Params | None = None,
+        seconds: float | None = None,
+    ) -> Any:
+        """One request; `seconds` replaces the client's timeouts (a long poll's outlasts its wait)."""
+        resp = await self._http.request(
+            method, path, json=body, params=params, timeout=httpx.USE_CLIENT_DEFAULT if seconds is None else seconds
+        )
         if resp.status_code >= 400:
             try:
                 detail = resp.json().get("detail", resp.text)
@@ -70,6 +80,15 @@ class ControlPlane:
         return DesiredState.model_validate(
             await self._send("GET", f"/listeners/{listener_id}/desired-state", params=params)
         )
+
+    async def changes(self, listener_id: str, after: str | None, wait: float) -> Body:
+        """The listener's changes after the cursor `after`, waiting up to `wait` seconds for them
+        (the long-poll wake-up: `{"cursor", "changes", "resync"}`); 503 while the API's Redis is
+        unreachable."""
+        params: Params = [("wait", wait)] + ([("after", after)] if after else [])
+        # The read timeout outlasts the API's wait, which ends the poll by itself.
+        answer: Body = await self._send("GET", f"/listeners/{listener_id}/changes", params=params, seconds=wait + 15)
+        return answer
 
     async def revision_status(
         self, revision_id: str, status: str, message: str | None, events: list[Body] | None = None
