@@ -14,7 +14,7 @@ from fault_checks import all_deployed, check_api, check_database, converged, lis
 from fault_plane import record
 from fault_writes import Writer
 from lgcp_contract import labels as L
-from listener_support import eventually
+from listener_support import eventually, make_namespace
 
 pytestmark = pytest.mark.cluster
 LEASE_SECONDS = 3  # the Stack's lease: a takeover needs it to expire on the standby's clock
@@ -108,3 +108,30 @@ async def test_frozen_lease_holder_is_replaced_and_writes_nothing_when_it_resume
         )
     finally:
         await writer.aclose()
+
+
+async def test_a_leader_whose_renewal_deadline_passed_while_frozen_writes_nothing(faults_cluster) -> None:
+    """The cause of the case above, on its own: a process stopped past its renewal deadline
+    resumes with work in hand and sends it before its lease task has run. Its writes (all but
+    the Lease's own) must be refused until it has renewed: by the event loop's clock, which
+    went on while the process was stopped."""
+    from lgcp_listener.kube.client import Kube, LeadershipExpired, connect
+    from lgcp_listener.kube.lease import LeaderElection
+
+    namespace = make_namespace(faults_cluster, "lgcp-fence")
+    kube = Kube(await connect(str(faults_cluster.kubeconfig)))
+    election = LeaderElection(kube, namespace, "fence", "replica-0", duration=LEASE_SECONDS)
+    campaign = asyncio.create_task(election.run())
+    try:
+        await asyncio.wait_for(election.is_leader.wait(), 10)
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "fenced", "namespace": namespace}}
+        await kube.apply({**secret, "metadata": {**secret["metadata"], "name": "while-leading"}})
+        time.sleep(LEASE_SECONDS)  # noqa: ASYNC251  # on purpose: the whole loop stands still, as under SIGSTOP
+        with pytest.raises(LeadershipExpired):
+            await kube.apply(secret)
+        assert await kube.get("Secret", namespace, "fenced") is None
+    finally:
+        campaign.cancel()
+        await asyncio.gather(campaign, return_exceptions=True)
+        await kube.close()
+        faults_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)

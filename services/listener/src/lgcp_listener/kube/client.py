@@ -7,7 +7,7 @@ Writes are server-side apply under one field manager.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,10 @@ class Gone(Exception):
     """A watch's resourceVersion is too old (410): list again."""
 
 
+class LeadershipExpired(Exception):
+    """A write refused because the lease was not renewed within its deadline (kube/lease.py)."""
+
+
 async def connect(kubeconfig: str | None) -> client.ApiClient:
     """An ApiClient from a kubeconfig file, or from the pod's service account when None."""
     configuration = client.Configuration()
@@ -73,12 +77,18 @@ class Kube:
     def __init__(self, api: client.ApiClient) -> None:
         self.api = api
         self.writes = 0  # counted for the benchmark and /metrics: each apply, create or delete
+        # Set by a LeaderElection: False while its lease may have passed to another replica.
+        # The lease gives no fencing: a process stopped past its deadline (SIGSTOP, a frozen
+        # VM) resumes with work in hand and sends it before its lease task runs again.
+        self.fence: Callable[[], bool] | None = None
 
     async def close(self) -> None:
         """Closes the API client's connections."""
         await self.api.close()
 
-    def _wrote(self) -> None:
+    def _wrote(self, kind: str) -> None:
+        if kind != "Lease" and self.fence is not None and not self.fence():
+            raise LeadershipExpired(f"not writing a {kind}: the lease was not renewed within its deadline")
         self.writes += 1
         metrics.WRITES.inc()
 
@@ -115,7 +125,7 @@ class Kube:
         """Server-side apply as `lgcp-listener`; `force` takes fields over from other managers (drift)."""
         kind = KINDS[manifest["kind"]]
         meta = manifest["metadata"]
-        self._wrote()
+        self._wrote(manifest["kind"])
         return await self._call(
             "PATCH",
             kind.path(meta.get("namespace"), meta["name"]),
@@ -128,7 +138,7 @@ class Kube:
         """POST; 409 when it already exists."""
         kind = KINDS[manifest["kind"]]
         meta = manifest["metadata"]
-        self._wrote()
+        self._wrote(manifest["kind"])
         return await self._call(
             "POST", kind.path(meta.get("namespace")), body=manifest, query=[("fieldManager", FIELD_MANAGER)]
         )
@@ -137,7 +147,7 @@ class Kube:
         """PUT with the manifest's resourceVersion: fails with 409 if someone wrote meanwhile."""
         kind = KINDS[manifest["kind"]]
         meta = manifest["metadata"]
-        self._wrote()
+        self._wrote(manifest["kind"])
         return await self._call(
             "PUT",
             kind.path(meta.get("namespace"), meta["name"]),
@@ -161,7 +171,7 @@ class Kube:
         body: Manifest = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
         if uid:
             body["preconditions"] = {"uid": uid}
-        self._wrote()
+        self._wrote(kind)
         try:
             await self._call("DELETE", KINDS[kind].path(namespace, name), body=body)
             return True

@@ -41,6 +41,8 @@ class LeaderElection:
         self._observed: tuple[object, ...] | None = None  # the lease record last seen ...
         self._observed_at = 0.0  # ... and when it was first seen so, on the event loop's clock
         self.other_holder = False  # the last round found the lease held by someone else
+        self._renewed_at = 0.0  # the last successful round, on the event loop's clock
+        kube.fence = self.holds  # the client's writes need the lease (Kube.fence)
 
     def _observe(self, spec: Manifest) -> float:
         """Records the lease record; answers for how long (seconds) it has been seen unchanged."""
@@ -94,12 +96,18 @@ class LeaderElection:
                 return False
             raise
 
+    def holds(self) -> bool:
+        """Whether this replica may write now: elected, and renewed within the deadline by the
+        event loop's monotonic clock, which runs on while the process is stopped."""
+        deadline = self.duration * 2 / 3
+        alive = asyncio.get_running_loop().time() - self._renewed_at < deadline
+        return self.is_leader.is_set() and not self.lost.is_set() and alive
+
     async def run(self) -> None:
         """Campaigns until elected, then renews; sets `lost` and returns when another holder has
         the lease or no renewal succeeded for 2/3 of the duration."""
         loop = asyncio.get_running_loop()
         period, renew_deadline = self.duration / 3, self.duration * 2 / 3
-        renewed_at = 0.0
         while True:
             try:
                 held = await self.try_acquire_or_renew()
@@ -107,12 +115,12 @@ class LeaderElection:
                 log.warning("lease %s/%s: %s", self.namespace, self.name, exc)
                 held = False
             if held:
-                renewed_at = loop.time()
+                self._renewed_at = loop.time()
                 if not self.is_leader.is_set():
                     log.info("became leader (lease %s/%s) as %s", self.namespace, self.name, self.identity)
                     self.is_leader.set()
             elif self.is_leader.is_set():
-                if self.other_holder or loop.time() - renewed_at >= renew_deadline:
+                if self.other_holder or loop.time() - self._renewed_at >= renew_deadline:
                     log.error("lost the lease %s/%s", self.namespace, self.name)
                     self.lost.set()
                     return
