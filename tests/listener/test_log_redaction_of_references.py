@@ -1,11 +1,13 @@
 """The log collector redacts the values of `secret_references` (issue 17): keys an agent reads
 from Secrets of its namespace, whose values the API never knows. Against the local cluster: the
-collector reads the Secret itself, on every collection (a Secret changes without a revision)."""
+collector reads the Secret itself, on every collection (a Secret changes without a revision).
+And the log request itself is one the API server accepts."""
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 
 import pytest
 from harness.cluster import restricted_security_context
@@ -97,3 +99,13 @@ async def test_a_referenced_secret_that_is_gone_holds_up_nothing(local_cluster, 
     agent = desired(namespace, secret_name="not-there")
     local_cluster.apply(pod_with_event(namespace, agent.id, "only", "plain words"))
     assert back_off(await LogCollector(kube).collect(agent)) == ["agent-pod: BackOff: plain words"]
+
+
+async def test_the_api_server_accepts_the_log_request(local_cluster, namespace, kube, caplog):
+    """The API server answers `Accept: text/plain` on pods/log with 406 (it negotiates its own
+    media types only), which once hid every container line on the real node."""
+    agent = desired(namespace, secret_name="not-there")
+    local_cluster.apply(pod_with_event(namespace, agent.id, "any", "words"))
+    with caplog.at_level(logging.WARNING, logger="lgcp_listener.logs.collector"):
+        await LogCollector(kube).collect(agent)
+    assert [r.getMessage() for r in caplog.records] == []

@@ -109,7 +109,9 @@ class LogCollector:
                 f"/api/v1/namespaces/{namespace}/pods/{pod}/log",
                 "GET",
                 query_params=query,
-                header_params={"Accept": "text/plain"},
+                # The log is plain text, but the API server refuses `Accept: text/plain` with 406
+                # (it negotiates only its own media types; seen on the real node): ask for any.
+                header_params={"Accept": "*/*"},
                 auth_settings=["BearerToken"],
                 _preload_content=False,
                 _request_timeout=30,
@@ -121,7 +123,11 @@ class LogCollector:
         except ApiException as exc:
             log.debug("no log for %s/%s/%s: %s", namespace, pod, container, exc.status)
             return ""
-        if resp.status != 200:  # a container not started yet answers 400: nothing to read
+        if resp.status != 200:
+            # A container not started yet answers 400 and a pod just gone 404: nothing to read.
+            # Anything else is this listener's fault or the cluster's: said, not swallowed.
+            if resp.status not in (400, 404):
+                log.warning("log of %s/%s/%s not readable: HTTP %s", namespace, pod, container, resp.status)
             return ""
         return data.decode(errors="replace")
 
