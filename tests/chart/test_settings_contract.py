@@ -53,7 +53,11 @@ def containers(environment: str, component: str) -> list[dict]:
     return found
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
+# values/dataplane.yaml installs no API (api.enabled=false): only its listener is checked.
+CONTROL_PLANES = [e for e in ENVIRONMENTS if e != "dataplane"]
+
+
+@pytest.mark.parametrize("environment", CONTROL_PLANES)
 @pytest.mark.parametrize("component", ["api", "migrate"])
 def test_api_settings_accept_the_chart_environment(environment: str, component: str, monkeypatch) -> None:
     from lgcp_api.core.settings import Settings
@@ -82,6 +86,11 @@ def test_listener_settings_accept_the_chart_environment(environment: str, monkey
     assert settings.pod_name == "lgcp-listener-abc"
     assert settings.database_mode == "shared" and settings.agent_redis_url is not None
     assert settings.leader_election is True
+    # A data plane reaches the control plane only over HTTP: woken by the long poll, no Redis.
+    if environment == "dataplane":
+        assert (settings.wakeup_source, settings.redis_url) == ("http", None)
+    else:
+        assert settings.wakeup_source == "redis" and settings.redis_url is not None
 
 
 def test_listener_settings_accept_the_chart_environment_in_dedicated_mode(monkeypatch) -> None:

@@ -86,6 +86,15 @@ imagePullSecrets:
 {{- printf "http://%s.%s.svc:%d%s/api-host" (include "lgcp.componentName" (dict "root" . "component" "api")) .Release.Namespace (int .Values.api.port) (include "lgcp.basePath" .) -}}
 {{- end -}}
 
+{{/* Where the listener calls the API: in-cluster, or the control plane's URL in data-plane mode. */}}
+{{- define "lgcp.listener.apiUrl" -}}
+{{- if .Values.api.enabled -}}
+{{- include "lgcp.api.internalUrl" . -}}
+{{- else -}}
+{{- .Values.listener.controlPlane.url | trimSuffix "/" -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Namespaces the listener writes to; the release namespace by default. */}}
 {{- define "lgcp.listener.namespaces" -}}
 {{- $namespaces := .Values.listener.namespaces | default (list (include "lgcp.listener.defaultAgentsNamespace" .)) -}}

@@ -25,6 +25,7 @@ value and the fix. Rendered by templates/preflight.yaml, before anything is appl
 {{- if and (not $v.redis.enabled) (not $v.externalRedis.existingSecret) -}}
 {{- fail "redis.enabled=false needs externalRedis.existingSecret: a Secret with the keys url and agent-url" -}}
 {{- end -}}
+{{- include "lgcp.preflight.dataPlane" . -}}
 {{- if $v.listener.enabled -}}
 {{- if and (gt (int $v.listener.replicas) 1) (not $v.listener.leaderElection.enabled) -}}
 {{- fail "listener.replicas > 1 needs listener.leaderElection.enabled=true: two listeners without a lease would both write" -}}
@@ -51,7 +52,7 @@ value and the fix. Rendered by templates/preflight.yaml, before anything is appl
 {{- if and $v.metrics.serviceMonitor.enabled $v.networkPolicy.enabled $v.networkPolicy.apiIngressFrom (not $v.networkPolicy.metricsIngressFrom) -}}
 {{- fail "metrics.serviceMonitor.enabled with networkPolicy.apiIngressFrom needs networkPolicy.metricsIngressFrom: the peers of your Prometheus pods (e.g. a namespaceSelector on its namespace and a podSelector on app.kubernetes.io/name=prometheus), or the API NetworkPolicy blocks its scrapes" -}}
 {{- end -}}
-{{- if $v.secrets.existingSecret -}}
+{{- if and $v.api.enabled $v.secrets.existingSecret -}}
 {{- $needed := list "secret-key" "encryption-keys" "admin-api-key" -}}
 {{- if and $v.listener.enabled (not $v.listener.apiKeySecret) -}}
 {{- $needed = append $needed "listener-api-key" -}}
@@ -118,6 +119,31 @@ apart by the release namespace not being found either, and passes):
 {{- if $agents -}}
 {{- fail (printf "agents run in the release namespace %s (%s), the default before listener.namespaces defaulted to %s: set listener.namespaces={%s} to keep the listener there (add %s after it for new agents to go there), or delete those deployments through the API first" .Release.Namespace (join ", " $agents) (include "lgcp.listener.defaultAgentsNamespace" .) .Release.Namespace (include "lgcp.listener.defaultAgentsNamespace" .)) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Data-plane mode (`api.enabled=false`): a listener in another cluster, and what it needs to find
+and authenticate to the control plane.
+*/}}
+{{- define "lgcp.preflight.dataPlane" -}}
+{{- $v := .Values -}}
+{{- if not $v.api.enabled -}}
+{{- if not $v.listener.enabled -}}
+{{- fail "api.enabled=false installs only a data plane, which is its listener: set listener.enabled=true (or api.enabled=true for a control plane)" -}}
+{{- end -}}
+{{- if not $v.listener.controlPlane.url -}}
+{{- fail "api.enabled=false needs listener.controlPlane.url: the control plane's /api-host URL as this cluster reaches it through the LangSmith ingress (e.g. --set listener.controlPlane.url=https://langsmith.example.com/api-host)" -}}
+{{- end -}}
+{{- if not (or $v.listener.apiKeySecret $v.listener.controlPlane.apiKey) -}}
+{{- fail "api.enabled=false needs the listener's key: listener.apiKeySecret (a Secret with the key api-key) or listener.controlPlane.apiKey; make one on the control plane with POST /api-host/v2/api-keys {\"name\": \"<cluster>\", \"role\": \"listener\"}" -}}
+{{- end -}}
+{{- if not $v.listener.computeId -}}
+{{- fail "api.enabled=false needs listener.computeId: the name this cluster's listener registers under on the control plane (deployments pick it as their listener)" -}}
+{{- end -}}
+{{- if and $v.networkPolicy.enabled (not $v.networkPolicy.externalEgress) -}}
+{{- fail "api.enabled=false with networkPolicy.enabled needs networkPolicy.externalEgress: a rule that lets the listener reach listener.controlPlane.url (e.g. the ingress' addresses on port 443)" -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

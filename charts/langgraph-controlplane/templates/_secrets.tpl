@@ -38,7 +38,8 @@ the render so that the Secret and the checksum annotations see the same values.
 {{- end -}}
 
 {{/*
-Where the listener's API key lives: `listener.apiKeySecret` (key `api-key`) when set, else
+Where the listener's API key lives: `listener.apiKeySecret` (key `api-key`) when set; in
+data-plane mode (`api.enabled=false`) the Secret made from `listener.controlPlane.apiKey`; else
 `listener-api-key` of the chart's Secret. The API bootstraps it as a key with the `listener`
 role (LGCP_LISTENER_API_KEY) and the listener authenticates with it, so the admin key never
 leaves the API.
@@ -46,6 +47,9 @@ leaves the API.
 {{- define "lgcp.listenerKey.secretKeyRef" -}}
 {{- if .Values.listener.apiKeySecret -}}
 name: {{ .Values.listener.apiKeySecret }}
+key: api-key
+{{- else if not .Values.api.enabled -}}
+name: {{ include "lgcp.listenerKey.dataPlaneSecretName" . }}
 key: api-key
 {{- else -}}
 name: {{ include "lgcp.secrets.name" . }}
@@ -57,9 +61,16 @@ key: listener-api-key
 {{- define "lgcp.listenerKey.checksum" -}}
 {{- if .Values.listener.apiKeySecret -}}
 {{- printf "existing:%s" .Values.listener.apiKeySecret | sha256sum -}}
+{{- else if not .Values.api.enabled -}}
+{{- .Values.listener.controlPlane.apiKey | sha256sum -}}
 {{- else -}}
 {{- include "lgcp.secrets.checksum" (dict "root" . "keys" (list "listener-api-key")) -}}
 {{- end -}}
+{{- end -}}
+
+{{/* Data-plane mode: the Secret made from `listener.controlPlane.apiKey`. */}}
+{{- define "lgcp.listenerKey.dataPlaneSecretName" -}}
+{{- include "lgcp.componentName" (dict "root" . "component" "listener-key") -}}
 {{- end -}}
 
 {{- define "lgcp.langsmith.secretName" -}}
