@@ -1,0 +1,140 @@
+"""LangChain's own tooling against agents on the real node (issue 17): a crash-looping agent's pod
+logs through `langgraph deploy logs --level error`, a secret value printed in the agent's pod
+redacted before it leaves the cluster, and `custom_url` answered through Traefik.
+
+The agents' images cannot print their environment (the sample agent and the crashing one are
+fixed images), so a sidecar of the crashing image prints the secret's value itself: the listener
+redacts by value, whichever container of the agent's pod prints it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from agents import CRASHING, REPO, SAMPLE
+from lgcp_local_stack.control_plane import ControlPlane, ControlPlaneError, wait_for, wait_route
+from lgcp_local_stack.release import Release
+
+pytestmark = [pytest.mark.cluster, pytest.mark.images]
+CLI = REPO / ".venv" / "bin" / "langgraph"
+SPEC = {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 256}
+
+
+def langgraph(release: Release, home: Path, *args: str) -> str:
+    """`langgraph ARGS` as a user runs it against the release (environment only); its output."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "LANGGRAPH_HOST_URL": release.api_url,
+        "LANGGRAPH_HOST_API_KEY": release.admin_key,
+        "NO_COLOR": "1",
+    }
+    proc = subprocess.run(
+        [str(CLI), *args],
+        cwd=REPO / "examples" / "sample-agent",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, f"langgraph {' '.join(args)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout + proc.stderr
+
+
+def create(
+    plane: ControlPlane,
+    listener_id: str,
+    name: str,
+    image: str,
+    *,
+    secrets: dict[str, str] | None = None,
+    spec: dict | None = None,
+    custom_url: str | None = None,
+) -> dict:
+    """POST /deployments of an image on that listener, with what the plain create cannot give."""
+    body = {
+        "name": name,
+        "source": "external_docker",
+        "source_config": {
+            "listener_id": listener_id,
+            "resource_spec": {**SPEC, **(spec or {})},
+            "custom_url": custom_url,
+        },
+        "source_revision_config": {"image_uri": image},
+        "secrets": [{"name": k, "value": v} for k, v in (secrets or {}).items()],
+    }
+    response = plane.http.post("/deployments", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def curl_status(url: str, host: str) -> str:
+    """The HTTP status curl gets for `url` with that Host header (127.0.0.1: the node's Traefik)."""
+    proc = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Host: {host}", url],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return proc.stdout
+
+
+def test_a_crash_loop_and_a_printed_secret_in_deploy_logs(demo, plane, listener_id, tmp_path):
+    release = demo.release
+    secret = "sk-e2e-" + os.urandom(12).hex()
+    talker = {
+        "name": "talker",
+        "image": CRASHING,
+        "command": ["sh", "-c", f"echo 'ERROR talker: connecting with token={secret}'; exec sleep 3600"],
+    }
+    name = f"e2e-logs-{os.urandom(3).hex()}"
+    deployment = create(
+        plane, listener_id, name, CRASHING, secrets={"TALKER_TOKEN": secret}, spec={"sidecars": [talker]}
+    )
+    try:
+        revision = plane.wait_revision(deployment["id"], {"DEPLOYED", "DEPLOY_FAILED"}, timeout=300)
+        assert revision["status"] == "DEPLOY_FAILED", revision
+
+        wanted = ("exited with code 3", "talker: connecting with token=[REDACTED]", "DEPLOY_FAILED: crash loop")
+        seen = [""]
+
+        def errors() -> str | None:
+            seen[0] = langgraph(
+                release, tmp_path, "deploy", "logs", "--deployment-id", deployment["id"], "--level", "error"
+            )
+            return seen[0] if all(w in seen[0] for w in wanted) else None
+
+        # The listener ships every 15 s; a crash loop's back-off grows from 10 s.
+        try:
+            shown = wait_for(errors, "the crash loop in `deploy logs --level error`", timeout=180, interval=5)
+        except ControlPlaneError:
+            pytest.fail(f"`deploy logs --level error` lacks one of {wanted}:\n{seen[0][-3000:]}")
+        assert secret not in shown and "lgcp-crashing-agent: exiting" not in shown  # INFO: not an error
+        everything = langgraph(release, tmp_path, "deploy", "logs", "--deployment-id", deployment["id"])
+        assert "lgcp-crashing-agent: exiting with status 3" in everything
+        assert secret not in everything
+    finally:
+        plane.delete(deployment["id"])
+
+
+def test_custom_url_answers_through_traefik(demo, plane, listener_id):
+    release = demo.release
+    name = f"e2e-url-{os.urandom(3).hex()}"
+    host = f"{name}.custom.lgcp.test"
+    deployment = create(plane, listener_id, name, SAMPLE, custom_url=f"http://{host}")
+    try:
+        revision = plane.wait_revision(deployment["id"], {"DEPLOYED", "DEPLOY_FAILED"}, timeout=300)
+        assert revision["status"] == "DEPLOYED", revision
+        wait_route(f"{release.agent_url(name)}/ok")
+        # The custom host serves the agent's own path (Ingress has no portable prefix rewrite).
+        path = urlsplit(release.agent_url(name)).path
+        url = f"http://127.0.0.1:{release.node.ingress.port}{path}/ok"
+
+        wait_for(lambda: curl_status(url, host) == "200", f"{host} answering through Traefik", timeout=60)
+        assert curl_status(url, "not-routed.lgcp.test") == "404"  # only the hosts of the agent's route
+    finally:
+        plane.delete(deployment["id"])
