@@ -36,10 +36,10 @@ async def check_api(admin: httpx.AsyncClient, ledger: Ledger) -> int:
         assert d["id"] == deployment_id, f"{name}: the API holds another deployment than it acknowledged"
         assert d["source_revision_config"]["image_uri"] == ledger.images[deployment_id], name
         revisions = await listed(admin, f"/deployments/{deployment_id}/revisions")
-        assert len(revisions) == 1 + ledger.patches[deployment_id], (
+        assert len(revisions) == 1 + ledger.revisions[deployment_id], (
             name,
             len(revisions),
-            ledger.patches[deployment_id],
+            ledger.revisions[deployment_id],
         )
         found += len(revisions)
     return found
@@ -60,7 +60,7 @@ async def check_database(dsn: str, ledger: Ledger) -> int:
     for name, deployment_id in ledger.created.items():
         row = held[name]
         assert (row["id"], row["image"]) == (deployment_id, ledger.images[deployment_id]), name
-        assert row["revisions"] == 1 + ledger.patches[deployment_id], (name, row["revisions"])
+        assert row["revisions"] == 1 + ledger.revisions[deployment_id], (name, row["revisions"])
     return sum(r["revisions"] for r in rows)
 
 

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,52 +22,63 @@ from listener_support import make_namespace
 from processes_support import ApiProcess, Stack, start_api
 
 ARTIFACTS = REPO / "artifacts" / "faults"
-# The suite's own kwok cluster: its API server is stopped and started by the cases, which must
-# never disturb the shared cluster other suites run on (scripts/cluster.sh, LGCP_CLUSTER_NAME).
-CLUSTER_NAME = "lgcp-faults"
-CLUSTER_STATE = REPO / ".cache" / "faults-cluster"
 
 
-def cluster_script(command: str) -> str:
-    env = {
-        **os.environ,
-        "LGCP_CLUSTER": "kwok",
-        "LGCP_CLUSTER_NAME": CLUSTER_NAME,
-        "LGCP_CLUSTER_STATE": str(CLUSTER_STATE),
-        "PATH": f"{TOOLS_BIN}:{os.environ.get('PATH', '')}",
-    }
-    proc = subprocess.run(
-        ["bash", str(REPO / "scripts" / "cluster.sh"), command], capture_output=True, text=True, env=env, timeout=300
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"scripts/cluster.sh {command} ({CLUSTER_NAME}) failed:\n{proc.stderr}")
-    return proc.stdout
+@dataclass(frozen=True)
+class KwokCluster:
+    """A kwok cluster of the suite's own (scripts/cluster.sh with LGCP_CLUSTER_NAME and
+    LGCP_CLUSTER_STATE): the cases stop and start its API server, which must never disturb the
+    shared cluster other suites run on."""
 
+    name: str
+    state: Path
 
-def kwokctl(*args: str) -> None:
-    """kwokctl on the suite's cluster (stop/start cluster: every component, etcd's data kept)."""
-    env = {**os.environ, "KWOK_WORKDIR": str(CLUSTER_STATE / "kwok"), "PATH": f"{TOOLS_BIN}:{os.environ['PATH']}"}
-    subprocess.run(
-        [str(TOOLS_BIN / "kwokctl"), *args, "--name", CLUSTER_NAME],
-        check=True,
-        capture_output=True,
-        env=env,
-        timeout=120,
-    )
+    def script(self, command: str) -> str:
+        """scripts/cluster.sh COMMAND for this cluster; raises with its stderr on failure."""
+        env = {
+            **os.environ,
+            "LGCP_CLUSTER": "kwok",
+            "LGCP_CLUSTER_NAME": self.name,
+            "LGCP_CLUSTER_STATE": str(self.state),
+            "PATH": f"{TOOLS_BIN}:{os.environ.get('PATH', '')}",
+        }
+        proc = subprocess.run(
+            ["bash", str(REPO / "scripts" / "cluster.sh"), command],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"scripts/cluster.sh {command} ({self.name}) failed:\n{proc.stderr}")
+        return proc.stdout
 
+    def up(self) -> LocalCluster:
+        kubeconfig = Path(self.script("up").strip().splitlines()[-1])
+        assert kubeconfig.parent == self.state, kubeconfig
+        return LocalCluster(kubeconfig)
 
-def cluster_process(component: str) -> int:
-    """The pid of one of the suite's cluster's components (e.g. "kube-apiserver")."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    def running(self) -> bool:
         try:
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if args and args[0].endswith(f"/{component}".encode()) and str(CLUSTER_STATE).encode() in args[0]:
-            return int(entry.name)
-    raise RuntimeError(f"{component} of the {CLUSTER_NAME} cluster is not running")
+            self.script("status")
+        except RuntimeError:
+            return False
+        return True
+
+    def kwokctl(self, *args: str) -> None:
+        """kwokctl on this cluster (`stop cluster` / `start cluster`: every component; etcd's
+        data is kept)."""
+        env = {**os.environ, "KWOK_WORKDIR": str(self.state / "kwok"), "PATH": f"{TOOLS_BIN}:{os.environ['PATH']}"}
+        subprocess.run(
+            [str(TOOLS_BIN / "kwokctl"), *args, "--name", self.name],
+            check=True,
+            capture_output=True,
+            env=env,
+            timeout=120,
+        )
+
+
+FAULTS = KwokCluster("lgcp-faults", REPO / ".cache" / "faults-cluster")
 
 
 def record(case: str, **figures: object) -> None:

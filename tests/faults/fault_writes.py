@@ -32,7 +32,8 @@ class Ledger:
 
     created: dict[str, str] = field(default_factory=dict)  # name -> id
     images: dict[str, str] = field(default_factory=dict)  # id -> image of the last acknowledged write
-    patches: Counter[str] = field(default_factory=Counter)  # id -> acknowledged PATCHes
+    # id -> acknowledged writes that made a revision after the first (PATCHes and rollbacks)
+    revisions: Counter[str] = field(default_factory=Counter)
     deleted: dict[str, str] = field(default_factory=dict)  # name -> id, deletion acknowledged
     answers: Counter[str] = field(default_factory=Counter)  # "201", "503", "ConnectError", ...
     replayed: int = 0  # creates answered from the stored first answer (Idempotent-Replayed)
@@ -45,7 +46,8 @@ class Ledger:
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(self.answers.items()))
         return (
             f"acknowledged {self.acknowledged} writes ({len(self.created) + len(self.deleted)} creates, "
-            f"{sum(self.patches.values())} PATCHes, {len(self.deleted)} deletes); answers {{{answers}}}; "
+            f"{sum(self.revisions.values())} PATCHes and rollbacks, {len(self.deleted)} deletes); "
+            f"answers {{{answers}}}; "
             f"{self.replayed} replayed creates, {self.recovered_patches} PATCHes found applied after a lost answer"
         )
 
@@ -95,36 +97,40 @@ class Writer:
             wait = min(float(response.headers["Retry-After"]), MAX_WAIT)
         await asyncio.sleep(wait)
 
+    async def _until(self, done: int, what: str, method: str, path: str, **kwargs) -> httpx.Response:
+        """Sends the same request until it is answered `done`; a 503, 502, 504 or no answer is
+        retried, any other answer fails the case naming `what`."""
+        started = time.monotonic()
+        while True:
+            response = await self._send(method, path, **kwargs)
+            if response is not None and response.status_code == done:
+                return response
+            if response is not None and response.status_code not in RETRY_STATUS:
+                raise AssertionError(f"{what}: {response.status_code} {response.text}")
+            await self._pause(response, started, what)
+
     async def create(self, name: str, image: str) -> str:
         """Creates a deployment, retrying with one Idempotency-Key until it is acknowledged."""
-        key, body, started = str(uuid.uuid4()), self.body(name, image), time.monotonic()
-        while True:
-            response = await self._send("POST", "/deployments", json=body, headers={"Idempotency-Key": key})
-            if response is not None and response.status_code == 201:
-                if response.headers.get("Idempotent-Replayed") == "true":
-                    self.ledger.replayed += 1
-                deployment_id = response.json()["id"]
-                self.ledger.created[name] = deployment_id
-                self.ledger.images[deployment_id] = image
-                self.ledger.acknowledged += 1
-                return deployment_id
-            if response is not None and response.status_code not in RETRY_STATUS:
-                raise AssertionError(f"create {name}: {response.status_code} {response.text}")
-            await self._pause(response, started, f"create {name}")
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        response = await self._until(
+            201, f"create {name}", "POST", "/deployments", json=self.body(name, image), headers=headers
+        )
+        if response.headers.get("Idempotent-Replayed") == "true":
+            self.ledger.replayed += 1
+        deployment_id = response.json()["id"]
+        self.ledger.created[name] = deployment_id
+        self.ledger.images[deployment_id] = image
+        self.ledger.acknowledged += 1
+        return deployment_id
 
-    async def _etag(self, deployment_id: str, started: float) -> tuple[str, str]:
-        while True:
-            response = await self._send("GET", f"/deployments/{deployment_id}")
-            if response is not None and response.status_code == 200:
-                return response.headers["ETag"], response.json()["source_revision_config"]["image_uri"]
-            if response is not None and response.status_code not in RETRY_STATUS:
-                raise AssertionError(f"GET {deployment_id}: {response.status_code} {response.text}")
-            await self._pause(response, started, f"GET {deployment_id}")
+    async def _etag(self, deployment_id: str) -> tuple[str, str]:
+        response = await self._until(200, f"GET {deployment_id}", "GET", f"/deployments/{deployment_id}")
+        return response.headers["ETag"], response.json()["source_revision_config"]["image_uri"]
 
     async def patch(self, deployment_id: str, image: str) -> None:
         """Moves a deployment to `image` (a new revision), exactly once, whatever is lost on the way."""
         started = time.monotonic()
-        etag, _ = await self._etag(deployment_id, started)
+        etag, _ = await self._etag(deployment_id)
         body = {"source_revision_config": {"image_uri": image}}
         while True:
             response = await self._send("PATCH", f"/deployments/{deployment_id}", json=body, headers={"If-Match": etag})
@@ -133,7 +139,7 @@ class Writer:
             if response is not None and response.status_code == 412:
                 # Only this client writes this deployment: a 412 means an earlier attempt of this
                 # very PATCH committed and its answer was lost, or nothing we sent took effect.
-                etag, current = await self._etag(deployment_id, started)
+                etag, current = await self._etag(deployment_id)
                 if current == image:
                     self.ledger.recovered_patches += 1
                     break
@@ -142,19 +148,24 @@ class Writer:
                 raise AssertionError(f"PATCH {deployment_id}: {response.status_code} {response.text}")
             await self._pause(response, started, f"PATCH {deployment_id}")
         self.ledger.images[deployment_id] = image
-        self.ledger.patches[deployment_id] += 1
+        self.ledger.revisions[deployment_id] += 1
+        self.ledger.acknowledged += 1
+
+    async def rollback(self, deployment_id: str, revision_id: str, image: str) -> None:
+        """Rolls back to an earlier revision (`image` is its image): a new revision with its
+        content, sent again with one Idempotency-Key until answered."""
+        path = f"/deployments/{deployment_id}/revisions/{revision_id}/redeploy"
+        await self._until(
+            201, f"rollback {deployment_id}", "POST", path, headers={"Idempotency-Key": str(uuid.uuid4())}
+        )
+        self.ledger.images[deployment_id] = image
+        self.ledger.revisions[deployment_id] += 1
         self.ledger.acknowledged += 1
 
     async def delete(self, name: str) -> None:
         """Asks for a deployment's deletion (the listener finishes it), retrying until answered."""
-        deployment_id, started = self.ledger.created[name], time.monotonic()
-        while True:
-            response = await self._send("DELETE", f"/deployments/{deployment_id}")
-            if response is not None and response.status_code == 204:
-                break
-            if response is not None and response.status_code not in RETRY_STATUS:
-                raise AssertionError(f"DELETE {name}: {response.status_code} {response.text}")
-            await self._pause(response, started, f"DELETE {name}")
+        deployment_id = self.ledger.created[name]
+        await self._until(204, f"DELETE {name}", "DELETE", f"/deployments/{deployment_id}")
         del self.ledger.created[name]
         self.ledger.deleted[name] = deployment_id
         self.ledger.acknowledged += 1

@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 from fault_checks import all_deployed, check_api, check_database, converged
-from fault_plane import kwokctl, record
+from fault_plane import FAULTS, record
 from fault_writes import Writer
 from lgcp_contract import labels as L
 from listener_support import eventually
@@ -53,23 +53,21 @@ async def test_kube_api_server_restarted_and_unreachable_the_listener_converges_
         ids = [await writer.create(f"kube-{i}", "registry.test/agent:0") for i in range(6)]
         await eventually(lambda: any(stack.exists("deployment", f"kube-{i}") for i in range(6)), 60, interval=0.05)
         made = await asyncio.to_thread(owned, cluster, ns, cid)
-        await asyncio.to_thread(kwokctl, "stop", "cluster")
-        await asyncio.to_thread(kwokctl, "start", "cluster")
-        restarted = time.monotonic()
+        await asyncio.to_thread(FAULTS.kwokctl, "stop", "cluster")
+        await asyncio.to_thread(FAULTS.kwokctl, "start", "cluster")
         relist = await converged(cluster, ns, cid, writer.ledger)
         quick_restarts = len(restarts)
         # 2. Unreachable for a while, writes going on meanwhile (the API does not need it).
         made = {**await asyncio.to_thread(owned, cluster, ns, cid), **made}
-        await asyncio.to_thread(kwokctl, "stop", "cluster")
+        await asyncio.to_thread(FAULTS.kwokctl, "stop", "cluster")
         down_at = time.monotonic()
         for i, deployment_id in enumerate(ids[:3]):
             await writer.patch(deployment_id, "registry.test/agent:1")
             await writer.create(f"kube-late-{i}", "registry.test/agent:0")
         assert set(writer.ledger.answers) <= {"200", "201"}, writer.ledger.summary()
         await asyncio.sleep(max(0.0, DOWN_SECONDS - (time.monotonic() - down_at)))
-        await asyncio.to_thread(kwokctl, "start", "cluster")
+        await asyncio.to_thread(FAULTS.kwokctl, "start", "cluster")
         down_for = time.monotonic() - down_at
-        back = time.monotonic()
         to_cluster = await converged(cluster, ns, cid, writer.ledger, within=300)
         deployed = await all_deployed(stack.admin, writer.ledger, within=400)
         now = await asyncio.to_thread(owned, cluster, ns, cid)
@@ -95,7 +93,6 @@ async def test_kube_api_server_restarted_and_unreachable_the_listener_converges_
             cluster_converged_after_api_server_back_seconds=round(to_cluster, 2),
             all_deployed_after_api_server_back_seconds=round(to_cluster + deployed, 2),
         )
-        assert time.monotonic() - restarted > 0 and back
     finally:
         keeper.cancel()
         await writer.aclose()
