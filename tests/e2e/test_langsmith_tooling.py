@@ -1,9 +1,10 @@
 """LangChain's own tooling against agents on the real node (issue 17): a crash-looping agent's pod
-logs through `langgraph deploy logs --level error`, a secret value printed in the agent's pod
-redacted before it leaves the cluster, and `custom_url` answered through Traefik.
+logs through `langgraph deploy logs --level error`, secret values printed in the agent's pod (a
+secret's, and a `secret_references` key's that only the cluster holds) redacted before they leave
+the cluster, and `custom_url` answered through Traefik.
 
 The agents' images cannot print their environment (the sample agent and the crashing one are
-fixed images), so a sidecar of the crashing image prints the secret's value itself: the listener
+fixed images), so a sidecar of the crashing image prints the values itself: the listener
 redacts by value, whichever container of the agent's pod prints it."""
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def create(
     image: str,
     *,
     secrets: dict[str, str] | None = None,
+    references: list[dict] | None = None,
     spec: dict | None = None,
     custom_url: str | None = None,
 ) -> dict:
@@ -66,6 +68,7 @@ def create(
         },
         "source_revision_config": {"image_uri": image},
         "secrets": [{"name": k, "value": v} for k, v in (secrets or {}).items()],
+        "secret_references": references or [],
     }
     response = plane.http.post("/deployments", json=body)
     assert response.status_code == 201, response.text
@@ -85,21 +88,33 @@ def curl_status(url: str, host: str) -> str:
 
 def test_a_crash_loop_and_a_printed_secret_in_deploy_logs(demo, plane, listener_id, tmp_path):
     release = demo.release
-    secret = "sk-e2e-" + os.urandom(12).hex()
+    secret, held = "sk-e2e-" + os.urandom(12).hex(), "sk-held-" + os.urandom(12).hex()
+    name = f"e2e-logs-{os.urandom(3).hex()}"
+    # A Secret of the agents' namespace that the agent reads by reference: its value is never
+    # the API's to know, so only the listener (reading it) can redact it.
+    release.node.kubectl(
+        "create", "secret", "generic", f"{name}-held", "-n", release.agents_namespace, f"--from-literal=token={held}"
+    )
     talker = {
         "name": "talker",
         "image": CRASHING,
-        "command": ["sh", "-c", f"echo 'ERROR talker: connecting with token={secret}'; exec sleep 3600"],
+        "command": ["sh", "-c", f"echo 'ERROR talker: connecting with token={secret} held={held}'; exec sleep 3600"],
     }
-    name = f"e2e-logs-{os.urandom(3).hex()}"
     deployment = create(
-        plane, listener_id, name, CRASHING, secrets={"TALKER_TOKEN": secret}, spec={"sidecars": [talker]}
+        plane,
+        listener_id,
+        name,
+        CRASHING,
+        secrets={"TALKER_TOKEN": secret},
+        references=[{"name": "HELD_TOKEN", "secret_name": f"{name}-held", "secret_key": "token"}],
+        spec={"sidecars": [talker]},
     )
     try:
         revision = plane.wait_revision(deployment["id"], {"DEPLOYED", "DEPLOY_FAILED"}, timeout=300)
         assert revision["status"] == "DEPLOY_FAILED", revision
 
-        wanted = ("exited with code 3", "talker: connecting with token=[REDACTED]", "DEPLOY_FAILED: crash loop")
+        talked = "talker: connecting with token=[REDACTED] held=[REDACTED]"
+        wanted = ("exited with code 3", talked, "DEPLOY_FAILED: crash loop")
         seen = [""]
 
         def errors() -> str | None:
@@ -113,12 +128,13 @@ def test_a_crash_loop_and_a_printed_secret_in_deploy_logs(demo, plane, listener_
             shown = wait_for(errors, "the crash loop in `deploy logs --level error`", timeout=180, interval=5)
         except ControlPlaneError:
             pytest.fail(f"`deploy logs --level error` lacks one of {wanted}:\n{seen[0][-3000:]}")
-        assert secret not in shown and "lgcp-crashing-agent: exiting" not in shown  # INFO: not an error
+        assert "lgcp-crashing-agent: exiting" not in shown  # INFO: not an error
         everything = langgraph(release, tmp_path, "deploy", "logs", "--deployment-id", deployment["id"])
         assert "lgcp-crashing-agent: exiting with status 3" in everything
-        assert secret not in everything
+        assert secret not in shown + everything and held not in shown + everything
     finally:
         plane.delete(deployment["id"])
+        release.node.kubectl("delete", "secret", f"{name}-held", "-n", release.agents_namespace, check=False)
 
 
 def test_custom_url_answers_through_traefik(demo, plane, listener_id):
