@@ -48,4 +48,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     echo "postgres-entrypoint: initialised $PGDATA"
 fi
 
+# The kubelet may have given the volume the pod's fsGroup (group rwx and setgid on folders) since
+# the last start: PostgreSQL refuses a PGDATA that is not 0700 or 0750.
+chmod 0700 "$PGDATA"
 exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories="$socket_dir" "$@"

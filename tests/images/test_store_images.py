@@ -183,6 +183,16 @@ def test_postgres_image_initialises_like_the_official_one_and_keeps_its_data(cha
         remove(name)
     assert (data / "pgdata" / "PG_VERSION").exists()
 
+    # The kubelet gives the volume the pod's fsGroup again when the pod starts (fsGroupChangePolicy
+    # Always): group read-write on every file, rwx and setgid on every folder. PostgreSQL refuses
+    # such a PGDATA ("has invalid permissions") unless the image puts 0700 back, as the official
+    # image's entrypoint does: the chart's Postgres crash-looped so on the real node after an upgrade.
+    for path in [data, *data.rglob("*")]:
+        if path.is_symlink():
+            continue
+        os.chown(path, -1, pod_fs_group(database))
+        path.chmod((path.stat().st_mode | 0o2070) if path.is_dir() else (path.stat().st_mode | 0o060))
+
     # A restarted pod finds its data: no second initialisation, the row is still there.
     name = run_store(chart, "StatefulSet", "database", mounts, volume)
     try:
