@@ -23,7 +23,8 @@ class Page:
 
 async def page_params(
     limit: Annotated[int, Query(ge=1, le=100, description="page size")] = 20,
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    # Bounded by PostgreSQL's bigint, which OFFSET takes: beyond it asyncpg cannot encode it.
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1, description="items to skip")] = 0,
 ) -> Page:
     """The paging query parameters, validated (async: no thread-pool hop, see lgcp_api.http.deps)."""
     return Page(limit, offset)
