@@ -21,6 +21,7 @@ from harness.processes import free_port
 from harness.redis import start_redis
 from langgraph_sdk import get_sync_client
 from podman_images import PODMAN, ULIMITS, build
+from prometheus_client.parser import text_string_to_metric_families
 
 SAMPLE = "localhost/lgcp-sample-agent"
 # What the listener's agent pod spec sets (services/listener, the agent Deployment's security
@@ -114,6 +115,21 @@ def wait_ok(url: str, name: str, timeout: float = 120) -> None:
     raise AssertionError(f"{url} never answered 200; container log:\n{logs(name)}")
 
 
+def agent_figures(url: str) -> dict[str, dict[str, float]]:
+    """The page's `lg_api_*` samples summed by their `status` label ("" when they have none)."""
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200, response.text
+    figures: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name.startswith("lg_api_") and not sample.name.endswith("_bucket"):
+                name = sample.name.removesuffix("_total")
+                by_status = figures.setdefault(name, {})
+                status = sample.labels.get("status", "")
+                by_status[status] = by_status.get(status, 0) + sample.value
+    return figures
+
+
 def test_sample_agent_serves_under_its_prefix_and_keeps_threads_in_postgres(servers, tmp_path):
     pg, rd = servers
     port = free_port()
@@ -131,6 +147,14 @@ def test_sample_agent_serves_under_its_prefix_and_keeps_threads_in_postgres(serv
         # A stateless run (no thread), as the demo's snippet does.
         once = client.runs.wait(None, "agent", input={"messages": [{"role": "human", "content": "once"}]})
         assert once["messages"][-1]["content"] == "echo #1 (revision 1): once"
+        # The server counted those requests by status, with their latency, and the run queue's
+        # depth, on the page the listener gathers (runtime-pg leaves these off unless graph.py's
+        # lifespan starts them).
+        figures = agent_figures(f"http://127.0.0.1:{port}{prefix}/metrics")
+        assert figures["lg_api_http_requests"].get("200", 0) >= 3, figures
+        assert figures["lg_api_http_requests_latency_count"][""] >= 3, figures
+        assert figures["lg_api_http_requests_latency_sum"][""] > 0, figures
+        assert figures["lg_api_num_pending_runs"] == {"": 0} and figures["lg_api_num_running_runs"] == {"": 0}, figures
     finally:
         subprocess.run([*PODMAN, "rm", "--force", name], capture_output=True)
 
