@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -34,6 +35,14 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_IDS_PER_READ = 100  # the API's limit for ?deployment_id=
+# The shutdown's bounds. A replica that lost its lease must exit for Kubernetes to restart it as
+# a standby, so no step may hold the exit: the tasks get STOP_TASKS_SECONDS to end after they are
+# cancelled (again every round, since a task can swallow one cancellation: asyncio.wait_for in
+# Python 3.11 returns when its inner future ends in the same loop iteration as the cancel), and
+# each close gets CLOSE_STEP_SECONDS. Five closes and the tasks: about 20 s at most.
+STOP_TASKS_SECONDS = 6.0
+STOP_TASKS_ROUNDS = 3
+CLOSE_STEP_SECONDS = 3.0
 T = TypeVar("T")
 
 
@@ -108,9 +117,7 @@ class Listener:
 
     async def _stop_tasks(self, tasks: list[asyncio.Task[Any]]) -> None:
         self._ready = False
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks, STOP_TASKS_SECONDS, STOP_TASKS_ROUNDS)
 
     async def _lead(
         self,
@@ -271,7 +278,7 @@ async def _unless_ended(awaitable: Awaitable[T], background: list[asyncio.Task[A
     finally:
         if not step.done():
             step.cancel()
-            await asyncio.gather(step, return_exceptions=True)
+            await asyncio.wait([step], timeout=CLOSE_STEP_SECONDS)  # bounded: the shutdown follows
     if step.done() and not step.cancelled():
         return step.result()
     for task in background:
@@ -280,11 +287,69 @@ async def _unless_ended(awaitable: Awaitable[T], background: list[asyncio.Task[A
     raise _Stopped
 
 
-async def _closing(what: str, close: Callable[[], Awaitable[object]]) -> None:
-    """Runs one step of the shutdown; a failure is logged so that the others still run."""
+async def stop_tasks(tasks: list[asyncio.Task[Any]], seconds: float, rounds: int) -> list[asyncio.Task[Any]]:
+    """Cancels `tasks` and waits at most `seconds` for them to end, cancelling the survivors again
+    each of `rounds` rounds; answers those still running then, each logged with where it waits."""
+    pending = [task for task in tasks if not task.done()]
+    for _ in range(rounds):
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        _, still = await asyncio.wait(pending, timeout=seconds / rounds)
+        pending = [task for task in pending if task in still]
+    for task in pending:
+        log.error("task %s did not stop when cancelled; abandoned at:\n%s", task.get_name(), _where(task))
+    for task in tasks:  # retrieved, so that asyncio does not log them as never retrieved
+        if task.done() and not task.cancelled():
+            task.exception()
+    return pending
+
+
+def _where(task: asyncio.Future[Any]) -> str:
+    """Where a task waits: every coroutine of its await chain (Task.print_stack shows only the
+    outermost), and the name of the future it waits on."""
+    out = io.StringIO()
+    coro = task.get_coro() if isinstance(task, asyncio.Task) else None
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            out.write(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}\n")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        if coro is not None and not hasattr(coro, "cr_frame") and not hasattr(coro, "gi_frame"):
+            out.write(f"  awaiting {coro!r}\n")
+            break
+    return out.getvalue()
+
+
+def _running_tasks() -> str:
+    """Every other task still running, with where it waits: what a close may be waiting for."""
+    current = asyncio.current_task()
+    return "".join(f"task {task.get_name()}:\n{_where(task)}" for task in asyncio.all_tasks() if task is not current)
+
+
+async def _closing(what: str, close: Callable[[], Awaitable[object]], seconds: float = CLOSE_STEP_SECONDS) -> None:
+    """Runs one step of the shutdown, bounded by `seconds`; a failure or a step that does not end
+    in time is logged (and abandoned) so that the others still run and the process exits."""
+    step = asyncio.ensure_future(close())
     try:
-        await close()
-    except Exception as exc:
+        done, _ = await asyncio.wait([step], timeout=seconds)
+    except asyncio.CancelledError:
+        step.cancel()
+        raise
+    if not done:
+        log.warning(
+            "closing %s did not finish within %.1fs; abandoned at:\n%s\nthe tasks still running:\n%s",
+            what,
+            seconds,
+            _where(step),
+            _running_tasks(),
+        )
+        step.cancel()
+        return
+    if step.cancelled():
+        log.warning("closing %s was cancelled", what)
+    elif (exc := step.exception()) is not None:
         log.warning("closing %s failed: %s", what, describe_failure(exc))
 
 
