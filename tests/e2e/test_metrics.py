@@ -4,9 +4,9 @@ node: the agent server process's own figures from its page), its ready pod, and 
 counted as a restart without the pod being replaced; the listener's /metrics carries the same
 figures labelled by deployment. The listener gathers every 20 s.
 
-The agent's own HTTP figures (request count, latency, runs) are a strict xfail: the sample
-agent's langgraph-runtime-pg (0.11.1) never starts langgraph-api's metrics reporter, so its
-/metrics page has no `lg_api_*` families, and `?format=json` answers 500 (KeyError 'workers').
+The agent's own HTTP figures (request count, latency, runs) come from the `lg_api_*` families the
+sample agent's server counts once graph.py's lifespan has started its metrics reporter
+(langgraph-runtime-pg 0.11.1 does not start it).
 """
 
 from __future__ import annotations
@@ -67,10 +67,6 @@ def test_cpu_memory_replicas_and_a_crash_reach_the_metrics(demo, plane, listener
     plane.delete(deployment["id"])  # the node's CPU is small: each test removes its agents
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="langgraph-runtime-pg 0.11.1 never starts langgraph-api's metrics reporter: no lg_api_* on /metrics",
-)
 def test_the_request_count_rises_with_latency_and_runs(demo, plane, listener_id):
     release = demo.release
     deployment = deploy(plane, release, listener_id)
