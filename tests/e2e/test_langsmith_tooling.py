@@ -16,12 +16,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from agents import CRASHING, REPO, SAMPLE
-from lgcp_local_stack.control_plane import ControlPlane, ControlPlaneError, wait_for, wait_route
+from lgcp_local_stack.control_plane import ControlPlaneError, wait_for, wait_route
 from lgcp_local_stack.release import Release
 
 pytestmark = [pytest.mark.cluster, pytest.mark.images]
 CLI = REPO / ".venv" / "bin" / "langgraph"
-SPEC = {"min_scale": 1, "max_scale": 1, "cpu": 0.1, "memory_mb": 256}
 
 
 def langgraph(release: Release, home: Path, *args: str) -> str:
@@ -44,35 +43,6 @@ def langgraph(release: Release, home: Path, *args: str) -> str:
     )
     assert proc.returncode == 0, f"langgraph {' '.join(args)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout + proc.stderr
-
-
-def create(
-    plane: ControlPlane,
-    listener_id: str,
-    name: str,
-    image: str,
-    *,
-    secrets: dict[str, str] | None = None,
-    references: list[dict] | None = None,
-    spec: dict | None = None,
-    custom_url: str | None = None,
-) -> dict:
-    """POST /deployments of an image on that listener, with what the plain create cannot give."""
-    body = {
-        "name": name,
-        "source": "external_docker",
-        "source_config": {
-            "listener_id": listener_id,
-            "resource_spec": {**SPEC, **(spec or {})},
-            "custom_url": custom_url,
-        },
-        "source_revision_config": {"image_uri": image},
-        "secrets": [{"name": k, "value": v} for k, v in (secrets or {}).items()],
-        "secret_references": references or [],
-    }
-    response = plane.http.post("/deployments", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def curl_status(url: str, host: str) -> str:
@@ -100,11 +70,11 @@ def test_a_crash_loop_and_a_printed_secret_in_deploy_logs(demo, plane, listener_
         "image": CRASHING,
         "command": ["sh", "-c", f"echo 'ERROR talker: connecting with token={secret} held={held}'; exec sleep 3600"],
     }
-    deployment = create(
-        plane,
-        listener_id,
+    deployment = plane.create(
         name,
         CRASHING,
+        listener_id,
+        memory_mb=256,
         secrets={"TALKER_TOKEN": secret},
         references=[{"name": "HELD_TOKEN", "secret_name": f"{name}-held", "secret_key": "token"}],
         spec={"sidecars": [talker]},
@@ -141,7 +111,7 @@ def test_custom_url_answers_through_traefik(demo, plane, listener_id):
     release = demo.release
     name = f"e2e-url-{os.urandom(3).hex()}"
     host = f"{name}.custom.lgcp.test"
-    deployment = create(plane, listener_id, name, SAMPLE, custom_url=f"http://{host}")
+    deployment = plane.create(name, SAMPLE, listener_id, memory_mb=256, custom_url=f"http://{host}")
     try:
         revision = plane.wait_revision(deployment["id"], {"DEPLOYED", "DEPLOY_FAILED"}, timeout=300)
         assert revision["status"] == "DEPLOYED", revision

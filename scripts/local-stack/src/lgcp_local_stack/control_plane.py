@@ -82,17 +82,24 @@ class ControlPlane:
         cpu: float = 0.1,
         memory_mb: int = 512,
         secrets: dict[str, str] | None = None,
+        *,
+        spec: dict | None = None,
+        custom_url: str | None = None,
+        references: list[dict] | None = None,
     ) -> dict:
-        """POST /deployments of an `external_docker` image on that listener."""
+        """POST /deployments of an `external_docker` image on that listener; `spec` adds
+        `resource_spec` fields, `references` are `secret_references`."""
+        sizing = {"min_scale": min_scale, "max_scale": max_scale, "cpu": cpu, "memory_mb": memory_mb}
+        source_config: dict = {"listener_id": listener_id, "resource_spec": {**sizing, **(spec or {})}}
+        if custom_url is not None:
+            source_config["custom_url"] = custom_url
         body = {
             "name": name,
             "source": "external_docker",
-            "source_config": {
-                "listener_id": listener_id,
-                "resource_spec": {"min_scale": min_scale, "max_scale": max_scale, "cpu": cpu, "memory_mb": memory_mb},
-            },
+            "source_config": source_config,
             "source_revision_config": {"image_uri": image},
             "secrets": [{"name": k, "value": v} for k, v in (secrets or {}).items()],
+            "secret_references": references or [],
         }
         return self._json(self.http.post("/deployments", json=body), 201)
 
