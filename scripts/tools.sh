@@ -111,6 +111,20 @@ build_etcd() {
   rm -rf "$out/.src"
 }
 
+build_kwok() {
+  local out=$1 src m=sigs.k8s.io/kwok
+  GOBIN=$out go install -ldflags "-s -w -X $m/pkg/consts.Version=${KWOK_VERSION#v} -X $m/pkg/consts.KubeVersion=${KUBE_VERSION#v}" \
+    "$m/cmd/kwok@$KWOK_VERSION" "$m/cmd/kwokctl@$KWOK_VERSION"
+  # kwok's own stage definitions (node heartbeat, pod lifecycle, volume binding), kept beside the
+  # binaries so that scripts/cluster.sh can combine them with the project's stages.
+  src=$(module_dir "$m@$KWOK_VERSION")/kustomize/stage
+  mkdir -p "$out/stages"
+  cp "$src"/node/fast/node-initialize.yaml "$src"/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    "$src"/pod/fast/pod-{ready,complete,delete}.yaml "$src"/volume/fast/{storage-class,pv-bind,pv-delete,pvc-provision,pvc-delete}.yaml \
+    "$out/stages/"
+  chmod u+w "$out/stages"/*
+}
+
 # kube_commands OUT COMMAND...: builds k8s.io/kubernetes/cmd/COMMAND (at KUBE_VERSION) into OUT.
 kube_commands() {
   # k8s.io/kubernetes replaces each staging module with a local path; a wrapper module points
@@ -306,6 +320,9 @@ link() {
       for f in $(outputs_of "$1"); do ln -sfn "$dir/$f" "$root/.tools/real-node/$f"; done ;;
   esac
 }
+
+# Sourced (e.g. by a test that checks every tool has its functions): define everything, build nothing.
+[[ ${BASH_SOURCE[0]} == "$0" ]] || return 0
 
 tools=("$@")
 [[ ${#tools[@]} -gt 0 ]] || tools=("${ALL_TOOLS[@]}")

@@ -29,3 +29,23 @@ def test_unreachable_module_proxy_is_named(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "cannot fetch modules from the Go module proxy (GOPROXY=off)" in result.stderr
     assert not (tmp_path / "cache" / "helm3-v3.21.4").exists()
+
+
+def test_every_tool_has_a_build_function_and_a_version() -> None:
+    # A cold cache calls build_<tool> for each of ALL_TOOLS: a missing function only shows on a
+    # fresh machine (kwok's was lost once and every warm run stayed green).
+    script = "\n".join(
+        [
+            f"source {REPO / 'scripts' / 'tools.sh'}",
+            'for t in "${ALL_TOOLS[@]}"; do',
+            '  declare -F "build_$t" >/dev/null || echo "no build_$t"',
+            '  [[ -n $(version_of "$t") ]] || echo "no version for $t"',
+            '  [[ -n $(outputs_of "$t") ]] || echo "no outputs for $t"',
+            "done",
+            'echo "checked ${#ALL_TOOLS[@]}"',
+        ]
+    )
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    lines = result.stdout.strip().splitlines()
+    assert lines and lines[-1].startswith("checked ") and int(lines[-1].split()[1]) >= 10, result
+    assert lines[:-1] == [], lines[:-1]
