@@ -10,6 +10,15 @@ mkdir -p artifacts
 scripts/lint.sh || exit 1
 # The chart scanners tests/security runs (cached like the Go-built tools).
 scripts/scanners.sh install || exit 1
+# The images, before any test: the e2e and image suites' fixtures would otherwise carry a cold
+# build (debootstrap bases, wheels) inside pytest's per-test timeout. Where podman cannot run
+# containers, those suites skip and say why.
+scripts/images.sh base || exit 1
+if scripts/images.sh can-run; then
+  scripts/images.sh build || exit 1
+else
+  echo "test: podman cannot run containers here; the image and e2e suites will skip" >&2
+fi
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [[ $rc -eq 5 ]]; then

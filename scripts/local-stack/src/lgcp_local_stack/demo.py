@@ -55,12 +55,14 @@ def _done(started: float, what: str = "done") -> None:
 
 def _process_start_time(pid: int) -> str | None:
     """The kernel's start time of `pid` (field 22 of /proc/<pid>/stat): with the pid, it names one
-    process, so a pid reused since is never signalled by mistake."""
+    process, so a pid reused since is never signalled by mistake. None once it has exited (a
+    zombie no longer runs, though its entry stays until its parent reaps it)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 class _Marks:
