@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     agent_postgres_port: int = 5432
     agent_redis_url: SecretStr | None = None
     agent_redis_databases: int = Field(default=16, ge=2)
-    # Shared mode: each agent gets a Redis ACL user limited to its database number (databases.py).
+    # Shared mode: each agent gets a Redis ACL user limited to its database number (databases/shared/).
     agent_redis_acl: bool = True
     spare_databases: int = Field(default=3, ge=0, le=50)
     external_database_uri_template: SecretStr | None = None
