@@ -98,6 +98,7 @@ GET /ui/deployments/{deployment_id}/delete                                      
 POST /ui/deployments/{deployment_id}/delete                                       303 303 403 303 303 303 404
 GET /ui/deployments/{deployment_id}/edit                                          200 200 200 303 303 303 404
 POST /ui/deployments/{deployment_id}/edit                                         303 303 403 303 303 303 404
+GET /ui/deployments/{deployment_id}/logs                                          200 200 200 303 303 303 404
 GET /ui/deployments/{deployment_id}/metrics                                       200 200 200 303 303 303 404
 GET /ui/deployments/{deployment_id}/revisions/{revision_id}                       200 200 200 303 303 303 404
 POST /ui/deployments/{deployment_id}/revisions/{revision_id}/redeploy             303 303 403 303 303 303 404

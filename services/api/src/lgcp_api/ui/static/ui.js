@@ -139,6 +139,31 @@ function refreshMetrics(section) {
   setTimeout(refresh, METRICS_MS);
 }
 
+// A deployment's runtime logs, first page: fetch the same page every 20 s and swap its entries
+// and pager in place. Without this script the page is static (reload or filter again).
+const LOGS_MS = 20000;
+
+function refreshLogs(view) {
+  async function refresh() {
+    if (!document.hidden) {
+      try {
+        const response = await fetch(view.dataset.refreshUrl, { credentials: "same-origin" });
+        if (!response.ok) return; // signed out or gone: keep what is shown, stop refreshing
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        for (const part of ["[data-log-entries]", "nav.pager"]) {
+          const old = view.querySelector(part);
+          const now = fresh.querySelector(`.log-view ${part}`);
+          if (old && now) old.replaceWith(document.importNode(now, true));
+        }
+      } catch (error) {
+        // The server cannot be reached: try again at the next tick.
+      }
+    }
+    setTimeout(refresh, LOGS_MS);
+  }
+  setTimeout(refresh, LOGS_MS);
+}
+
 function enableCopy(button) {
   const input = document.getElementById(button.dataset.copy);
   button.hidden = false;
@@ -159,6 +184,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-rows]").forEach(enableAddRow);
   document.querySelectorAll("[data-copy]").forEach(enableCopy);
   document.querySelectorAll("section.metrics[data-refresh-url]").forEach(refreshMetrics);
+  document.querySelectorAll(".log-view[data-refresh-url]").forEach(refreshLogs);
   const summary = document.querySelector(".error-summary");
   if (summary) {
     const firstInvalid = document.querySelector("[aria-invalid=true]");
