@@ -7,7 +7,10 @@ from __future__ import annotations
 import pytest
 from api_support import deployment_body
 
-# A resource_spec with every field of the v2 reference's create/patch/get pages.
+# A resource_spec with every field of the v2 reference's create/patch/get pages
+# (docs.langchain.com/api-reference/deployments-v2/*: the `resource_spec` of the request and
+# response examples), plus `redis_cpu`, `redis_cpu_limit` and `redis_memory_limit_mb`, which this
+# API has accepted since before the reference's current edition (it lists `redis_memory_mb` only).
 REFERENCE_SPEC = {
     "min_scale": 1,
     "max_scale": 2,
@@ -43,6 +46,26 @@ REFERENCE_SPEC = {
     "volume_mounts": [{"name": "cache", "mountPath": "/cache", "readOnly": False}],
     "init_containers": [{"name": "init", "image": "busybox:1.36", "command": ["true"]}],
     "sidecars": [{"name": "proxy", "image": "envoyproxy/envoy:v1.31.0"}],
+    "db_cpu": 0.5,
+    "db_cpu_limit": 1,
+    "db_memory_mb": 1024,
+    "db_memory_limit_mb": 2048,
+    "db_storage_gi": 20,
+    "db_max_connections": 100,
+}
+
+# The fields of the create-side spec that have a default other than null: an explicit null
+# (the reference declares every field nullable) takes that default.
+DEFAULTS = {
+    "min_scale": 1,
+    "max_scale": 1,
+    "cpu": 1,
+    "cpu_limit": 1,
+    "memory_mb": 1024,
+    "memory_limit_mb": 1024,
+    "labels": {},
+    "annotations": {},
+    "image_pull_secrets": [],
 }
 
 
@@ -83,6 +106,79 @@ async def test_a_bad_pull_secret_name_is_refused_naming_it(admin, listener):
     assert response.status_code == 422
     locs = [e["loc"] for e in response.json()["detail"]]
     assert ["body", "source_config", "resource_spec", "image_pull_secrets", 0, "name"] in locs
+
+
+async def test_explicit_nulls_are_taken_as_the_defaults(admin, listener):
+    left_out = deployment_body(listener["id"], name="left-out")
+    left_out["source_config"]["resource_spec"] = {}
+    nulls = deployment_body(listener["id"], name="all-null")
+    nulls["source_config"]["resource_spec"] = dict.fromkeys(REFERENCE_SPEC)
+    expected = await admin.post("/deployments", json=left_out)
+    created = await admin.post("/deployments", json=nulls)
+    assert created.status_code == 201, created.text
+    answered = created.json()["source_config"]["resource_spec"]
+    assert answered == expected.json()["source_config"]["resource_spec"]
+    assert {k: answered[k] for k in DEFAULTS} == DEFAULTS
+    assert all(answered.get(k) is None for k in REFERENCE_SPEC if k not in DEFAULTS), answered
+    # The revision the listener reads carries the same defaults.
+    revisions = (await admin.get(f"/deployments/{created.json()['id']}/revisions")).json()["resources"]
+    assert {k: revisions[0]["resource_spec"][k] for k in DEFAULTS} == DEFAULTS
+
+
+async def test_a_null_in_a_patch_puts_the_field_back_to_its_default(admin, listener):
+    body = deployment_body(listener["id"])
+    body["source_config"]["resource_spec"] = REFERENCE_SPEC
+    created = (await admin.post("/deployments", json=body)).json()
+    nulls = {"min_scale": None, "max_scale": None, "labels": None, "db_storage_gi": None, "cpu": None}
+    patched = await admin.patch(f"/deployments/{created['id']}", json={"source_config": {"resource_spec": nulls}})
+    assert patched.status_code == 200, patched.text
+    spec = patched.json()["source_config"]["resource_spec"]
+    assert (spec["min_scale"], spec["max_scale"], spec["labels"], spec.get("db_storage_gi")) == (1, 1, {}, None)
+    # cpu back to its default; its limit was set apart from it, so it stays.
+    assert (spec["cpu"], spec["cpu_limit"]) == (1, 1)
+    assert spec["memory_mb"] == REFERENCE_SPEC["memory_mb"]
+    assert spec["db_max_connections"] == REFERENCE_SPEC["db_max_connections"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("db_cpu", -0.5),
+        ("db_cpu_limit", -1),
+        ("db_memory_mb", -1),
+        ("db_memory_limit_mb", -1),
+        ("db_storage_gi", -1),
+        ("db_max_connections", -1),
+        ("db_storage_gi", 1.5),
+        ("db_max_connections", "many"),
+    ],
+)
+async def test_database_sizing_must_be_a_non_negative_number(admin, listener, field, value):
+    body = deployment_body(listener["id"])
+    body["source_config"]["resource_spec"][field] = value
+    response = await admin.post("/deployments", json=body)
+    assert response.status_code == 422, response.text
+    loc = ["body", "source_config", "resource_spec", field]
+    errors = response.json()["detail"]
+    # Refused for its value, not as a field the API does not know.
+    assert any(e["loc"] == loc and e["type"] != "extra_forbidden" for e in errors), errors
+
+
+@pytest.mark.parametrize("field", ["replicas", "db_storage_gb", "postgres_cpu"])
+async def test_a_field_the_reference_does_not_list_is_refused_naming_it(admin, listener, field):
+    body = deployment_body(listener["id"])
+    body["source_config"]["resource_spec"][field] = 1
+    created = await admin.post("/deployments", json=body)
+    assert created.status_code == 422
+    errors = created.json()["detail"]
+    assert any(e["loc"][-1] == field and "Extra inputs" in e["msg"] for e in errors), errors
+    # In a PATCH too.
+    deployment = (await admin.post("/deployments", json=deployment_body(listener["id"], name="other"))).json()
+    patched = await admin.patch(
+        f"/deployments/{deployment['id']}", json={"source_config": {"resource_spec": {field: 1}}}
+    )
+    assert patched.status_code == 422
+    assert any(e["loc"][-1] == field for e in patched.json()["detail"]), patched.json()
 
 
 async def test_a_field_outside_the_reference_is_still_refused(admin, listener):

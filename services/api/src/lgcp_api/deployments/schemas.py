@@ -11,8 +11,20 @@ from lgcp_contract.environment import RESERVED_ENV_NAMES
 from lgcp_contract.labels import RESERVED_LABEL_PREFIXES
 from lgcp_contract.names import DEPLOYMENT_NAME_MAX_LENGTH
 from lgcp_contract.statuses import DeploymentStatus
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_serializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    field_serializer,
+    model_validator,
+)
 from pydantic.config import JsonDict
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticUseDefault, core_schema
 
 from ..kit.image_references import check_image_reference
 from ..kit.kubernetes_names import dns_label, dns_subdomain, label_value, qualified_key, secret_data_key
@@ -76,10 +88,38 @@ def _pull_secret_objects(value: object) -> object:
 
 PullSecrets = Annotated[list[PullSecretReference], BeforeValidator(_pull_secret_objects)]
 
+
+class NullIsDefault:
+    """An explicit JSON null takes the field's default, as if the field were left out.
+
+    LangSmith's v2 reference declares every `resource_spec` field nullable, and clients
+    generated from it send null for what they leave unset. The request schema says so
+    (`anyOf: [..., null]`); the answer never carries null for such a field."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_before_validator_function(_default_if_null, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        return {"anyOf": [json_schema, {"type": "null"}]} if handler.mode == "validation" else json_schema
+
+
+def _default_if_null(value: object) -> object:
+    if value is None:
+        raise PydanticUseDefault()
+    return value
+
+
 _NO_EFFECT = "accepted and stored for LangSmith compatibility; no effect here: "
 _NO_QUEUE = _NO_EFFECT + "the agent's server runs its own queue in the same pods (min_scale..max_scale)"
 _NO_ORCHESTRATOR = _NO_EFFECT + "there is no separate orchestrator or executor tier"
 _NO_REDIS = _NO_EFFECT + "Redis is the listener's (shared or dedicated), sized by its chart values"
+_NO_DB = (
+    _NO_EFFECT + "the agent's Postgres comes from the listener's database mode (shared, dedicated or "
+    "external), sized by its chart values"
+)
 
 # Fields of LangSmith's v2 resource_spec that this control plane stores and answers but does
 # not act on; kept in one list so the model, the docs table and the UI say the same thing.
@@ -93,6 +133,9 @@ NO_EFFECT_FIELDS: dict[str, str] = {
     "orchestrator_min_scale": _NO_ORCHESTRATOR,
     "orchestrator_max_scale": _NO_ORCHESTRATOR,
     **{f"redis_{k}": _NO_REDIS for k in ("cpu", "cpu_limit", "memory_mb", "memory_limit_mb")},
+    **{
+        f"db_{k}": _NO_DB for k in ("cpu", "cpu_limit", "memory_mb", "memory_limit_mb", "storage_gi", "max_connections")
+    },
 }
 
 Number = Annotated[float, Field(ge=0)]
@@ -121,6 +164,12 @@ class _LangSmithOnlyFields(BaseModel):
     redis_cpu_limit: Number | None = Field(None, description=_NO_REDIS)
     redis_memory_mb: int | None = Field(None, ge=0, description=_NO_REDIS)
     redis_memory_limit_mb: int | None = Field(None, ge=0, description=_NO_REDIS)
+    db_cpu: Number | None = Field(None, description=_NO_DB)
+    db_cpu_limit: Number | None = Field(None, description=_NO_DB)
+    db_memory_mb: int | None = Field(None, ge=0, description=_NO_DB)
+    db_memory_limit_mb: int | None = Field(None, ge=0, description=_NO_DB)
+    db_storage_gi: int | None = Field(None, ge=0, description=_NO_DB)
+    db_max_connections: int | None = Field(None, ge=0, description=_NO_DB)
 
 
 _VOLUMES = 'pod volumes (Kubernetes shape); only the sources Pod Security "restricted" admits'
@@ -145,21 +194,22 @@ class _PodExtras(BaseModel):
 
 class ResourceSpec(_PodExtras, _LangSmithOnlyFields):
     """Compute for the agent; limits default to the requests. Every field of LangSmith's v2
-    `resource_spec` is accepted; those marked "no effect here" are stored and answered only.
-    A field the reference does not list is refused."""
+    `resource_spec` is accepted, and an explicit null is the field's default; those marked
+    "no effect here" are stored and answered only. A field the reference does not list is
+    refused."""
 
     model_config = ConfigDict(extra="forbid")
 
-    min_scale: int = Field(1, ge=1, le=100, description="fewest replicas")
-    max_scale: int = Field(1, ge=1, le=100, description="most replicas (HPA)")
-    cpu: float = Field(1, gt=0, le=64, description="CPU request, in cores")
+    min_scale: Annotated[int, NullIsDefault()] = Field(1, ge=1, le=100, description="fewest replicas")
+    max_scale: Annotated[int, NullIsDefault()] = Field(1, ge=1, le=100, description="most replicas (HPA)")
+    cpu: Annotated[float, NullIsDefault()] = Field(1, gt=0, le=64, description="CPU request, in cores")
     cpu_limit: float | None = Field(None, gt=0, le=64, description="CPU limit; default: cpu")
-    memory_mb: int = Field(1024, ge=64, le=262144, description="memory request, MiB")
+    memory_mb: Annotated[int, NullIsDefault()] = Field(1024, ge=64, le=262144, description="memory request, MiB")
     memory_limit_mb: int | None = Field(None, ge=64, le=262144, description="memory limit; default: memory_mb")
-    labels: Annotated[dict[str, str], AfterValidator(_labels)] = Field(default_factory=dict)
-    annotations: Annotated[dict[str, str], AfterValidator(_annotations)] = Field(default_factory=dict)
+    labels: Annotated[dict[str, str], AfterValidator(_labels), NullIsDefault()] = Field(default_factory=dict)
+    annotations: Annotated[dict[str, str], AfterValidator(_annotations), NullIsDefault()] = Field(default_factory=dict)
     service_account_name: Subdomain | None = None
-    image_pull_secrets: PullSecrets = Field(
+    image_pull_secrets: Annotated[PullSecrets, NullIsDefault()] = Field(
         default_factory=list,
         max_length=20,
         description='secrets in the agent\'s namespace: [{"name": "regcred"}] (plain names are accepted too)',
@@ -184,7 +234,8 @@ class ResourceSpec(_PodExtras, _LangSmithOnlyFields):
 
 
 class ResourceSpecPatch(_PodExtras, _LangSmithOnlyFields):
-    """Fields to change in a resource spec; the result is checked as a whole."""
+    """Fields to change in a resource spec; the result is checked as a whole. A field given as
+    null goes back to its default (what a create that leaves it out gets)."""
 
     model_config = ConfigDict(extra="forbid")
 
