@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
 from ..deployments.schemas import NO_EFFECT_FIELDS
-from . import forms, metrics_charts
+from . import forms, listener_contact, metrics_charts
 from .agent_url import agent_url
 from .api_client import ApiError
 from .forms import new_idempotency_key
@@ -81,7 +81,11 @@ async def list_page(ui: PageUi, name: str = "", offset: str | None = None) -> Re
         errors, rows = {"name": ["Too long: a deployment name has at most 63 characters."]}, []
 
     latest = await _rollouts_in_flight(ui, rows)
-    items = [{"d": d, "latest": r, "url": _url(ui, d)} for d, r in zip(rows, latest, strict=True)]
+    listeners = await _listeners_of(ui, rows)
+    items = [
+        {"d": d, "latest": r, "url": _url(ui, d), "listener": listeners.get(d["source_config"]["listener_id"])}
+        for d, r in zip(rows, latest, strict=True)
+    ]
     return ui.render(
         "deployments.html",
         title="Deployments",
@@ -111,6 +115,16 @@ async def _rollouts_in_flight(ui: SignedInUi, deployments: list[dict[str, Any]])
         answer = await ui.api.get("/revisions", revision_ids=wanted)
         found = {revision["id"]: revision for revision in answer["resources"]}
     return [found.get(latest) if latest is not None else None for latest in map(in_flight, deployments)]
+
+
+async def _listeners_of(ui: SignedInUi, deployments: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The tenant's listeners with their contact, by id, for the rows' Listener column.
+
+    One API read for the whole page (the tenant's listeners, as the listeners page reads them:
+    a tenant has a few), not one per row; none when the page has no rows."""
+    if not deployments:
+        return {}
+    return listener_contact.by_id(await _listeners(ui), dt.datetime.now(dt.UTC))
 
 
 async def _listeners(ui: SignedInUi) -> list[dict[str, Any]]:
@@ -174,7 +188,8 @@ async def detail_page(ui: PageUi, deployment_id: str, window: str = "hour") -> R
     deployment = await ui.api.get(f"/deployments/{deployment_id}")
     revisions = (await ui.api.get(f"/deployments/{deployment_id}/revisions", limit=REVISIONS_SHOWN))["resources"]
     try:
-        listener = await ui.api.get(f"/listeners/{deployment['source_config']['listener_id']}")
+        found = await ui.api.get(f"/listeners/{deployment['source_config']['listener_id']}")
+        listener: dict[str, Any] | None = listener_contact.contact(found, dt.datetime.now(dt.UTC))
     except ApiError:
         listener = None
     return ui.render(
