@@ -8,6 +8,11 @@ objects. Uses the test harness' servers (a throwaway Postgres and Redis, the loc
 
     .venv/bin/python bench/reconcile.py --n 10 100 --resync-only 1000
 
+Each N is measured once per wake-up source (`--wakeup redis,http`, the default: a listener
+reading the API's Redis stream, then a fresh one long-polling the API's `changes` endpoint with
+no Redis URL at all), then the floor once, then the sources side by side. The listener's
+periodic resync is RESYNC_SECONDS away, so only a wake-up can apply a change here.
+
 `--resync-only` measures a resync of N settled deployments without the cluster (see resync_cost).
 """
 
@@ -24,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +54,11 @@ from processes_support import start_api, start_listener  # noqa: E402
 # Each agent asks for a little CPU: the simulated nodes' 2 x 32 cores then hold thousands.
 AGENT_CPU = 0.02
 CLUSTER_PROCESSES = ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok-controller")
+# The listener's periodic resync: far longer than any measurement here (bench() checks), so a
+# change reaches the cluster only through the wake-up path under test, never through a resync.
+RESYNC_SECONDS = 3600
+# How a change wakes the listener (LGCP_LISTENER_WAKEUP_SOURCE), as each run's header says it.
+WAKEUPS = {"redis": "woken through Redis", "http": "woken over HTTP"}
 
 
 def cpu_seconds(processes: dict[int, str], cluster_dir: Path) -> dict[str, float]:
@@ -231,9 +242,28 @@ def database_settings(mode: str, n: int, postgres, started: list) -> dict[str, s
     }
 
 
+def wakeup_settings(wakeup: str, redis_server) -> dict[str, str]:
+    """`redis`: the listener reads the API's Redis stream itself. `http`: it long-polls the API
+    (`GET /v2/listener-api/listeners/{id}/changes`) and is given no Redis URL, as a data plane in
+    another cluster is; the API reads the same stream for it."""
+    if wakeup == "http":
+        return {"LGCP_LISTENER_WAKEUP_SOURCE": "http"}
+    return {"LGCP_LISTENER_WAKEUP_SOURCE": "redis", "LGCP_LISTENER_REDIS_URL": redis_server.url(0)}
+
+
 async def bench(
-    n: int, api, cluster, redis_server, databases: dict[str, str], servers: dict[int, str], rate: float = 0
-) -> None:
+    n: int,
+    api,
+    cluster,
+    redis_server,
+    databases: dict[str, str],
+    servers: dict[int, str],
+    rate: float = 0,
+    wakeup: str = "redis",
+) -> dict[str, Any]:
+    """One listener woken by `wakeup` through N creations and a resync. Returns what run_all
+    compares across wake-up sources: `applied` and `deployed` (seconds after each 201, the
+    latter empty when not measured) and the `namespace`, deleted without waiting."""
     namespace = make_namespace(cluster, "lgcp-bench")
     # Its idempotent reads (the polls below) are resent when a kept-alive connection was cut
     # (processes_support.ResendingTransport): one ReadError must not end a run of minutes.
@@ -246,14 +276,15 @@ async def bench(
             "LGCP_LISTENER_API_KEY": key,
             "LGCP_LISTENER_COMPUTE_ID": compute_id,
             "LGCP_LISTENER_NAMESPACES": namespace,
-            "LGCP_LISTENER_REDIS_URL": redis_server.url(0),
+            **wakeup_settings(wakeup, redis_server),
             **databases,
             "LGCP_LISTENER_KUBECONFIG": str(cluster.kubeconfig),
             "LGCP_LISTENER_LEADER_ELECTION": "false",
-            "LGCP_LISTENER_RESYNC_SECONDS": "3600",
+            "LGCP_LISTENER_RESYNC_SECONDS": str(RESYNC_SECONDS),
             "LGCP_LISTENER_LOG_LEVEL": "WARNING",
         }
     )
+    listener_started = time.monotonic()  # its first periodic resync is RESYNC_SECONDS after this
     kube = Kube(await connect(str(cluster.kubeconfig)))
     seen: dict[str, float] = {}
     stop = asyncio.Event()
@@ -265,6 +296,8 @@ async def bench(
             return next((item["id"] for item in page if item["compute_id"] == compute_id), None)
 
         listener_id = await until(registered, 30, "registration")
+        # Ready: the desired state read and the wake-ups positioned (the first long poll answered).
+        await until(lambda: asyncio.to_thread(listener.ready), 30, "the listener ready")
         await asyncio.sleep(0.5)  # let the listener's first desired state and watches settle
 
         created: dict[str, tuple[float, dict]] = {}
@@ -287,12 +320,14 @@ async def bench(
         create_seconds = time.perf_counter() - started
         await until(lambda: asyncio.sleep(0, len(seen) >= n), 120 + n, "all Deployments applied", 0.2)
         applied_seconds = time.perf_counter() - started
+        if time.monotonic() - listener_started >= RESYNC_SECONDS:
+            raise RuntimeError(f"the run outlasted the {RESYNC_SECONDS}s resync interval: not a wake-up measurement")
         cpu_after = cpu_seconds(measured, cluster.kubeconfig.parent)
         applied = [seen[name] - at for name, (at, _) in created.items()]
         pace = f"paced at {rate:g}/s" if rate else "4 in flight"
         mode = databases["LGCP_LISTENER_DATABASE_MODE"]
         print(
-            f"N={n} ({mode} databases): created through the API in {create_seconds:.1f}s "
+            f"N={n} ({mode} databases, {WAKEUPS[wakeup]}): created through the API in {create_seconds:.1f}s "
             f"({n / create_seconds:.0f}/s, {pace})"
         )
         print(
@@ -305,6 +340,7 @@ async def bench(
             + ", ".join(f"{name} {value:.1f}" for name, value in sorted(used.items(), key=lambda kv: -kv[1]))
         )
 
+        to_deployed: list[float] = []
         if n <= free_pod_slots(cluster):
             pending = {name: body for name, (_, body) in created.items()}
             deployed: dict[str, float] = {}
@@ -327,6 +363,8 @@ async def bench(
 
         # A resync with nothing changed: first let the listener finish everything it is doing
         # (the reconcile count stays put for 3 s with an empty queue), then wake it and count.
+        # The entry goes into the API's Redis stream either way: the http listener gets it from
+        # the API's long poll, which reads that stream.
         count_name = "lgcp_listener_reconcile_duration_seconds_count"
         settled = {"count": -1.0, "since": time.monotonic()}
 
@@ -353,12 +391,10 @@ async def bench(
         status = await asyncio.to_thread(Path(f"/proc/{listener.proc.pid}/status").read_text)
         peak_kb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
         print(f"  listener peak memory (VmHWM): {peak_kb / 1024:.0f} MB")
-
-        floor_seconds, objects = floor_apply(cluster, n)
-        print(
-            f"  floor, kubectl apply --server-side of the same {objects} objects: {floor_seconds:.1f}s "
-            f"({ms(floor_seconds / n)} per agent)"
-        )
+        for trouble in ("notification stream not reachable", "wake-ups from the API unavailable"):
+            if trouble in listener.output():
+                print(f"  warning: the listener logged '{trouble}' (see {listener.log})")
+        return {"applied": applied, "deployed": to_deployed, "namespace": namespace}
     finally:
         stop.set()
         watcher.cancel()
@@ -438,6 +474,24 @@ async def resync_cost(n: int, api, cluster) -> None:
     await admin.aclose()
 
 
+def print_floor(n: int, floor_seconds: float, objects: int) -> None:
+    print(
+        f"  floor, kubectl apply --server-side of the same {objects} objects: {floor_seconds:.1f}s "
+        f"({ms(floor_seconds / n)} per agent)"
+    )
+
+
+def print_compared(n: int, results: dict[str, dict[str, Any]], floor_seconds: float) -> None:
+    """The wake-up sources of one N side by side, beside the floor measured in the same run."""
+    print(f"  N={n} by wake-up source (same run; floor {floor_seconds:.1f}s for all {n}):")
+    for wakeup, result in results.items():
+        applied, deployed = result["applied"], result["deployed"]
+        line = f"    {wakeup:<5} 201 -> Deployment p50 {ms(pct(applied, 0.5))}, p99 {ms(pct(applied, 0.99))}"
+        if deployed:
+            line += f"; 201 -> DEPLOYED p50 {ms(pct(deployed, 0.5))}, p99 {ms(pct(deployed, 0.99))}"
+        print(line)
+
+
 async def run_all(
     sizes: list[int],
     api,
@@ -445,14 +499,36 @@ async def run_all(
     redis_server,
     resync_only: list[int],
     rate: float,
-    databases: dict[int, dict[str, str]],
+    databases: dict[tuple[int, str], dict[str, str]],
     servers: dict[int, str],
+    wakeups: Sequence[str] = ("redis",),
 ) -> None:
-    print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
+    print(
+        f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start; "
+        f"wake-ups: {', '.join(wakeups)}; listener resync every {RESYNC_SECONDS}s (none within a run)"
+    )
     for n in sizes:
-        await bench(n, api, cluster, redis_server, databases[n], servers, rate)
+        results: dict[str, dict[str, Any]] = {}
+        for wakeup in wakeups:
+            results[wakeup] = await bench(n, api, cluster, redis_server, databases[n, wakeup], servers, rate, wakeup)
+            # The next listener starts on a cluster no longer busy deleting this one's agents.
+            namespace = f"namespace/{results[wakeup]['namespace']}"
+            cluster.kubectl("wait", "--for=delete", namespace, "--timeout=600s", check=False, timeout=660)
+        floor_seconds, objects = floor_apply(cluster, n)
+        print_floor(n, floor_seconds, objects)
+        if len(wakeups) > 1:
+            print_compared(n, results, floor_seconds)
     for n in resync_only:
         await resync_cost(n, api, cluster)
+
+
+def wakeup_list(text: str) -> list[str]:
+    """`--wakeup redis,http`: the sources, in the order they run."""
+    sources = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [source for source in sources if source not in WAKEUPS]
+    if unknown or not sources or len(set(sources)) != len(sources):
+        raise argparse.ArgumentTypeError(f"a comma-separated list of distinct {' and '.join(WAKEUPS)}, not {text!r}")
+    return sources
 
 
 def main() -> None:
@@ -474,6 +550,12 @@ def main() -> None:
         default=[1000],
         help="sizes too large for the local cluster: resync cost without it",
     )
+    parser.add_argument(
+        "--wakeup",
+        type=wakeup_list,
+        default=list(WAKEUPS),
+        help="how the listener is woken, one run of each in this order (default: redis,http)",
+    )
     args = parser.parse_args()
     cluster, started_here = ensure_cluster()
     # The harness starts its servers synchronously (outside any event loop).
@@ -481,7 +563,12 @@ def main() -> None:
     agents_servers: list = []
     try:
         database_url = asyncio.run(postgres.create_database("lgcp_bench"))
-        databases = {n: database_settings(args.database_mode, n, postgres, agents_servers) for n in args.n}
+        # Each listener its own (a shared-mode listener's agents hold their databases and Redis numbers).
+        databases = {
+            (n, wakeup): database_settings(args.database_mode, n, postgres, agents_servers)
+            for n in args.n
+            for wakeup in args.wakeup
+        }
         api = start_api(database_url, redis_server.url(0))
         try:
             servers = {
@@ -489,7 +576,11 @@ def main() -> None:
                 redis_server.proc.pid: "redis",
                 **{server.proc.pid: "agents' redis" for server in agents_servers},
             }
-            asyncio.run(run_all(args.n, api, cluster, redis_server, args.resync_only, args.rate, databases, servers))
+            asyncio.run(
+                run_all(
+                    args.n, api, cluster, redis_server, args.resync_only, args.rate, databases, servers, args.wakeup
+                )
+            )
         finally:
             api.stop()
     finally:
