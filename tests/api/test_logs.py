@@ -7,20 +7,8 @@ import datetime as dt
 
 import httpx
 import pytest
+from harness.log_entries import T0, entry
 from lgcp_api.logs import service as logs_service
-
-# Recent, since the API drops entries past its retention (a week).
-T0 = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).replace(microsecond=0)
-
-
-def entry(second: int, message: str, level: str = "INFO", origin: str = "container", revision_id=None) -> dict:
-    return {
-        "timestamp": (T0 + dt.timedelta(seconds=second)).isoformat(),
-        "level": level,
-        "origin": origin,
-        "message": message,
-        "revision_id": revision_id,
-    }
 
 
 @pytest.fixture

@@ -8,22 +8,11 @@ import asyncio
 import datetime as dt
 import re
 
+from harness.log_entries import T0, entry
 from playwright.async_api import Page, expect
 from ui_harness import ADMIN_KEY, UiServer, screenshot, sign_in, start_server, ui_settings
 
 IMAGE = "registry.example.com/team/agent:1"
-# Recent, since the API drops entries past its retention (a week).
-T0 = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).replace(microsecond=0)
-
-
-def entry(second: int, message: str, level: str = "INFO", origin: str = "container", revision_id=None) -> dict:
-    return {
-        "timestamp": (T0 + dt.timedelta(seconds=second)).isoformat(),
-        "level": level,
-        "origin": origin,
-        "message": message,
-        "revision_id": revision_id,
-    }
 
 
 async def make_deployment(server: UiServer, listener_id: str, name: str = "logged-agent") -> dict:

@@ -110,58 +110,49 @@ function enableAddRow(container) {
   });
 }
 
-// The metrics charts: the server redraws them; swap each chart's drawing, latest value, scale and
-// values in place every 20 s (open "Values" stay open). Without this script the page is static.
-const METRICS_MS = 20000;
+// Sections the server redraws (metrics charts, the first page of runtime logs): every 20 s,
+// fetch the same section again and swap its parts in place (open "Values" stay open). Without
+// this script those pages are static (reload, or filter again).
+const REFRESH_MS = 20000;
 
-function refreshMetrics(section) {
+function refreshInPlace(element, swap) {
   async function refresh() {
     if (!document.hidden) {
       try {
-        const response = await fetch(section.dataset.refreshUrl, { credentials: "same-origin" });
+        const response = await fetch(element.dataset.refreshUrl, { credentials: "same-origin" });
         if (!response.ok) return; // signed out or gone: keep what is shown, stop refreshing
-        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-        for (const chart of section.querySelectorAll("figure[data-figure]")) {
-          const next = fresh.querySelector(`figure[data-figure="${chart.dataset.figure}"]`);
-          if (!next) continue;
-          for (const part of ["svg", ".chart-latest", ".chart-scale", "tbody"]) {
-            const old = chart.querySelector(part);
-            const now = next.querySelector(part);
-            if (old && now) old.replaceWith(document.importNode(now, true));
-          }
-        }
+        swap(new DOMParser().parseFromString(await response.text(), "text/html"));
       } catch (error) {
         // The server cannot be reached: try again at the next tick.
       }
     }
-    setTimeout(refresh, METRICS_MS);
+    setTimeout(refresh, REFRESH_MS);
   }
-  setTimeout(refresh, METRICS_MS);
+  setTimeout(refresh, REFRESH_MS);
 }
 
-// A deployment's runtime logs, first page: fetch the same page every 20 s and swap its entries
-// and pager in place. Without this script the page is static (reload or filter again).
-const LOGS_MS = 20000;
+function replacePart(old, now) {
+  if (old && now) old.replaceWith(document.importNode(now, true));
+}
 
-function refreshLogs(view) {
-  async function refresh() {
-    if (!document.hidden) {
-      try {
-        const response = await fetch(view.dataset.refreshUrl, { credentials: "same-origin" });
-        if (!response.ok) return; // signed out or gone: keep what is shown, stop refreshing
-        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-        for (const part of ["[data-log-entries]", "nav.pager"]) {
-          const old = view.querySelector(part);
-          const now = fresh.querySelector(`.log-view ${part}`);
-          if (old && now) old.replaceWith(document.importNode(now, true));
-        }
-      } catch (error) {
-        // The server cannot be reached: try again at the next tick.
+function refreshMetrics(section) {
+  refreshInPlace(section, (fresh) => {
+    for (const chart of section.querySelectorAll("figure[data-figure]")) {
+      const next = fresh.querySelector(`figure[data-figure="${chart.dataset.figure}"]`);
+      if (!next) continue;
+      for (const part of ["svg", ".chart-latest", ".chart-scale", "tbody"]) {
+        replacePart(chart.querySelector(part), next.querySelector(part));
       }
     }
-    setTimeout(refresh, LOGS_MS);
-  }
-  setTimeout(refresh, LOGS_MS);
+  });
+}
+
+function refreshLogs(view) {
+  refreshInPlace(view, (fresh) => {
+    for (const part of ["[data-log-entries]", "nav.pager"]) {
+      replacePart(view.querySelector(part), fresh.querySelector(`.log-view ${part}`));
+    }
+  });
 }
 
 function enableCopy(button) {
