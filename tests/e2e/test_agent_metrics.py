@@ -11,12 +11,20 @@ sample agent's server counts once graph.py's lifespan has started its metrics re
 
 from __future__ import annotations
 
+import asyncio
+import time
+from pathlib import Path
+
 import pytest
-from agents import agent_pods, deploy, exec_python, new_thread, say
+from agents import REPO, agent_pods, deploy, exec_python, new_thread, say
+from harness.browser import CHROMIUM, CHROMIUM_ARGS
 from lgcp_local_stack.control_plane import wait_for
+from playwright.async_api import async_playwright, expect
 
 pytestmark = [pytest.mark.cluster, pytest.mark.images]
 GATHERED_WITHIN = 120  # a pass every 20 s, a second scrape for rates, slack for a loaded node
+# Not artifacts/e2e/, which the suite's teardown replaces with the pods' logs.
+SCREENSHOTS = REPO / "artifacts" / "e2e-ui"
 
 
 def latest(plane, deployment: dict, figure: str) -> float | None:
@@ -83,5 +91,46 @@ def test_the_request_count_rises_with_latency_and_runs(demo, plane, listener_id)
         )
         assert (latest(plane, deployment, "http_latency_ms") or 0) > 0
         assert latest(plane, deployment, "runs_running") == 0 and latest(plane, deployment, "runs_pending") == 0
+    finally:
+        plane.delete(deployment["id"])
+
+
+async def test_the_deployment_page_charts_the_agent_while_it_is_called(demo, plane, listener_id):
+    """`make demo`'s UI through the ingress: the sample agent's page charts what the listener
+    gathered from its real pod, and the charts move in place (no reload) while it is called."""
+    release = demo.release
+    deployment = deploy(plane, release, listener_id)
+    try:
+        drive(release, deployment["name"], 5)
+        wait_for(lambda: latest(plane, deployment, "http_requests_total"), "the first request count", GATHERED_WITHIN)
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+            page.set_default_timeout(30_000)
+            await page.goto(f"{release.ui_url}/sign-in")
+            await page.get_by_label("API key").fill(release.admin_key)
+            await page.get_by_role("button", name="Sign in").click()
+            await page.wait_for_url(f"{release.ui_url}/deployments")
+            await page.goto(f"{release.ui_url}/deployments/{deployment['id']}")
+            memory = page.locator('figure[data-figure="memory_bytes"]')
+            for figure in ("cpu_cores", "memory_bytes", "replicas_ready", "http_requests_per_second"):
+                chart = page.locator(f'figure[data-figure="{figure}"]')
+                await expect(chart.locator("polyline")).to_have_count(1)
+                await expect(chart.locator(".chart-latest")).not_to_have_text("no data")
+            before = await memory.locator("polyline").get_attribute("points")
+            page_loads = []
+            page.on("load", lambda _: page_loads.append(1))
+            drive(release, deployment["name"], 10)
+            # The page's script redraws the section every 20 s; the listener adds a point per pass.
+            deadline = time.monotonic() + GATHERED_WITHIN + 40
+            after = before
+            while len((after or "").split()) <= len((before or "").split()) and time.monotonic() < deadline:
+                await asyncio.sleep(2)
+                after = await memory.locator("polyline").get_attribute("points")
+            assert len((after or "").split()) > len((before or "").split()), (before, after)
+            assert page_loads == [], "the charts moved by a reload, not in place"
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await page.locator("#metrics").screenshot(path=str(Path(SCREENSHOTS, "ui-deployment-metrics-real.png")))
+            await browser.close()
     finally:
         plane.delete(deployment["id"])

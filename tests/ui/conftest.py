@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from harness.api_app import MigratedDatabase, migrated_database
+from harness.browser import CHROMIUM, CHROMIUM_ARGS
 from playwright.async_api import Browser, Page, async_playwright
-from ui_harness import CHROMIUM, CHROMIUM_ARGS, DATABASE, UiServer, start_server, ui_settings
+from ui_harness import DATABASE, UiServer, start_server, ui_settings
 
 # Migrated once per session; each test starts from it emptied.
 ui_database = migrated_database(DATABASE)

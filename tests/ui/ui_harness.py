@@ -17,17 +17,6 @@ from lgcp_api.app import create_app
 from lgcp_api.core.settings import Settings
 from playwright.async_api import Page
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ADMIN_KEY = "lgcp_ui_test_admin_" + "a" * 40
 # The listener key the API bootstraps, as the chart's listener gets it (LGCP_LISTENER_API_KEY).
 LISTENER_KEY = "lgcp_ui_test_listener_" + "b" * 40
