@@ -236,7 +236,11 @@ class Listener:
                 log.warning("fetching the desired state failed: %s", describe_failure(exc))
                 self._reread_all = self._reread_all or full
                 self._changed.update(ids)
-                await asyncio.sleep(delay)
+                # A notification ends the wait: the API wrote a change, so it is likely back, and
+                # a data plane should catch up at once rather than after the rest of the backoff.
+                # (One that came during the failed read counts too: the loop clears it first.)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._refetch.wait(), delay)
                 delay = min(delay * 2, resync_seconds)
 
 
