@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import psutil
 import redis.asyncio as aioredis
+from harness.cluster import machine_snapshot
 from harness.postgres import start_postgres
 from harness.redis import start_redis
 
@@ -98,3 +99,16 @@ def test_servers_die_when_the_test_process_is_killed() -> None:
     for folder in folders:  # the killed process could not clean up after itself
         shutil.rmtree(folder, ignore_errors=True)
     assert survivors == []
+
+
+def test_the_machine_snapshot_is_taken_before_nft_and_ipset_are_installed(tmp_path, monkeypatch) -> None:
+    # A fresh machine gets nft and ipset with the real node's first `up`, which comes after the
+    # snapshot of the machine as found: the snapshot must not fail for want of them (CI did).
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in ("ip",):
+        (tools / name).symlink_to(shutil.which(name) or f"/usr/sbin/{name}")
+    monkeypatch.setenv("PATH", str(tools))
+    snapshot = machine_snapshot(tmp_path / "state")
+    assert snapshot["nft tables"] == [] and snapshot["ipsets"] == []
+    assert snapshot["links"], "ip still ran"

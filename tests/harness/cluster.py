@@ -206,7 +206,12 @@ _OTHERS = ("veth", "podman", "cni-podman", "netavark")
 
 
 def _lines(*cmd: str) -> list[str]:
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    """A command's output lines; none when it fails or is not installed (on a fresh machine nft
+    and ipset arrive with the node's first `up`, after the baseline is taken)."""
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        return []
     return proc.stdout.splitlines() if proc.returncode == 0 else []
 
 
