@@ -102,7 +102,9 @@ async def test_the_deployment_page_charts_the_agent_while_it_is_called(demo, pla
     deployment = deploy(plane, release, listener_id)
     try:
         drive(release, deployment["name"], 5)
-        wait_for(lambda: latest(plane, deployment, "http_requests_total"), "the first request count", GATHERED_WITHIN)
+        # Rates (CPU, requests per second) need two passes: the page is opened once both are there.
+        for figure in ("cpu_cores", "http_requests_per_second"):
+            wait_for(lambda f=figure: latest(plane, deployment, f) is not None, f"a first {figure}", GATHERED_WITHIN)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
@@ -115,8 +117,8 @@ async def test_the_deployment_page_charts_the_agent_while_it_is_called(demo, pla
             memory = page.locator('figure[data-figure="memory_bytes"]')
             for figure in ("cpu_cores", "memory_bytes", "replicas_ready", "http_requests_per_second"):
                 chart = page.locator(f'figure[data-figure="{figure}"]')
-                await expect(chart.locator("polyline")).to_have_count(1)
-                await expect(chart.locator(".chart-latest")).not_to_have_text("no data")
+                await expect(chart.locator("polyline")).to_have_count(1, timeout=30_000)
+                await expect(chart.locator(".chart-latest")).not_to_have_text("no data", timeout=30_000)
             before = await memory.locator("polyline").get_attribute("points")
             page_loads = []
             page.on("load", lambda _: page_loads.append(1))

@@ -36,6 +36,9 @@ LISTENER_LEFT_TO_DEFAULTS = {
     "LGCP_LISTENER_LANGSMITH_ENDPOINT",
     "LGCP_LISTENER_LANGSMITH_API_KEY",
     "LGCP_LISTENER_LICENSE_KEY",
+    # Data-plane mode only (api.enabled=false, values/dataplane.yaml: http); with the control
+    # plane beside it the listener reads its Redis, the default.
+    "LGCP_LISTENER_WAKEUP_SOURCE",
     # Dedicated database mode's settings, set only in that mode (tests/chart/test_settings_contract.py
     # renders it); values/local.yaml uses shared mode.
     "LGCP_LISTENER_DEDICATED_POSTGRES_IMAGE",
