@@ -28,7 +28,7 @@ demo: setup tools images ## the whole product in the local node: chart installed
 demo-down: ## remove what `make demo` made: the release, its namespaces, the node if it started it
 	@.venv/bin/python -m lgcp_local_stack down
 
-test: setup tools ## every suite: pytest (api, listener, chart, e2e, harness)
+test: setup ## the Go tools and images (built side by side), lint, then every suite: pytest (api, listener, chart, e2e, faults, ...)
 	@scripts/test.sh
 
 lock: ## re-resolve uv.lock after changing a pyproject.toml, and re-export the images' requirements
