@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import pytest
 from lgcp_listener.app import Listener
 
 
@@ -34,6 +36,7 @@ class FlakyControlPlane:
 class Controller:
     def __init__(self) -> None:
         self.full_reads = 0
+        self.partial_reads = 0
         self.synced = asyncio.Event()
 
     def set_desired(self, deployments: list[Any]) -> None:
@@ -41,7 +44,7 @@ class Controller:
         self.synced.set()
 
     def update_desired(self, ids: list[str], deployments: list[Any]) -> None:
-        pass
+        self.partial_reads += 1
 
 
 def listener() -> Listener:
@@ -70,6 +73,27 @@ async def test_a_notification_ends_the_backoff_after_failed_reads() -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_the_return_of_the_control_plane_is_reported_and_everything_reread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="lgcp_listener.app")
+    control_plane, controller, replica = FlakyControlPlane(failures=2), Controller(), listener()
+    # A notified deployment is what fails to be read while the control plane is away.
+    replica._reread_all = False
+    replica._notified("6f1c1f3e-8a52-4d63-a7a4-5b3a3c1f0e11")
+    task = asyncio.create_task(replica._resync_loop(control_plane, controller, "l1"))  # type: ignore[arg-type]
+    try:
+        # The partial read succeeds on the third try; the reread of everything follows it.
+        await asyncio.wait_for(controller.synced.wait(), 20)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    back = [r for r in caplog.records if "answers again" in r.getMessage()]
+    assert len(back) == 1 and back[0].levelno == logging.INFO, caplog.text
+    assert controller.partial_reads == 1 and controller.full_reads == 1
 
 
 async def test_without_notifications_the_backoff_still_doubles() -> None:

@@ -211,6 +211,7 @@ class Listener:
         resync_seconds = self.settings.resync_seconds
         loop, delay = asyncio.get_running_loop(), 0.5
         next_full = loop.time() + resync_seconds
+        unreachable_since: float | None = None  # the first failed read of an outage
         while True:
             if not self._changed and not self._reread_all:
                 with contextlib.suppress(TimeoutError):
@@ -231,9 +232,19 @@ class Listener:
                     state = await control_plane.desired_state(listener_id, ids)
                     controller.update_desired(ids, state.deployments)
                 delay = 0.5
+                if unreachable_since is not None:
+                    log.info(
+                        "the control plane answers again after %.0f s; the agents ran as last applied meanwhile",
+                        loop.time() - unreachable_since,
+                    )
+                    unreachable_since = None
+                    # Changes made meanwhile may not all have been notified: read everything next.
+                    self._reread_all = self._reread_all or not full
             except Exception as exc:
                 metrics.ERRORS.labels(kind="desired_state").inc()
                 log.warning("fetching the desired state failed: %s", describe_failure(exc))
+                if unreachable_since is None:
+                    unreachable_since = loop.time()
                 self._reread_all = self._reread_all or full
                 self._changed.update(ids)
                 # A notification ends the wait: the API wrote a change, so it is likely back, and
