@@ -127,7 +127,8 @@ async def test_explicit_nulls_are_taken_as_the_defaults(admin, listener):
 
 async def test_a_null_in_a_patch_puts_the_field_back_to_its_default(admin, listener):
     body = deployment_body(listener["id"])
-    body["source_config"]["resource_spec"] = REFERENCE_SPEC
+    # The limit set apart from the request (2 against 0.5), so that it cannot follow the request.
+    body["source_config"]["resource_spec"] = REFERENCE_SPEC | {"cpu_limit": 2}
     created = (await admin.post("/deployments", json=body)).json()
     nulls = {"min_scale": None, "max_scale": None, "labels": None, "db_storage_gi": None, "cpu": None}
     patched = await admin.patch(f"/deployments/{created['id']}", json={"source_config": {"resource_spec": nulls}})
@@ -135,7 +136,7 @@ async def test_a_null_in_a_patch_puts_the_field_back_to_its_default(admin, liste
     spec = patched.json()["source_config"]["resource_spec"]
     assert (spec["min_scale"], spec["max_scale"], spec["labels"], spec.get("db_storage_gi")) == (1, 1, {}, None)
     # cpu back to its default; its limit was set apart from it, so it stays.
-    assert (spec["cpu"], spec["cpu_limit"]) == (1, 1)
+    assert (spec["cpu"], spec["cpu_limit"]) == (1, 2)
     assert spec["memory_mb"] == REFERENCE_SPEC["memory_mb"]
     assert spec["db_max_connections"] == REFERENCE_SPEC["db_max_connections"]
 

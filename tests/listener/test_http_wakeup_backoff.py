@@ -4,6 +4,7 @@ a data plane in another cluster learns that the control plane is back (issue 15)
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
@@ -27,8 +28,9 @@ class Unreachable:
 
 
 async def test_failed_polls_back_off_to_five_seconds_and_the_first_answer_rereads_everything(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="lgcp_listener.control_plane.http_wakeups")
     waited: list[float] = []
 
     async def no_wait(delay: float) -> None:
@@ -38,5 +40,12 @@ async def test_failed_polls_back_off_to_five_seconds_and_the_first_answer_reread
     changes: list[str | None] = []
     with pytest.raises(asyncio.CancelledError):
         await http_wakeups.follow(Unreachable(failures=8), "l1", changes.append)  # type: ignore[arg-type]
-    assert waited == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 5.0]
+    steps = [0.5, 1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 5.0]
+    assert len(waited) == len(steps), waited
+    # Each step with up to 20 % of jitter either way, so data planes do not retry in step.
+    assert all(0.8 * d <= w <= 1.2 * d for w, d in zip(waited, steps, strict=True)), waited
+    assert len(set(waited)) > 4, waited
     assert changes == [None]  # after an outage: reread everything
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1, "one warning per outage, the retries at DEBUG"
+    assert any("available again" in r.getMessage() for r in caplog.records)

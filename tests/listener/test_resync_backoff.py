@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from lgcp_listener.app import Listener
+from lgcp_listener.app import MIN_RETRY_SECONDS, Listener
 
 
 class FlakyControlPlane:
@@ -60,7 +60,7 @@ async def test_a_notification_ends_the_backoff_after_failed_reads() -> None:
     control_plane, controller, replica = FlakyControlPlane(failures=3), Controller(), listener()
     task = asyncio.create_task(replica._resync_loop(control_plane, controller, "l1"))  # type: ignore[arg-type]
     try:
-        # Three failed reads (at 0, 0.5 and 1.5 s): the next is 4 s away.
+        # Three failed reads (at 0, 0.5 and 1.5 s): the next would come at 3.5 s.
         await asyncio.wait_for(control_plane.third_read.wait(), 10)
         await asyncio.sleep(0.3)
         notified = loop.time()
@@ -96,14 +96,33 @@ async def test_the_return_of_the_control_plane_is_reported_and_everything_reread
     assert controller.partial_reads == 1 and controller.full_reads == 1
 
 
+async def test_notifications_while_reads_keep_failing_retry_no_faster_than_the_floor() -> None:
+    loop = asyncio.get_running_loop()
+    control_plane, controller, replica = FlakyControlPlane(failures=1000), Controller(), listener()
+    task = asyncio.create_task(replica._resync_loop(control_plane, controller, "l1"))  # type: ignore[arg-type]
+    try:
+        started = loop.time()
+        while loop.time() - started < 3:  # a notification every 50 ms, as a busy control plane sends
+            replica._notified(None)
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    gaps = [b - a for a, b in zip(control_plane.reads, control_plane.reads[1:], strict=False)]
+    assert gaps and min(gaps) >= MIN_RETRY_SECONDS, gaps
+    assert len(control_plane.reads) <= 3 / MIN_RETRY_SECONDS + 1, control_plane.reads
+
+
 async def test_without_notifications_the_backoff_still_doubles() -> None:
     control_plane, controller, replica = FlakyControlPlane(failures=4), Controller(), listener()
     task = asyncio.create_task(replica._resync_loop(control_plane, controller, "l1"))  # type: ignore[arg-type]
     try:
         await asyncio.wait_for(controller.synced.wait(), 20)
         gaps = [b - a for a, b in zip(control_plane.reads, control_plane.reads[1:], strict=False)]
-        # Each wait at least its delay (a loaded machine may add to it, never take away).
-        assert len(gaps) == 4 and all(d <= g < d + 0.5 for g, d in zip(gaps, [0.5, 1, 2, 4], strict=True)), gaps
+        # Each wait at least its delay (a loaded machine may add to it, never take away), and
+        # short of the next doubling.
+        assert len(gaps) == 4 and all(d <= g < 2 * d for g, d in zip(gaps, [0.5, 1, 2, 4], strict=True)), gaps
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

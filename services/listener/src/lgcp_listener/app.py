@@ -35,6 +35,7 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_IDS_PER_READ = 100  # the API's limit for ?deployment_id=
+MIN_RETRY_SECONDS = 0.5  # the shortest wait after a failed read of the desired state
 # The shutdown's bounds. A replica that lost its lease must exit for Kubernetes to restart it as
 # a standby, so no step may hold the exit: the tasks get STOP_TASKS_SECONDS to end after they are
 # cancelled (again every round, since a task can swallow one cancellation: asyncio.wait_for in
@@ -250,8 +251,12 @@ class Listener:
                 # A notification ends the wait: the API wrote a change, so it is likely back, and
                 # a data plane should catch up at once rather than after the rest of the backoff.
                 # (One that came during the failed read counts too: the loop clears it first.)
+                # Never sooner than MIN_RETRY_SECONDS, so a stream of notifications while reads
+                # keep failing cannot drive the reads faster than that.
+                failed_at = loop.time()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._refetch.wait(), delay)
+                await asyncio.sleep(max(0.0, MIN_RETRY_SECONDS - (loop.time() - failed_at)))
                 delay = min(delay * 2, resync_seconds)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable
 
 from ..observability.failures import describe_failure
@@ -44,11 +45,21 @@ async def follow(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("wake-ups from the API unavailable (%s); retrying in %.1fs", describe_failure(exc), delay)
+            # ±20 %: data planes that lost the same API do not all come back in step.
+            wait_for = delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
+            # Said once per outage; the retries every few seconds after it only at DEBUG.
+            log.log(
+                logging.DEBUG if failed else logging.WARNING,
+                "wake-ups from the API unavailable (%s); retrying in %.1fs",
+                describe_failure(exc),
+                wait_for,
+            )
             failed = True
-            await _pause(delay)
+            await _pause(wait_for)
             delay = min(delay * 2, MAX_DELAY_SECONDS)
             continue
+        if failed:
+            log.info("wake-ups from the API available again")
         delay = 0.5
         first = cursor is None
         cursor = str(answer["cursor"])
