@@ -12,6 +12,9 @@ mkdir -p artifacts
 # test, or the e2e and image suites' fixtures would carry a cold build inside pytest's per-test
 # timeout. Where podman cannot run containers, those suites skip and say why.
 images_log=artifacts/images-build.log
+# In a process group of its own (set -m), so that a failure before it ends, or an interrupt,
+# stops debootstrap and podman with it.
+set -m
 (
   scripts/images.sh base || exit 1
   if scripts/images.sh can-run; then
@@ -21,19 +24,20 @@ images_log=artifacts/images-build.log
   fi
 ) >"$images_log" 2>&1 &
 images=$!
-if ! scripts/tools.sh; then
-  wait "$images"
-  exit 1
-fi
+set +m
+stop_images() { kill -- -"$images" 2>/dev/null; wait "$images" 2>/dev/null; }
+trap stop_images EXIT
+scripts/tools.sh || exit 1
 # Fast checks: lint, formatting, types and import contracts (no servers needed).
-scripts/lint.sh || { wait "$images"; exit 1; }
+scripts/lint.sh || exit 1
 # The chart scanners tests/security runs (cached like the Go-built tools).
-scripts/scanners.sh install || { wait "$images"; exit 1; }
+scripts/scanners.sh install || exit 1
 if ! wait "$images"; then
   cat "$images_log" >&2
   echo "test: building the images failed (log above, also in $images_log)" >&2
   exit 1
 fi
+trap - EXIT
 grep -E '^(images|test):' "$images_log" | tail -n 12
 .venv/bin/python -m pytest "$@"
 rc=$?

@@ -12,6 +12,7 @@ sample agent's server counts once graph.py's lifespan has started its metrics re
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from pathlib import Path
 
@@ -95,44 +96,50 @@ def test_the_request_count_rises_with_latency_and_runs(demo, plane, listener_id)
         plane.delete(deployment["id"])
 
 
+@pytest.mark.timeout(900)  # an agent's rollout, two gathering passes, then a new point drawn
 async def test_the_deployment_page_charts_the_agent_while_it_is_called(demo, plane, listener_id):
     """`make demo`'s UI through the ingress: the sample agent's page charts what the listener
-    gathered from its real pod, and the charts move in place (no reload) while it is called."""
+    gathered from its real pod, and the charts move in place (no reload) while it is called.
+    The blocking calls (the API client, the agent calls) run in threads, so the browser's
+    connection is served meanwhile."""
     release = demo.release
-    deployment = deploy(plane, release, listener_id)
+    deployment = await asyncio.to_thread(deploy, plane, release, listener_id)
     try:
-        drive(release, deployment["name"], 5)
+        await asyncio.to_thread(drive, release, deployment["name"], 5)
         # Rates (CPU, requests per second) need two passes: the page is opened once both are there.
         for figure in ("cpu_cores", "http_requests_per_second"):
-            wait_for(lambda f=figure: latest(plane, deployment, f) is not None, f"a first {figure}", GATHERED_WITHIN)
+            there = functools.partial(lambda f: latest(plane, deployment, f) is not None, figure)
+            await asyncio.to_thread(wait_for, there, f"a first {figure}", GATHERED_WITHIN)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
-            page.set_default_timeout(30_000)
-            await page.goto(f"{release.ui_url}/sign-in")
-            await page.get_by_label("API key").fill(release.admin_key)
-            await page.get_by_role("button", name="Sign in").click()
-            await page.wait_for_url(f"{release.ui_url}/deployments")
-            await page.goto(f"{release.ui_url}/deployments/{deployment['id']}")
-            memory = page.locator('figure[data-figure="memory_bytes"]')
-            for figure in ("cpu_cores", "memory_bytes", "replicas_ready", "http_requests_per_second"):
-                chart = page.locator(f'figure[data-figure="{figure}"]')
-                await expect(chart.locator("polyline")).to_have_count(1, timeout=30_000)
-                await expect(chart.locator(".chart-latest")).not_to_have_text("no data", timeout=30_000)
-            before = await memory.locator("polyline").get_attribute("points")
-            page_loads = []
-            page.on("load", lambda _: page_loads.append(1))
-            drive(release, deployment["name"], 10)
-            # The page's script redraws the section every 20 s; the listener adds a point per pass.
-            deadline = time.monotonic() + GATHERED_WITHIN + 40
-            after = before
-            while len((after or "").split()) <= len((before or "").split()) and time.monotonic() < deadline:
-                await asyncio.sleep(2)
-                after = await memory.locator("polyline").get_attribute("points")
-            assert len((after or "").split()) > len((before or "").split()), (before, after)
-            assert page_loads == [], "the charts moved by a reload, not in place"
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            await page.locator("#metrics").screenshot(path=str(Path(SCREENSHOTS, "ui-deployment-metrics-real.png")))
-            await browser.close()
+            try:
+                page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+                page.set_default_timeout(30_000)
+                await page.goto(f"{release.ui_url}/sign-in")
+                await page.get_by_label("API key").fill(release.admin_key)
+                await page.get_by_role("button", name="Sign in").click()
+                await page.wait_for_url(f"{release.ui_url}/deployments")
+                await page.goto(f"{release.ui_url}/deployments/{deployment['id']}")
+                memory = page.locator('figure[data-figure="memory_bytes"]')
+                for figure in ("cpu_cores", "memory_bytes", "replicas_ready", "http_requests_per_second"):
+                    chart = page.locator(f'figure[data-figure="{figure}"]')
+                    await expect(chart.locator("polyline")).to_have_count(1, timeout=30_000)
+                    await expect(chart.locator(".chart-latest")).not_to_have_text("no data", timeout=30_000)
+                before = await memory.locator("polyline").get_attribute("points")
+                page_loads = []
+                page.on("load", lambda _: page_loads.append(1))
+                await asyncio.to_thread(drive, release, deployment["name"], 10)
+                # The page's script redraws the section every 20 s; the listener adds a point per pass.
+                deadline = time.monotonic() + GATHERED_WITHIN + 40
+                after = before
+                while len((after or "").split()) <= len((before or "").split()) and time.monotonic() < deadline:
+                    await asyncio.sleep(2)
+                    after = await memory.locator("polyline").get_attribute("points")
+                assert len((after or "").split()) > len((before or "").split()), (before, after)
+                assert page_loads == [], "the charts moved by a reload, not in place"
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                await page.locator("#metrics").screenshot(path=str(Path(SCREENSHOTS, "ui-deployment-metrics-real.png")))
+            finally:
+                await browser.close()
     finally:
-        plane.delete(deployment["id"])
+        await asyncio.to_thread(plane.delete, deployment["id"])
