@@ -313,8 +313,11 @@ async def test_the_first_page_follows_new_entries_where_the_page_runs_its_script
     await sign_in(page, ui_server)
     await page.goto(f"{ui_server.ui}/deployments/{deployment['id']}/logs?level=ERROR")
     await expect(messages(page)).to_have_text(["Traceback: boom"])
+    loads: list[int] = []
+    page.on("load", lambda _: loads.append(1))
     later = [entry(60, "a newer failure", level="ERROR"), entry(61, "quiet line")]
     await ship(ui_server, deployment["id"], later)
-    # Redrawn in place every 20 s with the same filters (no navigation: the URL stays).
+    # Redrawn in place every 20 s with the same filters: no reload, no navigation.
     await expect(messages(page)).to_have_text(["a newer failure", "Traceback: boom"], timeout=30_000)
     await expect(page).to_have_url(f"{ui_server.ui}/deployments/{deployment['id']}/logs?level=ERROR")
+    assert loads == [], "the entries came by a reload, not in place"
