@@ -4,6 +4,7 @@ Security "restricted"."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -12,12 +13,13 @@ from chart_commands import CHART, REPO, run
 
 pytestmark = pytest.mark.cluster
 
-# ct installs every ci/ scenario twice (previous revision, then upgraded) and is slow on a loaded
-# machine, so it gets the two whose install paths differ: in-chart stores (post-install
-# migration) and external ones (pre-install migration). Gateway routing also needs the Gateway
-# API CRDs, which the local cluster does not have; HA is covered by the dry run of values/prod.yaml.
-# All scenarios are linted by ct lint.
-SCENARIOS = {"default-values.yaml", "external-values.yaml"}
+# ct installs every ci/ scenario three times (see helm_test_runs) and is slow on a loaded machine,
+# so it gets the three whose install paths differ: in-chart stores (post-install migration),
+# external ones (pre-install migration) and a data plane (no API, migration or control-plane
+# Secret; a helm test of its own). Gateway routing also needs the Gateway API CRDs, which the local
+# cluster does not have; HA is covered by the dry run of values/prod.yaml. All scenarios are linted
+# by ct lint.
+SCENARIOS = {"default-values.yaml", "external-values.yaml", "dataplane-values.yaml"}
 
 
 def git(*args: str, cwd: Path) -> None:
@@ -59,4 +61,36 @@ def test_ct_install_with_upgrade_on_the_local_cluster(tmp_path: Path, local_clus
     assert "All charts installed successfully" in out
     for scenario in scenarios:
         assert f"ci/{scenario}" in out, f"{scenario} was not installed"
-    assert out.count("Phase:          Succeeded") >= len(scenarios), "helm test did not pass for every scenario"
+    runs = helm_test_runs(out)
+    for scenario in scenarios:
+        expected = "test-control-plane" if scenario.startswith("dataplane") else "test-api"
+        found = runs.get(scenario)
+        assert found is not None and found["tests"], f"helm test did not run for {scenario}"
+        # A helm test after every install and every upgrade of the scenario, each by its test pod.
+        assert found["tests"] == [(expected, "Succeeded")] * (found["installs"] + found["upgrades"]), (
+            f"helm test did not pass after every install and upgrade of {scenario}: {found}"
+        )
+
+
+def helm_test_runs(out: str) -> dict[str, dict]:
+    """Per ci/ scenario: its installs and upgrades, and the (test pod suffix, phase) of each
+    `helm test` that ct ran on them. ct (v3.14, --upgrade) installs each scenario three times
+    (from the previous revision, then upgraded; this revision, then upgraded in place; this
+    revision) and each time starts with an "Installing chart ... with values file" line."""
+    runs: dict[str, dict] = {}
+    current: dict | None = None
+    suite = None
+    for line in out.splitlines():
+        if installing := re.match(r'Installing chart (?:.* )?with values file ".*/ci/([\w.-]+)"', line):
+            current = runs.setdefault(installing.group(1), {"installs": 0, "upgrades": 0, "tests": []})
+            current["installs"] += 1
+        elif current is None:
+            continue
+        elif re.fullmatch(r'Release ".*" has been upgraded\. Happy Helming!', line):
+            current["upgrades"] += 1
+        elif line.startswith("TEST SUITE:"):
+            suite = re.sub(r"^.*-(test-[a-z-]+)$", r"\1", line.split()[-1])
+        elif suite and line.startswith("Phase:"):
+            current["tests"].append((suite, line.split()[-1]))
+            suite = None
+    return runs
