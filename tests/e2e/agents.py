@@ -4,6 +4,7 @@ to restart a pod or to read what the listener gave an agent, as an operator woul
 from __future__ import annotations
 
 import base64
+import shutil
 import subprocess
 import sys
 import uuid
@@ -27,6 +28,18 @@ def demo_command(*args: str, timeout: float = 1500) -> subprocess.CompletedProce
     return subprocess.run(
         [sys.executable, "-m", "lgcp_local_stack", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
     )
+
+
+def save_logs(release: Release, folder: Path) -> None:
+    """The pods' logs of the release's namespace and its agents' into `folder`, for a failed run
+    (CI uploads artifacts/)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for namespace in (release.config.namespace, f"{release.config.namespace}-agents"):
+        pods = release.node.kubectl("get", "pods", "-n", namespace, "-o", "name", check=False).stdout.split()
+        for pod in pods:
+            log = release.node.kubectl("logs", "-n", namespace, pod, "--all-containers", "--prefix", check=False)
+            (folder / f"{namespace}_{pod.split('/')[-1]}.log").write_text(log.stdout + log.stderr)
 
 
 def deploy(plane: ControlPlane, release: Release, listener_id: str, image: str = SAMPLE, **create) -> dict:

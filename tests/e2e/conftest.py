@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from agents import demo_command
+from agents import demo_command, save_logs
 from lgcp_local_stack import images, node
 from lgcp_local_stack.control_plane import ControlPlane
 from lgcp_local_stack.release import Release, ReleaseConfig
@@ -32,17 +32,6 @@ class Demo:
     state: Path
 
 
-def save_logs(release: Release) -> None:
-    """The pods' logs of both namespaces, for a failed run (CI uploads artifacts/)."""
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    for namespace in (release.config.namespace, f"{release.config.namespace}-agents"):
-        pods = release.node.kubectl("get", "pods", "-n", namespace, "-o", "name", check=False).stdout.split()
-        for pod in pods:
-            log = release.node.kubectl("logs", "-n", namespace, pod, "--all-containers", "--prefix", check=False)
-            (ARTIFACTS / f"{namespace}_{pod.split('/')[-1]}.log").write_text(log.stdout + log.stderr)
-
-
 @pytest.fixture(scope="session")
 def demo(real_cluster) -> Demo:
     images.build(images.E2E_IMAGES)  # what `make demo` has `make images` do first
@@ -58,7 +47,7 @@ def demo(real_cluster) -> Demo:
         yield Demo(release, up.stdout, state)
     finally:
         if release.installed():
-            save_logs(release)
+            save_logs(release, ARTIFACTS)
         down = demo_command("down", *options, timeout=600)
         shutil.rmtree(state, ignore_errors=True)
         assert down.returncode == 0, down.stdout + down.stderr

@@ -68,6 +68,16 @@ class ControlPlane:
 
         return str(wait_for(check, f"the listener {compute_id!r} registering", timeout))
 
+    def create_api_key(self, name: str, role: str) -> dict:
+        """POST /api-keys in the caller's tenant: the row and, once only, the key itself under
+        `key` (never print it)."""
+        return self._json(self.http.post("/api-keys", json={"name": name, "role": role}), 201)
+
+    def revoke_api_key(self, key_id: str) -> None:
+        response = self.http.delete(f"/api-keys/{key_id}")
+        if response.status_code != 204:
+            raise ControlPlaneError(f"DELETE /api-keys/{key_id}: {response.status_code} {response.text[:500]}")
+
     def find(self, name: str) -> dict | None:
         found = self._json(self.http.get("/deployments", params={"name": name}))["resources"]
         return next((d for d in found if d["name"] == name), None)

@@ -140,14 +140,22 @@ class Release:
 
     # --- what users read off the release -------------------------------------------------------
 
+    def listener_setting(self, name: str) -> str:
+        """A plain value of the listener's environment, as installed. Read without resolving the
+        others: a data-plane release's listener takes its key from a Secret made before the
+        install (`listener.apiKeySecret`), which is not in the release's manifest."""
+        listener = self.chart.find("Deployment", "listener")
+        container = next(c for c in listener["spec"]["template"]["spec"]["containers"] if c["name"] == "listener")
+        return next(str(e["value"]) for e in container["env"] if e["name"] == name)
+
     @property
     def agents_namespace(self) -> str:
         """Where the listener puts a deployment that names no namespace (`<namespace>-agents`)."""
-        return self.chart.container("Deployment", "listener").env["LGCP_LISTENER_DEFAULT_NAMESPACE"]
+        return self.listener_setting("LGCP_LISTENER_DEFAULT_NAMESPACE")
 
     @property
     def compute_id(self) -> str:
-        return self.chart.container("Deployment", "listener").env["LGCP_LISTENER_COMPUTE_ID"]
+        return self.listener_setting("LGCP_LISTENER_COMPUTE_ID")
 
     def admin_key_ref(self) -> tuple[str, str]:
         """(Secret name, key) the API reads its bootstrap admin key from."""
