@@ -51,6 +51,7 @@ DELETE /api-host/v2/deployments/{deployment_id}                                 
 GET /api-host/v2/deployments/{deployment_id}                                      200 200 200 403 401 401 404
 PATCH /api-host/v2/deployments/{deployment_id}                                    200 200 403 403 401 401 404
 POST /api-host/v2/deployments/{deployment_id}/logs                                200 200 200 403 401 401 404
+POST /api-host/v2/deployments/{deployment_id}/move                                200 403 403 403 401 401 404
 GET /api-host/v2/deployments/{deployment_id}/manifests                            200 200 200 403 401 401 404
 GET /api-host/v2/deployments/{deployment_id}/metrics                              200 200 200 403 401 401 404
 GET /api-host/v2/deployments/{deployment_id}/revisions                            200 200 200 403 401 401 404

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MAX_IDS_PER_READ = 100  # the API's limit for ?deployment_id=
 MIN_RETRY_SECONDS = 0.5  # the shortest wait after a failed read of the desired state
+DATA_STORE_SECONDS = 10.0  # how long registering waits to learn where agents' databases are
 # The shutdown's bounds. A replica that lost its lease must exit for Kubernetes to restart it as
 # a standby, so no step may hold the exit: the tasks get STOP_TASKS_SECONDS to end after they are
 # cancelled (again every round, since a task can swallow one cancellation: asyncio.wait_for in
@@ -45,6 +46,17 @@ STOP_TASKS_SECONDS = 6.0
 STOP_TASKS_ROUNDS = 3
 CLOSE_STEP_SECONDS = 3.0
 T = TypeVar("T")
+
+
+async def _data_store(mode: DatabaseMode) -> str | None:
+    """Where agents' databases are, for the registration (a move between listeners keeps the data
+    only when both report the same). None, which keeps what the API had, when the data plane's
+    Postgres does not answer soon: registering must not wait for it."""
+    try:
+        return await asyncio.wait_for(mode.data_store(), DATA_STORE_SECONDS)
+    except Exception as exc:  # any failure of the mode's server only leaves the identity unknown
+        log.warning("where agents' databases are is not known yet (%s): registering without it", exc)
+        return None
 
 
 def registered_namespaces(settings: Settings) -> list[str]:
@@ -140,8 +152,10 @@ class Listener:
             await _unless_ended(election.is_leader.wait(), tasks)
             self._ready = False  # until registered and synced
             metrics.IS_LEADER.set(1)
+        data_store = await _unless_ended(_data_store(mode), tasks)
         listener_id = self.listener_id = await _unless_ended(
-            _retry(lambda: control_plane.register(s.compute_id, registered_namespaces(s)), "register"), tasks
+            _retry(lambda: control_plane.register(s.compute_id, registered_namespaces(s), data_store), "register"),
+            tasks,
         )
         log.info("registered as listener %s (compute_id %s)", listener_id, s.compute_id)
         controller = self.controller = Controller(

@@ -204,3 +204,23 @@ async def with_latest_revision(
         tenant_id,
         deployment_ids,
     )
+
+
+async def move_to_listener(
+    conn: Conn, deployment_id: uuid.UUID, listener_id: uuid.UUID, source_config: dict[str, Any], message: str
+) -> asyncpg.Record:
+    """Points the deployment at another listener; it waits for its databases there again."""
+    row = await fetch_one(
+        conn,
+        """
+        UPDATE deployments AS d SET listener_id = $2, source_config = $3, status = $4, status_message = $5,
+            version = version + 1, updated_at = now()
+        WHERE id = $1 RETURNING *
+        """,
+        deployment_id,
+        listener_id,
+        source_config,
+        DeploymentStatus.AWAITING_DATABASE.value,
+        message,
+    )
+    return row

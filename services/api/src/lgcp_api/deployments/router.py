@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from lgcp_contract.statuses import DeploymentStatus
 
 from ..auth.principal import Principal, require
-from ..auth.roles import DEPLOY, READ, Role
+from ..auth.roles import ADMIN, DEPLOY, READ, Role
 from ..core.database import Conn
 from ..http.deps import (
     AfterCommitJobs,
@@ -27,12 +27,14 @@ from ..http.etags import etag
 from ..http.paging import Page, PageOut, page_out, page_params
 from ..http.query import parse_ids
 from ..idempotency.service import CreateOnce
-from . import repository, service
+from . import move, repository, service
+from .move_schemas import DeploymentMove, DeploymentMoveOut
 from .schemas import BulkDeleteOut, DeploymentCreate, DeploymentOut, DeploymentPatch
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
 Deployer = Annotated[Principal, Depends(require(DEPLOY))]
 Reader = Annotated[Principal, Depends(require(READ))]
+Admin = Annotated[Principal, Depends(require(ADMIN))]
 MAX_BULK_DELETE = 100
 _IDS_LOC = ("query", "deployment_ids")
 
@@ -100,6 +102,38 @@ async def patch_deployment(
     change = "revision" if new_revision else "updated"
     after_commit.add(partial(notifier.notify, row["listener_id"], row["id"], change))
     return _answer(row)
+
+
+@router.post(
+    "/{deployment_id}/move",
+    response_model=DeploymentMoveOut,
+    summary="Move a deployment to another listener (admin; an extension of LangSmith's API)",
+    responses={
+        409: {"description": "the listeners keep databases apart and allow_new_databases is not set, or deleting"},
+        412: {"description": "If-Match does not match"},
+    },
+)
+async def move_deployment(
+    deployment_id: uuid.UUID,
+    body: DeploymentMove,
+    principal: Admin,
+    conn: Transaction,
+    after_commit: AfterCommitJobs,
+    box: Box,
+    notifier: ListenerNotifier,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    moved = await move.move(conn, box, principal, deployment_id, body, if_match)
+    row = moved.row
+    # The old listener drops the deployment's objects (keeping its data); the new one rolls it out.
+    after_commit.add(partial(notifier.notify, moved.from_listener_id, row["id"], "moved"))
+    after_commit.add(partial(notifier.notify, row["listener_id"], row["id"], "revision"))
+    answer = DeploymentMoveOut(
+        deployment=service.to_out(row),
+        databases="kept" if moved.databases_kept else "new",
+        warning=moved.warning,
+    )
+    return JSONResponse(answer.model_dump(mode="json"), headers={"ETag": etag(row["version"])})
 
 
 @router.delete(

@@ -40,7 +40,9 @@ ListenerPrincipal = Annotated[
 
 @router.post("/register", response_model=ListenerOut, summary="Register this listener (idempotent)")
 async def register(body: RegisterIn, principal: ListenerPrincipal, conn: Transaction) -> ListenerOut:
-    return listeners.to_out(await listeners.register(conn, principal, body.compute_id, body.k8s_namespaces))
+    return listeners.to_out(
+        await listeners.register(conn, principal, body.compute_id, body.k8s_namespaces, body.data_store)
+    )
 
 
 @router.get(

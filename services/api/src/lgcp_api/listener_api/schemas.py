@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from lgcp_contract import data_stores
 from lgcp_contract.statuses import DeploymentStatus, RevisionStatus
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +22,12 @@ class RegisterIn(BaseModel):
 
     compute_id: ComputeId
     k8s_namespaces: Namespaces = Field(default_factory=list)
+    data_store: str | None = Field(
+        None,
+        pattern=data_stores.PATTERN,
+        description="where this listener keeps its agents' databases (an identity, never an address "
+        "or a credential); null: not known at this start, keep the one reported before",
+    )
 
 
 class SecretValue(BaseModel):

@@ -88,18 +88,20 @@ async def delete(conn: Conn, listener_id: uuid.UUID) -> None:
 
 
 async def upsert_registration(
-    conn: Conn, tenant_id: uuid.UUID, compute_id: str, namespaces: list[str]
+    conn: Conn, tenant_id: uuid.UUID, compute_id: str, namespaces: list[str], data_store: str | None
 ) -> asyncpg.Record:
     """Creates or updates the listener with `compute_id`, recording contact. The version (ETag)
-    moves only when the namespaces change."""
+    moves only when the namespaces change. A `data_store` of None (not known at this start)
+    keeps the one reported before."""
     row = await fetch_one(
         conn,
         """
-        INSERT INTO listeners (id, tenant_id, compute_type, compute_id, compute_config, last_seen_at)
-        VALUES ($1, $2, 'k8s', $3, $4, now())
+        INSERT INTO listeners (id, tenant_id, compute_type, compute_id, compute_config, last_seen_at, data_store)
+        VALUES ($1, $2, 'k8s', $3, $4, now(), $5)
         ON CONFLICT (tenant_id, compute_id) DO UPDATE SET
             compute_config = EXCLUDED.compute_config,
             last_seen_at = now(),
+            data_store = COALESCE(EXCLUDED.data_store, listeners.data_store),
             version = listeners.version
                 + (listeners.compute_config IS DISTINCT FROM EXCLUDED.compute_config)::int,
             updated_at = CASE WHEN listeners.compute_config IS DISTINCT FROM EXCLUDED.compute_config
@@ -110,6 +112,7 @@ async def upsert_registration(
         tenant_id,
         compute_id,
         {"k8s_namespaces": namespaces},
+        data_store,
     )
     return row
 
@@ -139,3 +142,9 @@ async def stranded_deployments(conn: Conn, listener_id: uuid.UUID, namespaces: l
 async def count_deployments(conn: Conn, listener_id: uuid.UUID) -> int:
     count: int = await conn.fetchval("SELECT count(*) FROM deployments WHERE listener_id = $1", listener_id)
     return count
+
+
+async def data_stores(conn: Conn, listener_ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """Each listener's reported data store (None: never reported)."""
+    rows = await conn.fetch("SELECT id, data_store FROM listeners WHERE id = ANY($1::uuid[])", listener_ids)
+    return {row["id"]: row["data_store"] for row in rows}

@@ -63,6 +63,12 @@ class ListenerOut(BaseModel):
     compute_config: ComputeConfig
     created_at: dt.datetime
     updated_at: dt.datetime
+    data_store: str | None = Field(
+        None,
+        description="where the listener keeps its agents' databases, as it reported it when registering: "
+        "a deployment moves between two listeners with the same one without losing its data "
+        "(POST /v2/deployments/{id}/move); `dedicated` never shares; null: never reported",
+    )
     last_seen_at: dt.datetime | None = Field(
         description="when the listener last called the listener API (recorded at most every few seconds); null: never",
     )

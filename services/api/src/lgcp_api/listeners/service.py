@@ -62,9 +62,11 @@ async def delete(conn: Conn, principal: Principal, listener_id: uuid.UUID, if_ma
     await audit.record(conn, principal, "delete", "listener", listener_id)
 
 
-async def register(conn: Conn, principal: Principal, compute_id: str, namespaces: list[str]) -> asyncpg.Record:
+async def register(
+    conn: Conn, principal: Principal, compute_id: str, namespaces: list[str], data_store: str | None
+) -> asyncpg.Record:
     """Creates or updates the listener with `compute_id`: safe to call on every start. Counts
     as contact (`last_seen_at`), which is not part of the version."""
-    row = await repository.upsert_registration(conn, principal.tenant_id, compute_id, namespaces)
+    row = await repository.upsert_registration(conn, principal.tenant_id, compute_id, namespaces, data_store)
     await audit.record(conn, principal, "register", "listener", row["id"])
     return row

@@ -67,9 +67,11 @@ class ControlPlane:
             raise ControlPlaneError(resp.status_code, str(detail)[:500])
         return resp.json() if resp.content else None
 
-    async def register(self, compute_id: str, namespaces: list[str]) -> str:
-        """Registers (idempotently, by compute_id) and returns this listener's id."""
-        listener = await self._send("POST", "/register", {"compute_id": compute_id, "k8s_namespaces": namespaces})
+    async def register(self, compute_id: str, namespaces: list[str], data_store: str | None = None) -> str:
+        """Registers (idempotently, by compute_id) and returns this listener's id. `data_store`:
+        where agents' databases are (None: not known now; the API keeps what it had)."""
+        body = {"compute_id": compute_id, "k8s_namespaces": namespaces, "data_store": data_store}
+        listener = await self._send("POST", "/register", body)
         listener_id: str = listener["id"]
         return listener_id
 

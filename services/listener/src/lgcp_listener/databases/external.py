@@ -3,6 +3,7 @@ databases are managed outside the listener, so there is nothing to provision or 
 
 from __future__ import annotations
 
+from lgcp_contract.data_stores import external_store
 from lgcp_contract.desired_state import DesiredDeployment
 
 from ..configuration import ExternalDatabasesConfig
@@ -42,6 +43,10 @@ class ExternalMode:
 
     def rollout(self, desired: DesiredDeployment, lookup: ObjectLookup, pods: list[Manifest]) -> Rollout:
         return DATABASES_READY
+
+    async def data_store(self) -> str:
+        """The database template without its credentials, hashed."""
+        return external_store(self.config.database_uri_template)
 
     async def release(self, desired: DesiredDeployment) -> None:
         """Nothing to drop: external databases are managed outside the listener."""

@@ -55,6 +55,11 @@ class DatabaseMode(Protocol):
         pods (pure). The deployment is READY once they are."""
         ...
 
+    async def data_store(self) -> str:
+        """Where agents' databases are, as an identity (lgcp_contract.data_stores) the listener
+        registers with: equal for two listeners using the same servers."""
+        ...
+
     async def release(self, desired: DesiredDeployment) -> None:
         """Drops the agent's data: only on a deletion the API asked for, with retention `delete`."""
         ...

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 
 from ..kube.informer import Informer, ListWatch
 from ..objects import Manifest, deployment_id
+from ..render.agent import ENV_SECRET_SUFFIX
 
 
 class ClusterCache:
@@ -29,6 +30,9 @@ class ClusterCache:
             (kind, ns): Informer(kube, kind, ns, selector, self._changed) for kind in self.kinds for ns in namespaces
         }
         self.located: dict[str, tuple[str, str]] = {}  # deployment id -> (namespace, name) of its Deployment
+        # deployment id -> (namespace, agent name) of its env Secret, which outlives the
+        # Deployment during a removal (the Deployment goes first).
+        self.env_located: dict[str, tuple[str, str]] = {}
         self.pods: dict[str, dict[str, Manifest]] = defaultdict(dict)  # deployment id -> pod name -> pod
 
     def _changed(self, kind: str, event: str, obj: Manifest) -> None:
@@ -46,7 +50,17 @@ class ClusterCache:
                 self.located.pop(owner, None)
             else:
                 self.located[owner] = (meta["namespace"], meta["name"])
+        elif kind == "Secret" and meta["name"].endswith(ENV_SECRET_SUFFIX):
+            if event == "DELETED":
+                self.env_located.pop(owner, None)
+            else:
+                self.env_located[owner] = (meta["namespace"], meta["name"].removesuffix(ENV_SECRET_SUFFIX))
         self._on_change(owner)
+
+    def location(self, deployment: str) -> tuple[str, str] | None:
+        """(namespace, agent name) of a deployment's objects: from its Deployment, else from its
+        env Secret (left after the Deployment during a removal)."""
+        return self.located.get(deployment) or self.env_located.get(deployment)
 
     def watches(self, namespace: str, kind: str) -> bool:
         """Whether objects of `kind` in `namespace` are watched."""

@@ -87,7 +87,7 @@ class Controller:
         """Replaces the desired state and queues every deployment it names or no longer names."""
         previous, self.desired = self.desired, {d.id: d for d in deployments}
         self.loaded = True
-        for deployment_id in set(self.desired) | set(self.cache.located):
+        for deployment_id in set(self.desired) | set(self.cache.located) | set(self.cache.env_located):
             self.enqueue(deployment_id, _changed(previous.get(deployment_id), self.desired.get(deployment_id)))
 
     def update_desired(self, deployment_ids: list[str], deployments: list[DesiredDeployment]) -> None:

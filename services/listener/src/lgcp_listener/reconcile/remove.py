@@ -36,7 +36,7 @@ class Remover:
 
     async def remove(self, deployment_id: str, desired: DesiredDeployment | None) -> Result:
         """One removal pass: waits (`Result.wait`) until the Deployment is gone, then `REMOVED`."""
-        location = self.cache.located.get(deployment_id)
+        location = self.cache.location(deployment_id)
         if desired is not None:
             location = location or (desired.namespace, desired.name)
         if location is not None:

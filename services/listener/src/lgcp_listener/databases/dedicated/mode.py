@@ -8,6 +8,7 @@ import base64
 import secrets
 from urllib.parse import unquote, urlsplit
 
+from lgcp_contract.data_stores import DEDICATED
 from lgcp_contract.desired_state import DesiredDeployment
 
 from ...configuration import DedicatedConfig
@@ -126,6 +127,10 @@ class DedicatedMode:
 
     def rollout(self, desired: DesiredDeployment, lookup: ObjectLookup, pods: list[Manifest]) -> Rollout:
         return databases_rollout(desired, lambda name: lookup("StatefulSet", name), pods)
+
+    async def data_store(self) -> str:
+        """Each agent's Postgres is its own, in its cluster: never shared with another listener."""
+        return DEDICATED
 
     async def release(self, desired: DesiredDeployment) -> None:
         """Deletes the agent's volume claim and credentials Secret, each by name and only when

@@ -12,6 +12,7 @@ import base64
 import secrets
 from urllib.parse import unquote, urlsplit
 
+from lgcp_contract.data_stores import shared_store
 from lgcp_contract.desired_state import DesiredDeployment
 
 from ...configuration import SharedDatabasesConfig
@@ -94,6 +95,10 @@ class SharedMode:
 
     def rollout(self, desired: DesiredDeployment, lookup: ObjectLookup, pods: list[Manifest]) -> Rollout:
         return DATABASES_READY  # provisioned before the agent's objects are applied
+
+    async def data_store(self) -> str:
+        """The shared Postgres server's own id (kept in it)."""
+        return shared_store(await self.databases.server_id())
 
     async def release(self, desired: DesiredDeployment) -> None:
         """Drops the agent's database and role, its Redis user, and frees its Redis number."""

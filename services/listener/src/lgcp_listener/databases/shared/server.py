@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -39,6 +40,12 @@ CREATE TABLE IF NOT EXISTS lgcp_listener_redis_databases (
     db_number integer NOT NULL UNIQUE
 );
 ALTER TABLE lgcp_listener_redis_databases ADD COLUMN IF NOT EXISTS acl_password_sha256 text;
+-- One id per server, made by the first listener that uses it: listeners sharing the server
+-- report the same data store, so a deployment can move between them with its database.
+CREATE TABLE IF NOT EXISTS lgcp_listener_data_store (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    id uuid NOT NULL
+);
 """
 
 
@@ -84,6 +91,16 @@ class SharedDatabases:
             await asyncio.gather(self._keeper, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
+
+    async def server_id(self) -> uuid.UUID:
+        """This server's id, shared by every listener that provisions agents on it."""
+        pool = await self._conn_pool()
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO lgcp_listener_data_store (id) VALUES ($1) ON CONFLICT DO NOTHING", uuid.uuid4()
+            )
+            found: uuid.UUID = await conn.fetchval("SELECT id FROM lgcp_listener_data_store")
+        return found
 
     def database_uri(self, deployment_id: str, password: str) -> str:
         """The agent's own `postgresql://` URI, as its pods reach the server."""
