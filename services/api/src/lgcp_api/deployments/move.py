@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
-from lgcp_contract.data_stores import shares_data
+from lgcp_contract.data_stores import DEDICATED, shares_data
 from lgcp_contract.statuses import DeploymentStatus
 
 from ..audit import repository as audit
@@ -50,7 +50,7 @@ def _namespace(asked: str | None, current: str, target: list[str]) -> str:
 def _describe(store: str | None) -> str:
     if store is None:
         return "a place it has not reported"
-    if store == "dedicated":
+    if store == DEDICATED:
         return "each agent's own Postgres in its cluster (dedicated mode)"
     return f"data store {store}"
 
