@@ -3,8 +3,10 @@
 A client that retries as a careful user of the API would: a create carries an Idempotency-Key
 and is sent again with the same key until it is answered; a PATCH carries If-Match and, after an
 answer was lost, a 412 whose deployment already shows the change counts as the first attempt
-having committed. Every answer and transport error is counted, so a case can assert "never a
-500" and report what the fault did to the clients.
+having committed. A 412 can also come from the listener: a status report changes the
+deployment's ETag (the status is part of what a GET returns), and the client reads again. Every
+answer and transport error is counted, so a case can assert "never a 500" and report what the
+fault did to the clients; `Ledger.refusals()` is what no fault or race explains.
 """
 
 from __future__ import annotations
@@ -38,9 +40,19 @@ class Ledger:
     answers: Counter[str] = field(default_factory=Counter)  # "201", "503", "ConnectError", ...
     replayed: int = 0  # creates answered from the stored first answer (Idempotent-Replayed)
     recovered_patches: int = 0  # PATCHes whose answer was lost and found applied (412 + same image)
+    # 412s whose deployment changed between the read and the PATCH only in what the listener
+    # reports (status, active revision): a race with the listener, retried, never a refusal.
+    status_races: int = 0
     retry_after: set[str] = field(default_factory=set)  # Retry-After values of 503s
 
     acknowledged: int = 0  # writes answered 2xx (or found applied after a lost answer)
+
+    def refusals(self) -> Counter[str]:
+        """Answers that were neither a success nor explained: every non-2xx answer but the 412s of
+        a lost answer found applied or of a race with a listener's status report."""
+        refused = Counter({k: v for k, v in self.answers.items() if not k.startswith("2") and k[0].isdigit()})
+        refused["412"] -= self.recovered_patches + self.status_races
+        return +refused  # drops the zero counts
 
     def summary(self) -> str:
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(self.answers.items()))
@@ -48,7 +60,8 @@ class Ledger:
             f"acknowledged {self.acknowledged} writes ({len(self.created) + len(self.deleted)} creates, "
             f"{sum(self.revisions.values())} PATCHes and rollbacks, {len(self.deleted)} deletes); "
             f"answers {{{answers}}}; "
-            f"{self.replayed} replayed creates, {self.recovered_patches} PATCHes found applied after a lost answer"
+            f"{self.replayed} replayed creates, {self.recovered_patches} PATCHes found applied after a lost answer, "
+            f"{self.status_races} PATCHes read again after a listener's status report"
         )
 
 
@@ -123,14 +136,15 @@ class Writer:
         self.ledger.acknowledged += 1
         return deployment_id
 
-    async def _etag(self, deployment_id: str) -> tuple[str, str]:
+    async def _read(self, deployment_id: str) -> tuple[str, dict]:
+        """The deployment's ETag and body."""
         response = await self._until(200, f"GET {deployment_id}", "GET", f"/deployments/{deployment_id}")
-        return response.headers["ETag"], response.json()["source_revision_config"]["image_uri"]
+        return response.headers["ETag"], response.json()
 
     async def patch(self, deployment_id: str, image: str) -> None:
         """Moves a deployment to `image` (a new revision), exactly once, whatever is lost on the way."""
         started = time.monotonic()
-        etag, _ = await self._etag(deployment_id)
+        etag, seen = await self._read(deployment_id)
         body = {"source_revision_config": {"image_uri": image}}
         while True:
             response = await self._send("PATCH", f"/deployments/{deployment_id}", json=body, headers={"If-Match": etag})
@@ -139,10 +153,13 @@ class Writer:
             if response is not None and response.status_code == 412:
                 # Only this client writes this deployment: a 412 means an earlier attempt of this
                 # very PATCH committed and its answer was lost, or nothing we sent took effect.
-                etag, current = await self._etag(deployment_id)
-                if current == image:
+                etag, current = await self._read(deployment_id)
+                if current["source_revision_config"]["image_uri"] == image:
                     self.ledger.recovered_patches += 1
                     break
+                if _written_by_clients(current) == _written_by_clients(seen):
+                    self.ledger.status_races += 1
+                seen = current
                 continue
             if response is not None and response.status_code not in RETRY_STATUS:
                 raise AssertionError(f"PATCH {deployment_id}: {response.status_code} {response.text}")
@@ -183,3 +200,19 @@ class Writer:
                     await self.patch(deployment_id, f"registry.test/agent:{n}")
 
         await asyncio.gather(*(one(i) for i in range(deployments)))
+
+
+def _written_by_clients(deployment: dict) -> tuple:
+    """What of a deployment only a client's write changes (a listener reports status and the
+    active revision, and moves updated_at)."""
+    return tuple(
+        str(deployment.get(field))
+        for field in (
+            "name",
+            "source_config",
+            "source_revision_config",
+            "secrets",
+            "secret_references",
+            "latest_revision_id",
+        )
+    )

@@ -64,7 +64,10 @@ async def test_kube_api_server_restarted_and_unreachable_the_listener_converges_
         for i, deployment_id in enumerate(ids[:3]):
             await writer.patch(deployment_id, "registry.test/agent:1")
             await writer.create(f"kube-late-{i}", "registry.test/agent:0")
-        assert set(writer.ledger.answers) <= {"200", "201"}, writer.ledger.summary()
+        # A 412 only of a race with a status report (read again); never a transport error.
+        assert set(writer.ledger.answers) <= {"200", "201", "412"} and not writer.ledger.refusals(), (
+            writer.ledger.summary()
+        )
         await asyncio.sleep(max(0.0, DOWN_SECONDS - (time.monotonic() - down_at)))
         await asyncio.to_thread(FAULTS.kwokctl, "start", "cluster")
         down_for = time.monotonic() - down_at

@@ -33,7 +33,10 @@ async def test_redis_down_writes_succeed_and_converge_through_resync(plane) -> N
             await asyncio.wait_for(writer.churn("redis", deployments=8, patches_each=2), 120)
             written = time.monotonic()
             ledger = writer.ledger
-            assert set(ledger.answers) <= {"200", "201"}, f"a write did not succeed: {ledger.summary()}"
+            # A 412 only of a race with a status report (read again); never a transport error.
+            assert set(ledger.answers) <= {"200", "201", "412"} and not ledger.refusals(), (
+                f"a write was refused: {ledger.summary()}"
+            )
             to_cluster = await converged(stack.cluster, stack.namespace, stack.compute_id, ledger)
             deployed = await all_deployed(stack.admin, ledger)
             # Converged while Redis was still down: through the resync, not a late notification.
