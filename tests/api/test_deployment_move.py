@@ -139,3 +139,31 @@ async def test_bad_moves_are_refused_naming_what_is_wrong_and_change_nothing(adm
     deleting = await admin.post(f"{url}/move", json={"listener_id": new["id"]})
     assert deleting.status_code == 409 and deleting.json()["detail"] == "the deployment is being deleted"
     assert await desired_ids(listener_key, new["id"]) == []
+
+
+async def test_a_move_retried_with_its_idempotency_key_moves_once_and_answers_the_same(admin, listener_key, redis_url):
+    old = await register(listener_key, "eu-1", ["agents"], SHARED)
+    new = await register(listener_key, "eu-2", ["agents"], SHARED)
+    created = (await admin.post("/deployments", json=deployment_body(old["id"]))).json()
+    url = f"/deployments/{created['id']}"
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+
+    first = await admin.post(f"{url}/move", json={"listener_id": new["id"]}, headers=headers)
+    woken = len(await entries(redis_url, new["id"]))
+    again = await admin.post(f"{url}/move", json={"listener_id": new["id"]}, headers=headers)
+
+    assert first.status_code == 200, first.text
+    assert again.status_code == 200, again.text  # without the key: 400 "already runs on this listener"
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    revisions = (await admin.get(f"{url}/revisions")).json()["resources"]
+    assert len(revisions) == 2  # the first and the move's: one move
+    assert len(await entries(redis_url, new["id"])) == woken  # a replay wakes no one
+    # The same key with another body is refused, as on every other POST.
+    other = await register(listener_key, "eu-3", ["agents"], SHARED)
+    reused = await admin.post(f"{url}/move", json={"listener_id": other["id"]}, headers=headers)
+    assert reused.status_code == 422, reused.text
+    assert (await admin.get(url)).json()["source_config"]["listener_id"] == new["id"]
+    # Without a key, a repeat is refused naming the field.
+    repeat = await admin.post(f"{url}/move", json={"listener_id": new["id"]})
+    assert repeat.status_code == 400 and "already runs on this listener" in repeat.text

@@ -117,23 +117,30 @@ async def move_deployment(
     deployment_id: uuid.UUID,
     body: DeploymentMove,
     principal: Admin,
-    conn: Transaction,
-    after_commit: AfterCommitJobs,
     box: Box,
-    notifier: ListenerNotifier,
+    create: CreateOnce,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    moved = await move.move(conn, box, principal, deployment_id, body, if_match)
+    async def work(conn: Conn) -> tuple[object, move.Moved]:
+        moved = await move.move(conn, box, principal, deployment_id, body, if_match)
+        answer = DeploymentMoveOut(
+            deployment=service.to_out(moved.row),
+            databases="kept" if moved.databases_kept else "new",
+            warning=moved.warning,
+        )
+        return answer.model_dump(mode="json"), moved
+
+    # With an Idempotency-Key a retry (the answer was lost) gets the first answer again; without,
+    # a repeat finds the deployment already there and answers 400.
+    outcome = await create.run(principal, body.model_dump(mode="json"), work, status_code=200)
+    if isinstance(outcome, JSONResponse):
+        return outcome
+    answer, moved = outcome
     row = moved.row
     # The old listener drops the deployment's objects (keeping its data); the new one rolls it out.
-    after_commit.add(partial(notifier.notify, moved.from_listener_id, row["id"], "moved"))
-    after_commit.add(partial(notifier.notify, row["listener_id"], row["id"], "revision"))
-    answer = DeploymentMoveOut(
-        deployment=service.to_out(row),
-        databases="kept" if moved.databases_kept else "new",
-        warning=moved.warning,
-    )
-    return JSONResponse(answer.model_dump(mode="json"), headers={"ETag": etag(row["version"])})
+    create.after_commit.add(partial(create.notifier.notify, moved.from_listener_id, row["id"], "moved"))
+    create.after_commit.add(partial(create.notifier.notify, row["listener_id"], row["id"], "revision"))
+    return JSONResponse(answer, headers={"ETag": etag(row["version"])})
 
 
 @router.delete(

@@ -154,11 +154,16 @@ class Creation:
     notifier: Notifier
 
     async def run(
-        self, principal: Principal, body: object, work: Callable[[Conn], Awaitable[tuple[object, T]]]
+        self,
+        principal: Principal,
+        body: object,
+        work: Callable[[Conn], Awaitable[tuple[object, T]]],
+        status_code: int = 201,
     ) -> JSONResponse | tuple[object, T]:
-        """`run_once` in the request's transaction, keyed by the request's path and header."""
+        """`run_once` in the request's transaction, keyed by the request's path and header;
+        `status_code` is the one a replay answers with."""
         return await run_once(
-            self.conn, self.secret_key, principal.api_key_id, self.key, self.request.url.path, body, work
+            self.conn, self.secret_key, principal.api_key_id, self.key, self.request.url.path, body, work, status_code
         )
 
     async def deployment_change(
