@@ -29,9 +29,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "listener")]
@@ -39,9 +39,9 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "listener")]
 import psutil  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 import yaml  # noqa: E402
-from harness.cluster import ensure_cluster  # noqa: E402
-from harness.postgres import start_postgres  # noqa: E402
-from harness.redis import start_redis  # noqa: E402
+from harness.cluster import LocalCluster, ensure_cluster  # noqa: E402
+from harness.postgres import PostgresServer, start_postgres  # noqa: E402
+from harness.redis import RedisServer, start_redis  # noqa: E402
 from lgcp_contract.desired_state import DesiredDeployment  # noqa: E402
 from lgcp_contract.streams import listener_changes_stream  # noqa: E402
 from lgcp_listener.configuration import RouteConfig  # noqa: E402
@@ -49,7 +49,9 @@ from lgcp_listener.kube.client import Kube, connect  # noqa: E402
 from lgcp_listener.render.agent import render  # noqa: E402
 from lgcp_listener.render.context import AgentConnections, RenderContext  # noqa: E402
 from listener_support import make_namespace  # noqa: E402
-from processes_support import start_api, start_listener  # noqa: E402
+from processes_support import ApiProcess, start_api, start_listener  # noqa: E402
+
+T = TypeVar("T")
 
 # Each agent asks for a little CPU: the simulated nodes' 2 x 32 cores then hold thousands.
 AGENT_CPU = 0.02
@@ -97,7 +99,7 @@ def quantity(value: str | float) -> float:
     return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
 
 
-def free_pod_slots(cluster) -> int:
+def free_pod_slots(cluster: LocalCluster) -> int:
     """Agents (one pod of AGENT_CPU each) the local cluster's simulated nodes can still take."""
     nodes = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
     pods = [
@@ -169,7 +171,7 @@ def parse_time(value: str) -> float:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-async def until(check, within: float, what: str, interval: float = 0.1):
+async def until(check: Callable[[], Awaitable[T | None]], within: float, what: str, interval: float = 0.1) -> T:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         result = await check()
@@ -179,7 +181,7 @@ async def until(check, within: float, what: str, interval: float = 0.1):
     raise TimeoutError(f"{what} not reached within {within:.0f}s")
 
 
-def floor_apply(cluster, n: int) -> tuple[float, int]:
+def floor_apply(cluster: LocalCluster, n: int) -> tuple[float, int]:
     """`kubectl apply --server-side` of the same objects for n agents in a fresh namespace."""
     namespace = make_namespace(cluster, "lgcp-floor")
     ctx = RenderContext("bench-floor", RouteConfig("langsmith.bench"))
@@ -220,7 +222,7 @@ def floor_apply(cluster, n: int) -> tuple[float, int]:
     return elapsed, len(docs)
 
 
-def database_settings(mode: str, n: int, postgres, started: list) -> dict[str, str]:
+def database_settings(mode: str, n: int, postgres: PostgresServer, started: list[RedisServer]) -> dict[str, str]:
     """The listener's database settings: `external` (nothing to provision: the Kubernetes side
     alone) or `shared` (a database, role and Redis number made per agent, as by default)."""
     if mode == "external":
@@ -242,7 +244,7 @@ def database_settings(mode: str, n: int, postgres, started: list) -> dict[str, s
     }
 
 
-def wakeup_settings(wakeup: str, redis_server) -> dict[str, str]:
+def wakeup_settings(wakeup: str, redis_server: RedisServer) -> dict[str, str]:
     """`redis`: the listener reads the API's Redis stream itself. `http`: it long-polls the API
     (`GET /v2/listener-api/listeners/{id}/changes`) and is given no Redis URL, as a data plane in
     another cluster is; the API reads the same stream for it."""
@@ -253,9 +255,9 @@ def wakeup_settings(wakeup: str, redis_server) -> dict[str, str]:
 
 async def bench(
     n: int,
-    api,
-    cluster,
-    redis_server,
+    api: ApiProcess,
+    cluster: LocalCluster,
+    redis_server: RedisServer,
     databases: dict[str, str],
     servers: dict[int, str],
     rate: float = 0,
@@ -291,7 +293,7 @@ async def bench(
     watcher = asyncio.create_task(watch_added(kube, namespace, seen, stop))
     try:
 
-        async def registered():
+        async def registered() -> str | None:
             page = (await admin.get("/listeners", params={"limit": 100})).json()["resources"]
             return next((item["id"] for item in page if item["compute_id"] == compute_id), None)
 
@@ -300,7 +302,7 @@ async def bench(
         await until(lambda: asyncio.to_thread(listener.ready), 30, "the listener ready")
         await asyncio.sleep(0.5)  # let the listener's first desired state and watches settle
 
-        created: dict[str, tuple[float, dict]] = {}
+        created: dict[str, tuple[float, dict[str, Any]]] = {}
         gate = asyncio.Semaphore(4)
 
         async def create(index: int) -> None:
@@ -346,7 +348,7 @@ async def bench(
             deployed: dict[str, float] = {}
 
             async def poll() -> bool:
-                async def one(name: str, body: dict) -> None:
+                async def one(name: str, body: dict[str, Any]) -> None:
                     r = (await admin.get(f"/deployments/{body['id']}/revisions/{body['latest_revision_id']}")).json()
                     if r["status"] == "DEPLOYED":
                         deployed[name] = parse_time(r["updated_at"])
@@ -389,7 +391,7 @@ async def bench(
         writes = listener.metric("lgcp_listener_kubernetes_writes_total") - writes0
         print(f"  resync of {n} unchanged deployments: {resync_seconds:.2f}s, {writes:.0f} Kubernetes writes")
         status = await asyncio.to_thread(Path(f"/proc/{listener.proc.pid}/status").read_text)
-        peak_kb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+        peak_kb = int(cast(re.Match[str], re.search(r"VmHWM:\s+(\d+) kB", status)).group(1))
         print(f"  listener peak memory (VmHWM): {peak_kb / 1024:.0f} MB")
         for trouble in ("notification stream not reachable", "wake-ups from the API unavailable"):
             if trouble in listener.output():
@@ -405,7 +407,7 @@ async def bench(
         cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
-async def resync_cost(n: int, api, cluster) -> None:
+async def resync_cost(n: int, api: ApiProcess, cluster: LocalCluster) -> None:
     """The cost of a resync of n settled deployments where the cluster cannot hold n agents.
 
     The deployments are real rows of the real API (no listener runs meanwhile); the desired
@@ -494,9 +496,9 @@ def print_compared(n: int, results: dict[str, dict[str, Any]], floor_seconds: fl
 
 async def run_all(
     sizes: list[int],
-    api,
-    cluster,
-    redis_server,
+    api: ApiProcess,
+    cluster: LocalCluster,
+    redis_server: RedisServer,
     resync_only: list[int],
     rate: float,
     databases: dict[tuple[int, str], dict[str, str]],
@@ -560,7 +562,7 @@ def main() -> None:
     cluster, started_here = ensure_cluster()
     # The harness starts its servers synchronously (outside any event loop).
     postgres, redis_server = start_postgres(), start_redis()
-    agents_servers: list = []
+    agents_servers: list[RedisServer] = []
     try:
         database_url = asyncio.run(postgres.create_database("lgcp_bench"))
         # Each listener its own (a shared-mode listener's agents hold their databases and Redis numbers).

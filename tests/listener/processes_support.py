@@ -9,10 +9,14 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 from cryptography.fernet import Fernet
 from harness import processes
+from harness.cluster import LocalCluster
+from harness.postgres import PostgresServer
+from harness.redis import RedisServer
 from lgcp_contract import labels as L
 from listener_support import eventually
 
@@ -49,7 +53,7 @@ class ResendingTransport(httpx.AsyncBaseTransport):
 class ApiProcess:
     url: str  # .../api-host
     admin_key: str
-    proc: subprocess.Popen
+    proc: subprocess.Popen[bytes]
     log: Path
 
     def admin(self) -> httpx.AsyncClient:
@@ -90,7 +94,7 @@ def start_api(database_url: str, redis_url: str, log_level: str = "WARNING") -> 
 
 @dataclass
 class ListenerProcess:
-    proc: subprocess.Popen
+    proc: subprocess.Popen[bytes]
     log: Path
     health_port: int
 
@@ -140,7 +144,17 @@ def start_listener(env: dict[str, str]) -> ListenerProcess:
 class Stack:
     """One test's namespace, listener key and configuration, on the shared API."""
 
-    def __init__(self, api, cluster, postgres_server, redis_server, admin, namespace: str, key: str, admin_db: str):
+    def __init__(
+        self,
+        api: ApiProcess,
+        cluster: LocalCluster,
+        postgres_server: PostgresServer,
+        redis_server: RedisServer,
+        admin: httpx.AsyncClient,
+        namespace: str,
+        key: str,
+        admin_db: str,
+    ) -> None:
         self.api, self.cluster, self.admin, self.namespace = api, cluster, admin, namespace
         self.compute_id = f"cluster-{uuid.uuid4().hex[:8]}"
         self.listener_id: str | None = None
@@ -170,14 +184,14 @@ class Stack:
         return listener
 
     async def registered(self) -> str:
-        async def find():
+        async def find() -> str | None:
             page = (await self.admin.get("/listeners", params={"limit": 100})).json()["resources"]
             return next((item["id"] for item in page if item["compute_id"] == self.compute_id), None)
 
         self.listener_id = await eventually(find, 30)
         return self.listener_id
 
-    async def create(self, image: str = "registry.test/agent:1", **spec) -> dict:
+    async def create(self, image: str = "registry.test/agent:1", **spec: Any) -> dict[str, Any]:
         body = {
             "name": f"agent-{uuid.uuid4().hex[:6]}",
             "source": "external_docker",
@@ -191,22 +205,22 @@ class Stack:
         }
         response = await self.admin.post("/deployments", json=body)
         assert response.status_code == 201, response.text
-        return response.json()
+        return cast(dict[str, Any], response.json())
 
-    async def revision(self, deployment: dict, revision_id: str | None = None) -> dict:
+    async def revision(self, deployment: dict[str, Any], revision_id: str | None = None) -> dict[str, Any]:
         rid = revision_id or (await self.admin.get(f"/deployments/{deployment['id']}")).json()["latest_revision_id"]
-        return (await self.admin.get(f"/deployments/{deployment['id']}/revisions/{rid}")).json()
+        return cast(dict[str, Any], (await self.admin.get(f"/deployments/{deployment['id']}/revisions/{rid}")).json())
 
     async def wait_revision(
-        self, deployment: dict, status: str, revision_id: str | None = None, within: float = 60
-    ) -> dict:
-        async def check():
+        self, deployment: dict[str, Any], status: str, revision_id: str | None = None, within: float = 60
+    ) -> dict[str, Any]:
+        async def check() -> dict[str, Any] | None:
             revision = await self.revision(deployment, revision_id)
             return revision if revision["status"] == status else None
 
         return await eventually(check, within, interval=0.3)
 
-    def pods(self, deployment: dict) -> list[dict]:
+    def pods(self, deployment: dict[str, Any]) -> list[dict[str, Any]]:
         items = self.cluster.get_json("pods", "-n", self.namespace, "-l", f"{L.DEPLOYMENT_ID}={deployment['id']}")[
             "items"
         ]

@@ -8,7 +8,7 @@ from pathlib import Path
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 
 
-def run(**variables: str) -> subprocess.CompletedProcess:
+def run(**variables: str) -> subprocess.CompletedProcess[str]:
     """`lgcp-listener run` with only these LGCP_LISTENER_* variables (and a key that must not leak)."""
     env = {
         "PATH": "/usr/bin:/bin",

@@ -7,6 +7,7 @@ import asyncio
 from urllib.parse import urlsplit
 
 import pytest
+from harness.postgres import PostgresServer
 from lgcp_listener import app
 from lgcp_listener.databases.shared.mode import SharedMode
 from lgcp_listener.databases.shared.server import SharedDatabases
@@ -17,7 +18,7 @@ def shared_mode(dsn: str, redis_url: str) -> SharedMode:
 
 
 async def test_listeners_on_one_server_report_one_store_and_another_server_another(
-    postgres_dsn, postgres_server, redis_url
+    postgres_dsn: str, postgres_server: PostgresServer, redis_url: str
 ) -> None:
     other_dsn = await postgres_server.create_database()
     modes = [
@@ -49,7 +50,9 @@ class _Failing:
 
 
 @pytest.mark.parametrize("mode", [_Unreachable(), _Failing()])
-async def test_registration_goes_on_without_a_store_when_it_cannot_be_read(mode, monkeypatch, caplog) -> None:
+async def test_registration_goes_on_without_a_store_when_it_cannot_be_read(
+    mode: _Unreachable | _Failing, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(app, "DATA_STORE_SECONDS", 0.2)
     assert await app._data_store(mode) is None  # type: ignore[arg-type]
     assert "registering without it" in caplog.text

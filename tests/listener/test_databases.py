@@ -1,6 +1,8 @@
 """Shared-mode provisioning against a real PostgreSQL and Redis."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -12,8 +14,8 @@ from lgcp_listener.databases.shared.server import SharedDatabases
 
 
 @pytest.fixture
-async def shared(postgres_dsn, redis_url):
-    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, redis_url, 8)
+async def shared(postgres_dsn: str, redis_url: str) -> AsyncIterator[SharedDatabases]:
+    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", cast(int, urlsplit(postgres_dsn).port), redis_url, 8)
     yield dbs
     for deployment_id in await dbs.provisioned():
         await dbs.drop(deployment_id)
@@ -86,7 +88,7 @@ from listener_support import url_of_a_user_who_cannot_manage_users  # noqa: E402
 from redis.exceptions import AuthenticationError, NoPermissionError  # noqa: E402
 
 
-async def _agent(shared, deployment_id: str, password: str, db: int | None = None) -> aioredis.Redis:
+async def _agent(shared: SharedDatabases, deployment_id: str, password: str, db: int | None = None) -> aioredis.Redis:
     """A client logged in as the agent's user, on its number (or on `db`, without SELECT)."""
     number = await shared.redis_number(deployment_id)
     await shared.ensure_redis_user(deployment_id, number, password)
@@ -113,7 +115,7 @@ async def test_an_agents_redis_user_works_in_its_own_database(shared: SharedData
         await pubsub.get_message(timeout=1)  # the subscribe confirmation
         assert await client.publish("run:1:events", "hello") == 1
         assert (await pubsub.get_message(timeout=1))["data"] == b"hello"
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py: unannotated
     finally:
         await client.aclose()
 
@@ -126,6 +128,7 @@ async def test_an_agents_redis_user_cannot_reach_other_databases_or_the_server(
     number_b = await shared.redis_number("dep-b")
     try:
         await other.set("secret", "of b")
+        command: tuple[str | int, ...]
         for command in (
             ("SELECT", number_b),
             ("SELECT", 0),
@@ -144,7 +147,7 @@ async def test_an_agents_redis_user_cannot_reach_other_databases_or_the_server(
             ("MIGRATE", "127.0.0.1", 1, "k", 0, 100),
         ):
             with pytest.raises(NoPermissionError):
-                await own.execute_command(*command)
+                await own.execute_command(*command)  # type: ignore[no-untyped-call]  # redis-py: unannotated
         # Not even inside a script.
         with pytest.raises(Exception, match="can't run this command"):
             await own.eval(f"return redis.call('select', '{number_b}')", 0)
@@ -165,7 +168,7 @@ async def test_an_agents_redis_user_cannot_reach_other_databases_or_the_server(
             ("SET", "lgcp:x", "1"),
         ):
             with pytest.raises(NoPermissionError):
-                await on_zero.execute_command(*command)
+                await on_zero.execute_command(*command)  # type: ignore[no-untyped-call]  # redis-py: unannotated
         await on_zero.set("lgcpx", "its own")  # only the `lgcp:` prefix is the control plane's
     finally:
         await on_zero.aclose()
@@ -199,7 +202,7 @@ async def test_a_restarted_redis_gets_the_users_back_without_their_passwords(pos
 
     server = start_redis()
     dbs = SharedDatabases(
-        postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, server.url(), 8, acl_check_seconds=0.2
+        postgres_dsn, "127.0.0.1", cast(int, urlsplit(postgres_dsn).port), server.url(), 8, acl_check_seconds=0.2
     )
     try:
         number = await dbs.redis_number("dep-1")
@@ -240,12 +243,14 @@ async def test_a_redis_that_refuses_acl_setuser_is_a_clear_error_and_acl_off_sha
     shared: SharedDatabases, redis_url: str, postgres_dsn: str
 ) -> None:
     limited = await url_of_a_user_who_cannot_manage_users(redis_url)
-    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, limited, 8)
+    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", cast(int, urlsplit(postgres_dsn).port), limited, 8)
     try:
         number = await dbs.redis_number("dep-x")
         with pytest.raises(RedisAclError, match="LGCP_LISTENER_AGENT_REDIS_ACL=false"):
             await dbs.ensure_redis_user("dep-x", number, "pw")
-        off = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, limited, 8, redis_acl=False)
+        off = SharedDatabases(
+            postgres_dsn, "127.0.0.1", cast(int, urlsplit(postgres_dsn).port), limited, 8, redis_acl=False
+        )
         await off.ensure_redis_user("dep-x", number, "pw")  # nothing to create
         assert off.agent_redis_uri("dep-x", number, "pw") == redis_uri(limited, number)
         await off.close()
@@ -257,7 +262,7 @@ async def test_a_redis_that_refuses_acl_setuser_is_a_clear_error_and_acl_off_sha
 def test_the_stored_redis_password_is_read_only_from_the_agents_own_user() -> None:
     import base64
 
-    def secret(uri: str) -> dict:
+    def secret(uri: str) -> dict[str, Any]:
         return {"data": {"REDIS_URI": base64.b64encode(uri.encode()).decode()}}
 
     user = redis_user("dep-1")
@@ -271,12 +276,14 @@ def test_the_stored_redis_password_is_read_only_from_the_agents_own_user() -> No
 async def test_a_new_agents_database_is_a_spare_renamed_and_spares_are_refilled(
     postgres_dsn: str, redis_url: str
 ) -> None:
-    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, redis_url, 8, spare_databases=2)
+    dbs = SharedDatabases(
+        postgres_dsn, "127.0.0.1", cast(int, urlsplit(postgres_dsn).port), redis_url, 8, spare_databases=2
+    )
     admin = await asyncpg.connect(postgres_dsn)
     try:
         for name in await dbs.spares.names():  # other tests' listeners share this server
             await admin.execute(f'DROP DATABASE "{name}"')
-        await dbs.spares.refill()
+        await cast(asyncio.Task[None], dbs.spares.refill())
         spares = await dbs.spares.names()
         assert len(spares) == 2
         # Spares are nobody's: PUBLIC may not connect to them.
@@ -291,7 +298,7 @@ async def test_a_new_agents_database_is_a_spare_renamed_and_spares_are_refilled(
             await agent.execute("CREATE TABLE t (x int)")  # it owns its database
         finally:
             await agent.close()
-        await dbs.spares.refill()
+        await cast(asyncio.Task[None], dbs.spares.refill())
         assert len(await dbs.spares.names()) == 2
     finally:
         await dbs.drop("dep-spare")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -54,7 +55,7 @@ def desired(name: str = "agent", deployment_id: str = "d1") -> DesiredDeployment
     )
 
 
-def conn(d: DesiredDeployment | None = None, **extra) -> DedicatedAgentConnections:
+def conn(d: DesiredDeployment | None = None, **extra: Any) -> DedicatedAgentConnections:
     d = d or desired()
     return DedicatedAgentConnections(
         database_uri(d, PG_PASSWORD),
@@ -68,11 +69,11 @@ def conn(d: DesiredDeployment | None = None, **extra) -> DedicatedAgentConnectio
 OWNER = Owner("agent", "uid-1")
 
 
-def objects(owner: Owner | None = OWNER, **extra) -> dict[tuple[str, str], dict]:
+def objects(owner: Owner | None = OWNER, **extra: Any) -> dict[tuple[str, str], Manifest]:
     return {(o["kind"], o["metadata"]["name"]): o for o in render(desired(), conn(**extra), CTX, owner)}
 
 
-def pods() -> list[dict]:
+def pods() -> list[Manifest]:
     found = objects()
     return [
         found[("StatefulSet", "agent-postgres")]["spec"]["template"],
@@ -245,7 +246,7 @@ def test_a_live_claim_template_is_kept_when_the_settings_change() -> None:
 
 def statefulset(
     ready: int = 1, generation: int = 1, observed: int = 1, current: str = "r1", update: str = "r1"
-) -> dict:
+) -> Manifest:
     return {
         "metadata": {"generation": generation},
         "spec": {"replicas": 1},
@@ -258,7 +259,7 @@ def statefulset(
     }
 
 
-def pod(component: str, reason: str | None = None) -> dict:
+def pod(component: str, reason: str | None = None) -> Manifest:
     waiting = {"reason": reason, "message": "Back-off pulling image"} if reason else None
     return {
         "metadata": {"name": f"agent-{component}-0", "labels": {L.COMPONENT: component}},

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import urlsplit
 
 import pytest
 from harness.cluster import LocalCluster
 from lgcp_contract import labels as L
-from lgcp_contract.desired_state import DesiredDeployment
-from lgcp_listener.configuration import DedicatedConfig
+from lgcp_contract.desired_state import DesiredDeployment, Revision
+from lgcp_listener.configuration import DedicatedConfig, Retention
 from lgcp_listener.databases.dedicated.mode import DedicatedMode
 from lgcp_listener.kube.client import Kube
-from listener_support import RecordingControlPlane, eventually, start_reconciler
+from lgcp_listener.objects import Manifest
+from lgcp_listener.render.context import AgentConnections
+from listener_support import RecordingControlPlane, Running, eventually, start_reconciler
 
 pytestmark = pytest.mark.cluster
 
@@ -38,25 +41,29 @@ def agent(namespace: str, name: str | None = None) -> DesiredDeployment:
     )
 
 
-def exists(cluster, kind: str, namespace: str, name: str) -> bool:
+def exists(cluster: LocalCluster, kind: str, namespace: str, name: str) -> bool:
     return cluster.kubectl("get", kind, name, "-n", namespace, check=False).returncode == 0
 
 
-def secret_data(cluster, namespace: str, name: str) -> dict[str, str]:
+def secret_data(cluster: LocalCluster, namespace: str, name: str) -> dict[str, str]:
     data = cluster.get_json("secret", name, "-n", namespace)["data"]
     return {k: base64.b64decode(v).decode() for k, v in data.items()}
 
 
 def deployed(cp: RecordingControlPlane, d: DesiredDeployment) -> bool:
-    return "DEPLOYED" in cp.statuses(d.revision.id)
+    return "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id)
 
 
 def failure(cp: RecordingControlPlane, d: DesiredDeployment) -> str | None:
-    return next((m for r, s, m, _ in cp.revision_statuses if r == d.revision.id and s == "DEPLOY_FAILED"), None)
+    return next(
+        (m for r, s, m, _ in cp.revision_statuses if r == cast(Revision, d.revision).id and s == "DEPLOY_FAILED"), None
+    )
 
 
 @asynccontextmanager
-async def one_agent(kube, namespace: str, retention: str = "delete"):
+async def one_agent(
+    kube: Kube, namespace: str, retention: Retention = "delete"
+) -> AsyncIterator[tuple[Running, RecordingControlPlane, DesiredDeployment]]:
     """A reconciler in dedicated mode with one agent DEPLOYED: (running, control plane, agent)."""
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp, dedicated=CONFIG, retention=retention)
@@ -69,16 +76,16 @@ async def one_agent(kube, namespace: str, retention: str = "delete"):
         await running.stop()
 
 
-async def delete_through_the_api(running, cp: RecordingControlPlane, d: DesiredDeployment) -> None:
+async def delete_through_the_api(running: Running, cp: RecordingControlPlane, d: DesiredDeployment) -> None:
     running.reconciler.set_desired([d.model_copy(update={"deleting": True})])
     await eventually(lambda: d.id in cp.deleted_ids, 120)
 
 
-def claim(cluster, namespace: str, d: DesiredDeployment) -> dict:
+def claim(cluster: LocalCluster, namespace: str, d: DesiredDeployment) -> dict[str, Any]:
     return cluster.get_json("pvc", f"data-{d.name}-postgres-0", "-n", namespace)
 
 
-def kept(cluster, namespace: str, d: DesiredDeployment, before: dict) -> bool:
+def kept(cluster: LocalCluster, namespace: str, d: DesiredDeployment, before: dict[str, Any]) -> bool:
     """The same volume claim as `before`, not being deleted."""
     now = claim(cluster, namespace, d)
     return now["metadata"]["uid"] == before["metadata"]["uid"] and "deletionTimestamp" not in now["metadata"]
@@ -123,7 +130,7 @@ async def test_create_makes_the_agents_own_databases_admitted_under_restricted(
         )
         # READY only once the databases were, and reported before the revision was DEPLOYED.
         assert [s for i, s in cp.deployment_statuses if i == d.id] == ["AWAITING_DATABASE", "READY"]
-        assert cp.statuses(d.revision.id) == ["DEPLOYING", "DEPLOYED"]
+        assert cp.statuses(cast(Revision, d.revision).id) == ["DEPLOYING", "DEPLOYED"]
 
 
 async def test_two_agents_never_share_a_database(local_cluster: LocalCluster, namespace: str, kube: Kube) -> None:
@@ -152,9 +159,9 @@ class CrashOnceAfterTheEnvSecret(DedicatedMode):
     listener would, before the credentials Secret exists."""
 
     crashed = False
-    databases_before_credentials: ClassVar[list[dict | None]] = []
+    databases_before_credentials: ClassVar[list[Manifest | None]] = []
 
-    async def provision(self, desired, conn):
+    async def provision(self, desired: DesiredDeployment, conn: AgentConnections) -> None:
         # No database pod may start before its passwords are stored: no StatefulSet exists yet.
         for name in (f"{desired.name}-postgres", f"{desired.name}-redis"):
             self.databases_before_credentials.append(await self.kube.get("StatefulSet", desired.namespace, name))
@@ -254,7 +261,7 @@ async def test_retention_retain_keeps_the_volume_and_never_hands_it_to_another_d
         again = agent(namespace, name=d.name)
         running.reconciler.set_desired([again])
         await eventually(lambda: failure(cp, again), 60)
-        assert f"PersistentVolumeClaim/data-{d.name}-postgres-0" in failure(cp, again)
+        assert f"PersistentVolumeClaim/data-{d.name}-postgres-0" in cast(str, failure(cp, again))
         assert not exists(local_cluster, "deployment", namespace, d.name)
 
 
@@ -277,7 +284,9 @@ async def test_an_orphan_loses_its_objects_but_keeps_its_volume_and_gets_it_back
         assert kept(local_cluster, namespace, d, before)
         assert secret_data(local_cluster, namespace, f"{d.name}-db-credentials") == stored
         # Named again (the misconfiguration fixed): the same volume, the same passwords.
-        back = d.model_copy(update={"revision": d.revision.model_copy(update={"id": str(uuid.uuid4())})})
+        back = d.model_copy(
+            update={"revision": cast(Revision, d.revision).model_copy(update={"id": str(uuid.uuid4())})}
+        )
         running.reconciler.set_desired([back])
         await eventually(lambda: deployed(cp, back), 180)
         assert kept(local_cluster, namespace, d, before)
@@ -299,8 +308,9 @@ async def test_a_database_image_that_cannot_be_pulled_fails_the_revision_naming_
         running.reconciler.set_desired([d])
         await eventually(lambda: failure(cp, d), 60)
         message = failure(cp, d)
+        assert message is not None
         assert "database postgres" in message and "image pull failure" in message, message
-        assert "DEPLOYED" not in cp.statuses(d.revision.id)
+        assert "DEPLOYED" not in cp.statuses(cast(Revision, d.revision).id)
         assert [s for i, s in cp.deployment_statuses if i == d.id] == ["AWAITING_DATABASE"]
     finally:
         await running.stop()
@@ -308,7 +318,9 @@ async def test_a_database_image_that_cannot_be_pulled_fails_the_revision_naming_
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp, compute_id=compute_id, dedicated=CONFIG)
     try:
-        fixed = d.model_copy(update={"revision": d.revision.model_copy(update={"id": str(uuid.uuid4())})})
+        fixed = d.model_copy(
+            update={"revision": cast(Revision, d.revision).model_copy(update={"id": str(uuid.uuid4())})}
+        )
         running.reconciler.set_desired([fixed])
         await eventually(lambda: deployed(cp, fixed), 180)
         assert [s for i, s in cp.deployment_statuses if i == d.id][-1] == "READY"

@@ -4,6 +4,7 @@ the server has just closed (issue 14 defect 11: bench/reconcile.py --n 100 died 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -49,7 +50,7 @@ class ClosingServer:
 
 
 @pytest.fixture
-async def closing_server():
+async def closing_server() -> AsyncIterator[tuple[ClosingServer, str]]:
     server = ClosingServer()
     listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     port = listening.sockets[0].getsockname()[1]
@@ -58,7 +59,9 @@ async def closing_server():
     await listening.wait_closed()
 
 
-async def test_idempotent_reads_retry_on_a_closed_keep_alive_connection(closing_server) -> None:
+async def test_idempotent_reads_retry_on_a_closed_keep_alive_connection(
+    closing_server: tuple[ClosingServer, str],
+) -> None:
     server, url = closing_server
     api = ApiProcess(url, "admin-key", proc=None, log=Path("/dev/null"))  # type: ignore[arg-type]
     async with api.admin() as client:
@@ -68,7 +71,7 @@ async def test_idempotent_reads_retry_on_a_closed_keep_alive_connection(closing_
     assert server.requests == 5  # three answered, two cut and retried on a new connection
 
 
-async def test_writes_are_not_retried(closing_server) -> None:
+async def test_writes_are_not_retried(closing_server: tuple[ClosingServer, str]) -> None:
     server, url = closing_server
     api = ApiProcess(url, "admin-key", proc=None, log=Path("/dev/null"))  # type: ignore[arg-type]
     async with api.admin() as client:

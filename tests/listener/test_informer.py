@@ -8,6 +8,8 @@ the API server (pure logic: the order of events is what is tested).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from typing import cast
 
 from lgcp_listener.kube.informer import Informer
 from lgcp_listener.objects import Manifest
@@ -26,17 +28,27 @@ class ScriptedListWatch:
         self.events: asyncio.Queue[Manifest] = asyncio.Queue()
         self.delivered = 0
 
-    async def list(self, kind, namespace, *, label_selector=None, field_selector=None):
+    async def list(
+        self, kind: str, namespace: str | None, *, label_selector: str | None = None, field_selector: str | None = None
+    ) -> tuple[list[Manifest], str]:
         return list(self.listed), "list-version"
 
-    async def watch(self, kind, namespace, resource_version, *, label_selector=None, timeout_seconds=300):
+    async def watch(
+        self,
+        kind: str,
+        namespace: str | None,
+        resource_version: str,
+        *,
+        label_selector: str | None = None,
+        timeout_seconds: int = 300,
+    ) -> AsyncIterator[Manifest]:
         while True:
             event = await self.events.get()
             yield event
             self.delivered += 1
 
 
-async def run_informer(source: ScriptedListWatch, *events: Manifest) -> tuple[Informer, asyncio.Task]:
+async def run_informer(source: ScriptedListWatch, *events: Manifest) -> tuple[Informer, asyncio.Task[None]]:
     informer = Informer(source, "Secret", "ns", "", lambda *_: None)
     task = asyncio.create_task(informer.run())
     await eventually(informer.synced.is_set, 5)
@@ -47,7 +59,7 @@ async def run_informer(source: ScriptedListWatch, *events: Manifest) -> tuple[In
     return informer, task
 
 
-async def stop(task: asyncio.Task) -> None:
+async def stop(task: asyncio.Task[None]) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
 
@@ -57,9 +69,9 @@ async def test_opaque_resource_versions_are_never_compared_as_numbers() -> None:
     try:
         assert task.done() is False
         informer.remember(secret("opaque-a", "written"))  # not delivered yet: our write is the newest known
-        assert informer.get("s")["data"]["m"] == "written"
+        assert cast(Manifest, informer.get("s"))["data"]["m"] == "written"
         informer.remember(secret("opaque-a", "written"))  # idempotent
-        assert informer.get("s")["data"]["m"] == "written"
+        assert cast(Manifest, informer.get("s"))["data"]["m"] == "written"
     finally:
         await stop(task)
 
@@ -70,9 +82,9 @@ async def test_a_write_the_watch_already_delivered_does_not_overwrite_what_came_
     # smaller number (allowed: versions are opaque). Our write's answer is recorded last.
     informer, task = await run_informer(source, secret("7", "ours"), secret("3", "someone else's, later"))
     try:
-        assert informer.get("s")["data"]["m"] == "someone else's, later"
+        assert cast(Manifest, informer.get("s"))["data"]["m"] == "someone else's, later"
         informer.remember(secret("7", "ours"))
-        assert informer.get("s")["data"]["m"] == "someone else's, later"
+        assert cast(Manifest, informer.get("s"))["data"]["m"] == "someone else's, later"
     finally:
         await stop(task)
 
@@ -82,9 +94,9 @@ async def test_the_watch_catching_up_with_our_write_and_going_on() -> None:
     informer, task = await run_informer(source)
     try:
         informer.remember(secret("9", "ours"))  # a smaller number, but newer than what was listed
-        assert informer.get("s")["data"]["m"] == "ours"
+        assert cast(Manifest, informer.get("s"))["data"]["m"] == "ours"
         for event in (secret("9", "ours"), secret("11", "later")):
             source.events.put_nowait({"type": "MODIFIED", "object": event})
-        await eventually(lambda: informer.get("s")["data"]["m"] == "later", 5)
+        await eventually(lambda: cast(Manifest, informer.get("s"))["data"]["m"] == "later", 5)
     finally:
         await stop(task)

@@ -5,8 +5,10 @@ lines need real pods (the real-node suite); here a pod whose log cannot be read 
 from __future__ import annotations
 
 import pytest
+from harness.cluster import LocalCluster
 from lgcp_contract import labels as L
 from lgcp_contract.desired_state import DesiredDeployment
+from lgcp_listener.kube.client import Kube
 from lgcp_listener.logs.collector import LogCollector
 from lgcp_listener.logs.lines import REDACTED
 
@@ -74,7 +76,9 @@ type: Normal
 """
 
 
-async def test_events_of_the_agents_pods_once_each_and_redacted(local_cluster, namespace, kube):
+async def test_events_of_the_agents_pods_once_each_and_redacted(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     agent = desired(namespace)
     local_cluster.apply(pod_and_event(namespace, agent.id))
     collector = LogCollector(kube)

@@ -5,12 +5,13 @@ server answers them."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from lgcp_contract import labels as L
-from lgcp_listener.logs.crashes import crash_entries
+from lgcp_listener.logs.crashes import Reported, crash_entries
 
 
-def pod(restarts: int, exit_code: int | None, message: str = "", init: bool = False) -> dict:
+def pod(restarts: int, exit_code: int | None, message: str = "", init: bool = False) -> dict[str, Any]:
     """A pod whose one container restarted `restarts` times, its last run ending with `exit_code`."""
     ended = {"exitCode": exit_code, "reason": "Error", "message": message, "finishedAt": "2026-12-01T10:05:00Z"}
     last = {} if exit_code is None else {"terminated": ended}
@@ -21,8 +22,8 @@ def pod(restarts: int, exit_code: int | None, message: str = "", init: bool = Fa
     }
 
 
-def test_a_crash_is_one_error_entry_per_restart():
-    reported: dict = {}
+def test_a_crash_is_one_error_entry_per_restart() -> None:
+    reported: Reported = {}
     [entry] = crash_entries(pod(3, 3), reported)
     assert (entry.level, entry.origin, entry.revision_id) == ("ERROR", "container", "r1")
     assert entry.message == "agent-pod/langgraph-server exited with code 3 (Error), 3 restarts"
@@ -33,12 +34,12 @@ def test_a_crash_is_one_error_entry_per_restart():
     ]
 
 
-def test_the_termination_message_is_the_crashs_last_words_and_init_containers_count():
+def test_the_termination_message_is_the_crashs_last_words_and_init_containers_count() -> None:
     [entry] = crash_entries(pod(1, 1, "Traceback ...\nKeyError: 'X'\n", init=True), {})
     assert entry.message == "agent-pod/setup exited with code 1 (Error), 1 restarts: Traceback ...\nKeyError: 'X'"
 
 
-def test_a_clean_exit_or_no_exit_is_no_crash():
+def test_a_clean_exit_or_no_exit_is_no_crash() -> None:
     assert crash_entries(pod(1, 0), {}) == []
     assert crash_entries(pod(0, None), {}) == []
     assert crash_entries({"metadata": {"name": "p"}}, {}) == []

@@ -10,11 +10,12 @@ import json
 import logging
 
 import pytest
-from harness.cluster import restricted_security_context
+from harness.cluster import LocalCluster, restricted_security_context
 from lgcp_contract import labels as L
 from lgcp_contract.desired_state import DesiredDeployment
+from lgcp_listener.kube.client import Kube
 from lgcp_listener.logs.collector import LogCollector
-from lgcp_listener.logs.lines import REDACTED
+from lgcp_listener.logs.lines import REDACTED, Entry
 
 pytestmark = pytest.mark.cluster
 REFERENCED = "ref-token-held-in-the-cluster"
@@ -75,11 +76,13 @@ def pod_with_event(namespace: str, deployment_id: str, event: str, words: str) -
     return json.dumps({"apiVersion": "v1", "kind": "List", "items": [pod, happened]})
 
 
-def back_off(entries) -> list[str]:
+def back_off(entries: list[Entry]) -> list[str]:
     return [e.message for e in entries if "BackOff" in e.message]
 
 
-async def test_a_referenced_secrets_value_is_redacted_and_read_again_after_a_rotation(local_cluster, namespace, kube):
+async def test_a_referenced_secrets_value_is_redacted_and_read_again_after_a_rotation(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     agent = desired(namespace)
     local_cluster.apply(secret(namespace, REFERENCED))
     local_cluster.apply(pod_with_event(namespace, agent.id, "first", f"token={REFERENCED} other={UNREFERENCED}"))
@@ -95,13 +98,17 @@ async def test_a_referenced_secrets_value_is_redacted_and_read_again_after_a_rot
     assert ROTATED not in line and f"rotated={REDACTED}" in line, line
 
 
-async def test_a_referenced_secret_that_is_gone_holds_up_nothing(local_cluster, namespace, kube):
+async def test_a_referenced_secret_that_is_gone_holds_up_nothing(
+    local_cluster: LocalCluster, namespace: str, kube: Kube
+) -> None:
     agent = desired(namespace, secret_name="not-there")
     local_cluster.apply(pod_with_event(namespace, agent.id, "only", "plain words"))
     assert back_off(await LogCollector(kube).collect(agent)) == ["agent-pod: BackOff: plain words"]
 
 
-async def test_the_api_server_accepts_the_log_request(local_cluster, namespace, kube, caplog):
+async def test_the_api_server_accepts_the_log_request(
+    local_cluster: LocalCluster, namespace: str, kube: Kube, caplog: pytest.LogCaptureFixture
+) -> None:
     """The API server answers `Accept: text/plain` on pods/log with 406 (it negotiates its own
     media types only), which once hid every container line on the real node."""
     agent = desired(namespace, secret_name="not-there")

@@ -5,6 +5,7 @@ at the v1 path langgraph-cli calls. (Container log lines need real pods: the rea
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from listener_support import eventually
@@ -48,7 +49,7 @@ count: 1
         str(stack.admin.base_url).rstrip("/").removesuffix("/v2") + f"/v1/projects/{deployment['id']}/deploy_logs"
     )
 
-    async def shipped():
+    async def shipped() -> list[dict[str, Any]] | None:
         response = await stack.admin.post(logs_url, json={"level": "WARNING", "query": "BackOff"})
         assert response.status_code == 200, response.text
         return response.json()["logs"] or None

@@ -7,6 +7,8 @@ empty here (the real-node suite checks them)."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import httpx
 import pytest
 from listener_support import eventually
@@ -15,15 +17,15 @@ from processes_support import Stack
 pytestmark = pytest.mark.cluster
 
 
-def latest(body: dict, figure: str) -> float | None:
+def latest(body: dict[str, Any], figure: str) -> float | None:
     (series,) = [s for s in body["series"] if s["figure"] == figure]
     return series["points"][-1]["value"] if series["points"] else None
 
 
-async def metrics_of(stack: Stack, deployment: dict) -> dict:
+async def metrics_of(stack: Stack, deployment: dict[str, Any]) -> dict[str, Any]:
     response = await stack.admin.get(f"/deployments/{deployment['id']}/metrics")
     assert response.status_code == 200, response.text
-    return response.json()
+    return cast(dict[str, Any], response.json())
 
 
 async def test_replicas_and_restarts_reach_the_api_and_the_listeners_metrics(stack: Stack) -> None:
@@ -32,7 +34,7 @@ async def test_replicas_and_restarts_reach_the_api_and_the_listeners_metrics(sta
     healthy = await stack.create()
     crashing = await stack.create(image="registry.test/agents/lgcp-fail-crashloop:1")
 
-    async def healthy_ready():
+    async def healthy_ready() -> dict[str, Any] | None:
         body = await metrics_of(stack, healthy)
         return body if latest(body, "replicas_ready") == 1 and latest(body, "replicas_desired") == 1 else None
 
@@ -42,7 +44,7 @@ async def test_replicas_and_restarts_reach_the_api_and_the_listeners_metrics(sta
     # No metrics API and no real pods on the simulated cluster: these are left out, not zero.
     assert latest(body, "cpu_cores") is None and latest(body, "http_requests_total") is None
 
-    async def restarted(after: float):
+    async def restarted(after: float) -> float | None:
         found = latest(await metrics_of(stack, crashing), "restarts")
         return found if found is not None and found > after else None
 

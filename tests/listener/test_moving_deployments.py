@@ -5,23 +5,31 @@ its objects and drops nothing. Both listeners are real processes, against the re
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import asyncpg
 import pytest
+from harness.cluster import LocalCluster
+from harness.postgres import PostgresServer
+from harness.redis import RedisServer
 from lgcp_listener.databases.shared.identifiers import identifier
 from listener_support import eventually, make_namespace
-from processes_support import Stack
+from processes_support import ApiProcess, Stack
 
 pytestmark = pytest.mark.cluster
 
 
-def env_database_uri(stack: Stack, deployment: dict) -> str:
+def env_database_uri(stack: Stack, deployment: dict[str, Any]) -> str:
     data = stack.cluster.get_json("secret", deployment["name"] + "-env", "-n", stack.namespace)["data"]
     return base64.b64decode(data["DATABASE_URI"]).decode()
 
 
 async def test_a_deployment_moved_to_a_listener_sharing_the_database_keeps_its_data(
-    stack: Stack, api, local_cluster, postgres_server, redis_server
+    stack: Stack,
+    api: ApiProcess,
+    local_cluster: LocalCluster,
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
 ) -> None:
     old = stack
     old.start(LGCP_LISTENER_RESYNC_SECONDS="3600")
@@ -73,7 +81,7 @@ async def test_a_deployment_moved_to_a_listener_sharing_the_database_keeps_its_d
             await agent.close()
 
         async def ready() -> bool:
-            found = (await old.admin.get(f"/deployments/{deployment['id']}")).json()
+            found: dict[str, object] = (await old.admin.get(f"/deployments/{deployment['id']}")).json()
             return found["status"] == "READY"
 
         await eventually(ready, 30)

@@ -10,12 +10,14 @@ import logging
 import socket
 import traceback
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
 from lgcp_listener import app as listener_app
 from lgcp_listener.app import Listener
 from lgcp_listener.control_plane.client import ControlPlane
+from lgcp_listener.databases.mode import DatabaseMode
 from lgcp_listener.kube.lease import LeaderElection
 from lgcp_listener.reconcile.controller import Controller
 from lgcp_listener.settings import Settings
@@ -154,7 +156,7 @@ async def test_a_failing_lease_release_still_closes_everything(
     closed: list[str] = []
     open_mode = listener_app.open_database_mode
 
-    def recording_mode(*args, **kwargs):
+    def recording_mode(*args: Any, **kwargs: Any) -> DatabaseMode:
         mode = open_mode(*args, **kwargs)
         close = mode.close
 

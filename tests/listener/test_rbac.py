@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
+from typing import cast
 
 import pytest
 import yaml
@@ -26,14 +27,19 @@ README = Path(__file__).resolve().parents[2] / "services" / "listener" / "README
 
 def documented_rbac(namespace: str, lease_name: str) -> str:
     text = README.read_text()
-    block = re.search(r"<!-- rbac:begin -->\s*```yaml\n(.*?)```\s*<!-- rbac:end -->", text, re.S).group(1)
+    block = cast(
+        re.Match[str], re.search(r"<!-- rbac:begin -->\s*```yaml\n(.*?)```\s*<!-- rbac:end -->", text, re.S)
+    ).group(1)
     return block.replace("LEASE_NAMESPACE", namespace).replace("NAMESPACE", namespace).replace("LEASE_NAME", lease_name)
 
 
 def with_dedicated_rules(rbac: str) -> str:
     """The documented Roles with the README's additional rules of dedicated mode in the namespace Role."""
-    extra = re.search(
-        r"<!-- rbac-dedicated:begin -->\s*```yaml\n(.*?)```\s*<!-- rbac-dedicated:end -->", README.read_text(), re.S
+    extra = cast(
+        re.Match[str],
+        re.search(
+            r"<!-- rbac-dedicated:begin -->\s*```yaml\n(.*?)```\s*<!-- rbac-dedicated:end -->", README.read_text(), re.S
+        ),
     ).group(1)
     roles = [role for role in yaml.safe_load_all(rbac) if role]
     namespace_role = next(r for r in roles if r["metadata"]["name"] == "lgcp-listener")
@@ -41,7 +47,7 @@ def with_dedicated_rules(rbac: str) -> str:
     return yaml.safe_dump_all(roles)
 
 
-def bind(cluster, namespace: str, rbac: str) -> None:
+def bind(cluster: LocalCluster, namespace: str, rbac: str) -> None:
     """A ServiceAccount `lgcp-listener` bound to the Roles of `rbac`, and to nothing else."""
     cluster.kubectl("create", "serviceaccount", "lgcp-listener", "-n", namespace)
     cluster.apply(rbac)
@@ -57,7 +63,7 @@ def bind(cluster, namespace: str, rbac: str) -> None:
         )
 
 
-def token_kubeconfig(cluster, namespace: str, account: str) -> str:
+def token_kubeconfig(cluster: LocalCluster, namespace: str, account: str) -> str:
     admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
     token = cluster.kubectl("create", "token", account, "-n", namespace, "--duration", "1h").stdout.strip()
     config = {
@@ -88,7 +94,7 @@ async def test_listener_runs_with_only_the_documented_rbac(stack: Stack, local_c
     assert stack.exists("hpa", deployment["name"]) and stack.exists("pdb", deployment["name"])
     assert (await stack.admin.delete(f"/deployments/{deployment['id']}")).status_code == 204
 
-    async def forgotten():
+    async def forgotten() -> bool:
         return (await stack.admin.get(f"/deployments/{deployment['id']}")).status_code == 404
 
     await eventually(forgotten, 60)
@@ -125,7 +131,7 @@ async def test_dedicated_mode_runs_with_only_the_documented_rbac_and_its_additio
     assert (await stack.admin.get(f"/deployments/{deployment['id']}")).json()["status"] == "READY"
     assert (await stack.admin.delete(f"/deployments/{deployment['id']}")).status_code == 204
 
-    async def forgotten():
+    async def forgotten() -> bool:
         return (await stack.admin.get(f"/deployments/{deployment['id']}")).status_code == 404
 
     await eventually(forgotten, 60)

@@ -5,20 +5,22 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from typing import Any, cast
 
 import pytest
 from harness.cluster import LocalCluster
 from lgcp_contract import labels as L
-from lgcp_contract.desired_state import DesiredDeployment, SecretReference
+from lgcp_contract.desired_state import DesiredDeployment, Revision, SecretReference
 from lgcp_listener.control_plane.client import ControlPlaneError
 from lgcp_listener.kube.client import Kube
+from lgcp_listener.objects import Manifest
 from listener_support import RecordingControlPlane, eventually, start_reconciler
 
 pytestmark = pytest.mark.cluster
 
 
 def agent(
-    namespace: str, image: str = "registry.test/agent:1", revision: str | None = None, **spec
+    namespace: str, image: str = "registry.test/agent:1", revision: str | None = None, **spec: Any
 ) -> DesiredDeployment:
     return DesiredDeployment.model_validate(
         {
@@ -40,7 +42,7 @@ def with_revision(d: DesiredDeployment, image: str) -> DesiredDeployment:
     return DesiredDeployment.model_validate(data)
 
 
-def exists(cluster, kind: str, namespace: str, name: str) -> bool:
+def exists(cluster: LocalCluster, kind: str, namespace: str, name: str) -> bool:
     return cluster.kubectl("get", kind, name, "-n", namespace, check=False).returncode == 0
 
 
@@ -52,8 +54,8 @@ async def test_create_makes_objects_admitted_under_restricted_and_reports_deploy
     try:
         d = agent(namespace)
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
-        assert cp.statuses(d.revision.id) == ["DEPLOYING", "DEPLOYED"]
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id), 60)
+        assert cp.statuses(cast(Revision, d.revision).id) == ["DEPLOYING", "DEPLOYED"]
         for kind in ("secret", "deployment", "service", "ingress"):
             name = f"{d.name}-env" if kind == "secret" else d.name
             assert exists(local_cluster, kind, namespace, name), kind
@@ -79,7 +81,7 @@ async def test_create_makes_objects_admitted_under_restricted_and_reports_deploy
         assert deployed_events[-1]["type"] == "Listener"
         # The last preview is what ended up applied: its children name the Deployment as owner.
         deployment_id, revision_id, manifests = cp.previews[-1]
-        assert (deployment_id, revision_id) == (d.id, d.revision.id)
+        assert (deployment_id, revision_id) == (d.id, cast(Revision, d.revision).id)
         assert [m["kind"] for m in manifests] == ["Secret", "Deployment", "Service", "Ingress"]
         assert manifests[2]["metadata"]["ownerReferences"] == service["metadata"]["ownerReferences"]
         assert manifests[0]["data"]["OPENAI_API_KEY"] == "<redacted>"
@@ -93,7 +95,7 @@ async def test_resync_of_unchanged_deployments_writes_nothing(namespace: str, ku
     try:
         ds = [agent(namespace) for _ in range(3)]
         running.reconciler.set_desired(ds)
-        await eventually(lambda: all("DEPLOYED" in cp.statuses(d.revision.id) for d in ds), 60)
+        await eventually(lambda: all("DEPLOYED" in cp.statuses(cast(Revision, d.revision).id) for d in ds), 60)
         await running.idle()
         before, previews = kube.writes, len(cp.previews)
         running.reconciler.set_desired(ds)
@@ -110,7 +112,7 @@ async def test_drift_is_repaired(local_cluster: LocalCluster, namespace: str, ku
     try:
         d = agent(namespace)
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id), 60)
         local_cluster.kubectl("delete", "service", d.name, "-n", namespace)
         await eventually(lambda: exists(local_cluster, "service", namespace, d.name), 15)
         local_cluster.kubectl("set", "image", f"deployment/{d.name}", "langgraph-server=evil/image:1", "-n", namespace)
@@ -155,12 +157,12 @@ async def test_new_revision_rolls_the_pods(local_cluster: LocalCluster, namespac
     try:
         d = agent(namespace)
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id), 60)
         d2 = with_revision(d, "registry.test/agent:2")
         running.reconciler.set_desired([d2])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(d2.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d2.revision).id), 60)
 
-        def rolled():
+        def rolled() -> list[Any] | bool:
             pods = local_cluster.get_json("pods", "-n", namespace, "-l", f"{L.DEPLOYMENT_ID}={d.id}")["items"]
             live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
             return live and all(p["spec"]["containers"][0]["image"] == "registry.test/agent:2" for p in live)
@@ -177,7 +179,7 @@ class PreviewRefused(RecordingControlPlane):
         super().__init__()
         self.refusing, self.refused = True, 0
 
-    async def manifests(self, deployment_id, revision_id, manifests):
+    async def manifests(self, deployment_id: str, revision_id: str, manifests: list[Manifest]) -> None:
         if self.refusing:
             self.refused += 1
             raise ControlPlaneError(503, "unavailable")
@@ -192,20 +194,20 @@ async def test_a_failed_preview_report_holds_up_nothing_and_is_sent_on_the_next_
     try:
         d = agent(namespace)
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id), 60)
         await running.idle()
         assert cp.refused >= 1 and cp.previews == []
         cp.refusing = False
         running.reconciler.set_desired([d])  # a resync
         await running.idle()
-        assert [p[:2] for p in cp.previews] == [(d.id, d.revision.id)]
+        assert [p[:2] for p in cp.previews] == [(d.id, cast(Revision, d.revision).id)]
         assert [m["kind"] for m in cp.previews[-1][2]] == ["Secret", "Deployment", "Service", "Ingress"]
         # A new revision is reported again, before its pods roll.
         d2 = with_revision(d, "registry.test/agent:2")
         running.reconciler.set_desired([d2])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(d2.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d2.revision).id), 60)
         image = cp.previews[-1][2][1]["spec"]["template"]["spec"]["containers"][0]["image"]
-        assert cp.previews[-1][1] == d2.revision.id and image == "registry.test/agent:2"
+        assert cp.previews[-1][1] == cast(Revision, d2.revision).id and image == "registry.test/agent:2"
     finally:
         await running.stop()
 
@@ -245,7 +247,7 @@ async def test_deleting_removes_everything_and_reports_deleted(
     try:
         d = agent(namespace)
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id), 60)
         running.reconciler.set_desired([d.model_copy(update={"deleting": True})])
         await eventually(lambda: d.id in cp.deleted_ids, 60)
         for kind, name in (
@@ -275,8 +277,11 @@ async def test_objects_of_the_same_name_that_are_not_ours_are_never_taken_over(
     running = await start_reconciler(kube, namespace, cp)
     try:
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 60)
-        message = next(m for r, s, m, _ in cp.revision_statuses if r == d.revision.id and s == "DEPLOY_FAILED")
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(cast(Revision, d.revision).id), 60)
+        message = next(
+            m for r, s, m, _ in cp.revision_statuses if r == cast(Revision, d.revision).id and s == "DEPLOY_FAILED"
+        )
+        assert message is not None
         assert f"Service/{d.name}" in message
         service = local_cluster.get_json("service", d.name, "-n", namespace)
         assert service["metadata"]["labels"] == {"team": "someone-else"}
@@ -311,12 +316,15 @@ async def test_references_to_secrets_an_agent_must_not_read_are_refused(
         update={"secret_references": [SecretReference(name="STOLEN", secret_name=name, secret_key="key")]}
     )
     cp = RecordingControlPlane()
-    route = {"tls_secret_name": name} if holder == "langsmith tls" else {}
+    route: dict[str, Any] = {"tls_secret_name": name} if holder == "langsmith tls" else {}
     running = await start_reconciler(kube, namespace, cp, **route)
     try:
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 60)
-        message = next(m for r, s, m, _ in cp.revision_statuses if r == d.revision.id and s == "DEPLOY_FAILED")
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(cast(Revision, d.revision).id), 60)
+        message = next(
+            m for r, s, m, _ in cp.revision_statuses if r == cast(Revision, d.revision).id and s == "DEPLOY_FAILED"
+        )
+        assert message is not None
         assert f"Secret/{name}" in message
         assert not exists(local_cluster, "deployment", namespace, d.name)
     finally:
@@ -324,7 +332,7 @@ async def test_references_to_secrets_an_agent_must_not_read_are_refused(
 
 
 async def test_references_to_a_users_own_secret_deploy(local_cluster: LocalCluster, namespace: str, kube: Kube) -> None:
-    own = {
+    own: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": f"team-{uuid.uuid4().hex[:6]}"},
@@ -342,7 +350,7 @@ async def test_references_to_a_users_own_secret_deploy(local_cluster: LocalClust
     running = await start_reconciler(kube, namespace, cp)
     try:
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id), 60)
     finally:
         await running.stop()
 
@@ -355,7 +363,7 @@ async def test_orphans_left_while_listener_was_down_are_collected(
     running = await start_reconciler(kube, namespace, cp, compute_id=compute_id)
     d = agent(namespace)
     running.reconciler.set_desired([d])
-    await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+    await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id), 60)
     await running.stop()
     # Restarted; the API no longer names the deployment (e.g. moved elsewhere):
     running = await start_reconciler(kube, namespace, RecordingControlPlane(), compute_id=compute_id)
@@ -377,7 +385,7 @@ async def test_other_listeners_objects_are_left_alone(local_cluster: LocalCluste
     other = await start_reconciler(kube, namespace, theirs)
     d = agent(namespace)
     other.reconciler.set_desired([d])
-    await eventually(lambda: "DEPLOYED" in theirs.statuses(d.revision.id), 60)
+    await eventually(lambda: "DEPLOYED" in theirs.statuses(cast(Revision, d.revision).id), 60)
     await other.stop()
     running = await start_reconciler(kube, namespace, mine)
     try:
@@ -403,10 +411,11 @@ async def test_failing_image_ends_in_deploy_failed_with_reason(
     try:
         d = agent(namespace, image=image)
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 60)
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(cast(Revision, d.revision).id), 60)
         _, _, message, _events = next(r for r in cp.revision_statuses if r[1] == "DEPLOY_FAILED")
+        assert message is not None
         assert reason in message
-        assert "DEPLOYED" not in cp.statuses(d.revision.id)
+        assert "DEPLOYED" not in cp.statuses(cast(Revision, d.revision).id)
     finally:
         await running.stop()
 
@@ -417,7 +426,8 @@ async def test_namespace_not_watched_is_reported(namespace: str, kube: Kube) -> 
     try:
         d = agent("elsewhere")
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 15)
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(cast(Revision, d.revision).id), 15)
+        assert cp.revision_statuses[-1][2] is not None
         assert "not watched" in cp.revision_statuses[-1][2]
     finally:
         await running.stop()
@@ -431,7 +441,7 @@ async def test_restart_deletes_nothing_before_the_desired_state_arrives(
     running = await start_reconciler(kube, namespace, cp, compute_id=compute_id)
     d = agent(namespace)
     running.reconciler.set_desired([d])
-    await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+    await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id), 60)
     await running.stop()
     # Restarted: its watches list the Deployment at once, the API has not answered yet.
     running = await start_reconciler(kube, namespace, RecordingControlPlane(), compute_id=compute_id)

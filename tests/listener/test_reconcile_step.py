@@ -217,6 +217,10 @@ class RecordingMode:
     async def release(self, desired: DesiredDeployment) -> None:
         self.calls.append("release")
 
+    async def data_store(self) -> str:
+        # DatabaseMode's, asked by the listener's registration only: never by the step.
+        raise AssertionError("the reconcile step asked for the data store")
+
     async def close(self) -> None:
         self.calls.append("close")
 

@@ -1,11 +1,13 @@
 """Rendering one deployment's objects from its desired state (pure)."""
 
 import base64
+from typing import Any
 
 import pytest
 from lgcp_contract import labels as L
 from lgcp_contract.desired_state import DesiredDeployment
 from lgcp_listener.configuration import PlatformEnv, RouteConfig
+from lgcp_listener.objects import Manifest
 from lgcp_listener.render.agent import owned_names, render
 from lgcp_listener.render.context import AgentConnections, Owner, RenderContext
 from lgcp_listener.render.hashing import applied_hash, content_hash
@@ -18,7 +20,7 @@ CTX = RenderContext(
 )
 
 
-def desired(**overrides) -> DesiredDeployment:
+def desired(**overrides: Any) -> DesiredDeployment:
     data = {
         "id": "d1",
         "name": "agent",
@@ -32,7 +34,7 @@ def desired(**overrides) -> DesiredDeployment:
     return DesiredDeployment.model_validate(data)
 
 
-def by_kind(objects):
+def by_kind(objects: list[Manifest]) -> dict[str, Manifest]:
     return {obj["kind"]: obj for obj in objects}
 
 

@@ -3,9 +3,12 @@ TLS from a named Secret) and one LangSmith tracing project per agent."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from lgcp_contract.desired_state import DesiredDeployment
 from lgcp_listener.configuration import PlatformEnv, RouteConfig
+from lgcp_listener.objects import Manifest
 from lgcp_listener.render.agent import render
 from lgcp_listener.render.context import AgentConnections, RenderContext
 
@@ -18,7 +21,7 @@ def ctx(route: RouteConfig = INGRESS, api_key: str | None = "ls-key") -> RenderC
     return RenderContext("cid", route, PlatformEnv("https://ls.example.com/api", api_key, None))
 
 
-def desired(custom_url: str | None = None, **overrides) -> DesiredDeployment:
+def desired(custom_url: str | None = None, **overrides: Any) -> DesiredDeployment:
     data = {
         "id": "d1",
         "name": "agent",
@@ -32,11 +35,11 @@ def desired(custom_url: str | None = None, **overrides) -> DesiredDeployment:
     return DesiredDeployment.model_validate(data)
 
 
-def kind(objects, name: str) -> dict:
+def kind(objects: list[Manifest], name: str) -> Manifest:
     return next(o for o in objects if o["kind"] == name)
 
 
-def env_of(objects) -> dict[str, str]:
+def env_of(objects: list[Manifest]) -> dict[str, str]:
     container = kind(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     return {e["name"]: e.get("value") for e in container["env"]}
 
@@ -84,7 +87,7 @@ def test_no_langsmith_key_no_tracing() -> None:
         {"secret_references": [{"name": "LANGSMITH_PROJECT", "secret_name": "s", "secret_key": "k"}]},
     ],
 )
-def test_a_users_project_wins(user) -> None:
+def test_a_users_project_wins(user: dict[str, Any]) -> None:
     objects = render(desired(**user), CONN, ctx())
     container = kind(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]
     plain = [e for e in container["env"] if e["name"] == "LANGSMITH_PROJECT" and "value" in e]

@@ -5,8 +5,10 @@ by a namespace that enforces Pod Security "restricted"."""
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 import pytest
+from harness.cluster import LocalCluster
 from lgcp_contract.desired_state import DesiredDeployment
 from lgcp_listener.configuration import PlatformEnv, RouteConfig
 from lgcp_listener.render.agent import render
@@ -34,7 +36,7 @@ EXTRAS = {
 }
 
 
-def pod_spec(extras: dict) -> dict:
+def pod_spec(extras: dict[str, Any]) -> dict[str, Any]:
     desired = DesiredDeployment.model_validate(
         {
             "id": "d1",
@@ -47,7 +49,7 @@ def pod_spec(extras: dict) -> dict:
         }
     )
     deployment = next(o for o in render(desired, CONN, CTX) if o["kind"] == "Deployment")
-    return deployment["spec"]["template"]["spec"]
+    return cast(dict[str, Any], deployment["spec"]["template"]["spec"])
 
 
 def test_extras_are_rendered_with_the_restricted_security_context() -> None:
@@ -81,8 +83,8 @@ def test_a_wider_security_context_slipped_past_the_api_is_not_rendered() -> None
 
 
 @pytest.mark.cluster
-def test_a_restricted_namespace_admits_the_pod(local_cluster, namespace) -> None:
-    pod = {
+def test_a_restricted_namespace_admits_the_pod(local_cluster: LocalCluster, namespace: str) -> None:
+    pod: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "agent", "namespace": namespace},

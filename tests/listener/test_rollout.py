@@ -1,10 +1,14 @@
 """Deriving a revision's rollout outcome from Deployment and pod status (pure)."""
 
+from typing import Any
+
 from lgcp_contract import labels as L
 from lgcp_listener.status.rollout import derive
 
 
-def deployment(rev="r1", generation=2, observed=2, replicas=2, **status):
+def deployment(
+    rev: str = "r1", generation: int = 2, observed: int = 2, replicas: int = 2, **status: Any
+) -> dict[str, Any]:
     return {
         "metadata": {"generation": generation, "labels": {L.REVISION_ID: rev}},
         "spec": {"replicas": replicas},
@@ -12,7 +16,9 @@ def deployment(rev="r1", generation=2, observed=2, replicas=2, **status):
     }
 
 
-def pod(rev="r1", waiting=None, restarts=0, last_exit=None):
+def pod(
+    rev: str = "r1", waiting: dict[str, str] | None = None, restarts: int = 0, last_exit: int | None = None
+) -> dict[str, Any]:
     cs = {"name": "c", "restartCount": restarts, "state": {"waiting": waiting} if waiting else {"running": {}}}
     if last_exit is not None:
         cs["lastState"] = {"terminated": {"exitCode": last_exit}}

@@ -15,7 +15,7 @@ BASE = {
 }
 
 
-def load(monkeypatch, **extra):
+def load(monkeypatch: pytest.MonkeyPatch, **extra: str) -> Settings:
     for key, value in {**BASE, **extra}.items():
         monkeypatch.setenv(key, value)
     return Settings()

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import AsyncIterator
+from typing import cast
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from harness.cluster import LocalCluster
-from lgcp_contract.desired_state import DesiredDeployment
+from lgcp_contract.desired_state import DesiredDeployment, Revision
 from lgcp_listener.databases.shared.identifiers import redis_user
 from lgcp_listener.databases.shared.mode import SharedMode
 from lgcp_listener.databases.shared.server import SharedDatabases
 from lgcp_listener.kube.client import Kube
+from lgcp_listener.render.context import AgentConnections
 from listener_support import RecordingControlPlane, eventually, start_reconciler, url_of_a_user_who_cannot_manage_users
 from redis.exceptions import NoPermissionError
 
@@ -39,7 +42,7 @@ class CrashOnceBeforeProvisioning(SharedMode):
 
     crashed = False
 
-    async def provision(self, desired, conn):
+    async def provision(self, desired: DesiredDeployment, conn: AgentConnections) -> None:
         if not self.crashed:
             self.crashed = True
             raise RuntimeError("simulated crash between storing the password and creating the role")
@@ -47,8 +50,8 @@ class CrashOnceBeforeProvisioning(SharedMode):
 
 
 @pytest.fixture
-async def shared(postgres_dsn, redis_url):
-    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, redis_url, 16)
+async def shared(postgres_dsn: str, redis_url: str) -> AsyncIterator[SharedDatabases]:
+    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", cast(int, urlsplit(postgres_dsn).port), redis_url, 16)
     yield dbs
     await dbs.close()
 
@@ -61,7 +64,7 @@ async def _redis_ping(uri: str) -> bool:
         await client.aclose()
 
 
-def secret_env(cluster, namespace: str, name: str) -> dict[str, str]:
+def secret_env(cluster: LocalCluster, namespace: str, name: str) -> dict[str, str]:
     data = cluster.get_json("secret", f"{name}-env", "-n", namespace)["data"]
     return {k: base64.b64decode(v).decode() for k, v in data.items()}
 
@@ -74,7 +77,7 @@ async def test_each_agent_gets_working_credentials_of_its_own(
     try:
         a, b = agent(namespace), agent(namespace)
         running.reconciler.set_desired([a, b])
-        await eventually(lambda: all("DEPLOYED" in cp.statuses(d.revision.id) for d in (a, b)), 60)
+        await eventually(lambda: all("DEPLOYED" in cp.statuses(cast(Revision, d.revision).id) for d in (a, b)), 60)
         env_a, env_b = secret_env(local_cluster, namespace, a.name), secret_env(local_cluster, namespace, b.name)
         assert env_a["DATABASE_URI"] != env_b["DATABASE_URI"]
         assert urlsplit(env_a["REDIS_URI"]).path != urlsplit(env_b["REDIS_URI"]).path
@@ -108,7 +111,7 @@ async def test_password_survives_restart_and_a_crash_between_steps(
     d = agent(namespace)
     try:
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id), 60)
         assert crashing.crashed
         stored = secret_env(local_cluster, namespace, d.name)["DATABASE_URI"]
         stored_redis = secret_env(local_cluster, namespace, d.name)["REDIS_URI"]
@@ -143,7 +146,7 @@ async def test_deletion_drops_the_database_with_retention_delete(
     try:
         d = agent(namespace)
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id), 60)
         assert d.id in await shared.provisioned()
         running.reconciler.set_desired([d.model_copy(update={"deleting": True})])
         await eventually(lambda: d.id in cp.deleted_ids, 60)
@@ -160,7 +163,7 @@ async def test_an_orphan_loses_its_objects_but_keeps_its_database(
     try:
         d = agent(namespace)
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(d.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, d.revision).id), 60)
         # The desired state stops naming it without a deletion (a changed key or registration).
         running.reconciler.set_desired([])
         await eventually(
@@ -180,20 +183,23 @@ async def test_no_redis_number_left_is_reported_as_deploy_failed(
     namespace: str, kube: Kube, postgres_dsn: str, redis_url: str
 ) -> None:
     # databases=2: number 1 is the only one agents can get.
-    small = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, redis_url, 2)
+    small = SharedDatabases(postgres_dsn, "127.0.0.1", cast(int, urlsplit(postgres_dsn).port), redis_url, 2)
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp, SharedMode(small))
     try:
         first, second = agent(namespace), agent(namespace)
         running.reconciler.set_desired([first])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(first.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, first.revision).id), 60)
         running.reconciler.set_desired([first, second])
-        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(second.revision.id), 30)
-        message = next(m for r, s, m, _ in cp.revision_statuses if r == second.revision.id and s == "DEPLOY_FAILED")
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(cast(Revision, second.revision).id), 30)
+        message = next(
+            m for r, s, m, _ in cp.revision_statuses if r == cast(Revision, second.revision).id and s == "DEPLOY_FAILED"
+        )
+        assert message is not None
         assert "Redis database numbers" in message and "LGCP_LISTENER_AGENT_REDIS_DATABASES" in message
         # Deleting the first frees its number: the second then deploys.
         running.reconciler.set_desired([first.model_copy(update={"deleting": True}), second])
-        await eventually(lambda: "DEPLOYED" in cp.statuses(second.revision.id), 60)
+        await eventually(lambda: "DEPLOYED" in cp.statuses(cast(Revision, second.revision).id), 60)
     finally:
         await running.stop()
         await small.close()
@@ -203,14 +209,17 @@ async def test_a_redis_that_refuses_acl_users_fails_the_revision_naming_the_swit
     namespace: str, kube: Kube, postgres_dsn: str, redis_url: str
 ) -> None:
     limited = await url_of_a_user_who_cannot_manage_users(redis_url)
-    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", urlsplit(postgres_dsn).port, limited, 16)
+    dbs = SharedDatabases(postgres_dsn, "127.0.0.1", cast(int, urlsplit(postgres_dsn).port), limited, 16)
     cp = RecordingControlPlane()
     running = await start_reconciler(kube, namespace, cp, SharedMode(dbs))
     try:
         d = agent(namespace)
         running.reconciler.set_desired([d])
-        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(d.revision.id), 30)
-        message = next(m for r, s, m, _ in cp.revision_statuses if r == d.revision.id and s == "DEPLOY_FAILED")
+        await eventually(lambda: "DEPLOY_FAILED" in cp.statuses(cast(Revision, d.revision).id), 30)
+        message = next(
+            m for r, s, m, _ in cp.revision_statuses if r == cast(Revision, d.revision).id and s == "DEPLOY_FAILED"
+        )
+        assert message is not None
         assert "LGCP_LISTENER_AGENT_REDIS_ACL=false" in message
     finally:
         await running.stop()
@@ -223,6 +232,7 @@ async def test_an_agent_from_before_redis_users_gets_its_own_user_and_rolls(
     """An env Secret written without ACL users (the shared credentials in REDIS_URI) is rewritten
     with the agent's own user on the next listener start, and the pods roll onto it."""
     port = urlsplit(postgres_dsn).port
+    assert port is not None
     compute_id = f"c-{uuid.uuid4().hex[:8]}"
     d = agent(namespace)
     before = SharedDatabases(postgres_dsn, "127.0.0.1", port, redis_url, 16, redis_acl=False)

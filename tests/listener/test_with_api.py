@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -50,7 +52,7 @@ async def test_create_update_rollback_delete(stack: Stack) -> None:
     # Delete: the API forgets it once the listener removed everything.
     assert (await stack.admin.delete(f"/deployments/{deployment['id']}")).status_code == 204
 
-    async def forgotten():
+    async def forgotten() -> bool:
         return (await stack.admin.get(f"/deployments/{deployment['id']}")).status_code == 404
 
     await eventually(forgotten, 60)
@@ -251,9 +253,9 @@ async def test_manifests_preview_is_what_the_cluster_runs_without_secret_values(
         assert obj["metadata"]["annotations"][L.APPLIED_HASH] == live[key]["metadata"]["annotations"][L.APPLIED_HASH], (
             key
         )
-    image = lambda d: d["spec"]["template"]["spec"]["containers"][0]["image"]  # noqa: E731
+    image: Callable[[dict[str, Any]], str] = lambda d: d["spec"]["template"]["spec"]["containers"][0]["image"]  # noqa: E731
     assert image(preview[("Deployment", name)]) == image(live[("Deployment", name)]) == "registry.test/agent:1"
-    path = lambda i: i["spec"]["rules"][0]["http"]["paths"][0]["path"]  # noqa: E731
+    path: Callable[[dict[str, Any]], str] = lambda i: i["spec"]["rules"][0]["http"]["paths"][0]["path"]  # noqa: E731
     assert path(preview[("Ingress", name)]) == path(live[("Ingress", name)]) == f"/lgp/{name}"
     secret = live[("Secret", f"{name}-env")]["data"]
     assert set(preview[("Secret", f"{name}-env")]["data"]) == set(secret)

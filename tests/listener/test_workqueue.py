@@ -37,6 +37,7 @@ async def test_failure_retries_after_backoff_and_success_resets() -> None:
     q.put("a", 1)
     await q.get()
     delay = q.done("a", failed=True)
+    assert delay is not None
     assert 0.005 <= delay <= 0.01 and q.failures("a") == 1
     assert len(q) == 0
     assert await asyncio.wait_for(q.get(), 1) == ("a", 1)

@@ -17,7 +17,7 @@ from .control_plane import http_wakeups
 from .control_plane.client import ControlPlane
 from .control_plane.notifications import follow
 from .databases.mode import DatabaseMode
-from .databases.modes import open_database_mode
+from .databases.modes import open_database_mode as open_database_mode  # re-exported: a test wraps it
 from .kube.client import Kube, connect
 from .kube.lease import LeaderElection
 from .logs import shipping as log_shipping
