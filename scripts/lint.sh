@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Lint, format, type and import checks, run by `make test` before the suites (fast, no servers).
 #   ruff check + ruff format --check  over every Python file (policy: ruff.toml)
-#   mypy --strict                     per package (config: each package's pyproject.toml)
+#   mypy --strict                     per package (config: each package's pyproject.toml), and the
+#                                     listener's and contract's tests with bench/reconcile.py
+#                                     (config: services/listener/mypy-tests.ini)
 #   lint-imports                      the repository's contracts (.importlinter) and each
 #                                     service's layer rules (services/<service>/.importlinter)
 # `scripts/lint.sh --fix` applies ruff's fixes and formatting first.
@@ -25,6 +27,7 @@ step "ruff format" "$bin/ruff" format --check --quiet "${paths[@]}"
 for pkg in contract api listener; do
   step "mypy services/$pkg" bash -c "cd services/$pkg && '$bin/mypy' --no-error-summary"
 done
+step "mypy listener and contract tests" "$bin/mypy" --no-error-summary --config-file services/listener/mypy-tests.ini
 step "import contracts" "$bin/lint-imports" --no-cache --config .importlinter
 for svc in api listener; do
   [[ -f services/$svc/.importlinter ]] && step "import layers of $svc" "$bin/lint-imports" --no-cache --config "services/$svc/.importlinter"
