@@ -30,7 +30,7 @@ SPARE_ROWS = 2
 CREATE_DEFAULTS = {"min_scale": "1", "max_scale": "1", "cpu": "1", "memory_mb": "1024"}
 
 
-def _id(value: str) -> str:
+def path_id(value: str) -> str:
     """A path id, checked before it goes into an API path (anything else is simply unknown)."""
     try:
         return str(uuid.UUID(value))
@@ -184,7 +184,7 @@ async def create(ui: FormUi) -> Response:
 
 @router.get("/{deployment_id}")
 async def detail_page(ui: PageUi, deployment_id: str, window: str = "hour") -> Response:
-    deployment_id = _id(deployment_id)
+    deployment_id = path_id(deployment_id)
     deployment = await ui.api.get(f"/deployments/{deployment_id}")
     revisions = (await ui.api.get(f"/deployments/{deployment_id}/revisions", limit=REVISIONS_SHOWN))["resources"]
     try:
@@ -209,7 +209,7 @@ async def detail_page(ui: PageUi, deployment_id: str, window: str = "hour") -> R
 @router.get("/{deployment_id}/metrics")
 async def metrics_section(ui: PageUi, deployment_id: str, window: str = "hour") -> Response:
     """The metrics section alone, redrawn: the detail page's script swaps its charts in."""
-    deployment_id = _id(deployment_id)
+    deployment_id = path_id(deployment_id)
     deployment = await ui.api.get(f"/deployments/{deployment_id}")
     return ui.render("deployment_metrics.html", d=deployment, metrics=await _metrics(ui, deployment_id, window))
 
@@ -279,7 +279,7 @@ async def _manifests_preview(ui: SignedInUi, deployment_id: str) -> dict[str, An
 @router.get("/{deployment_id}/status.json")
 async def live_status(ui: PageUi, deployment_id: str) -> JSONResponse:
     """What the detail page polls: the deployment's and its recent revisions' status."""
-    deployment_id = _id(deployment_id)
+    deployment_id = path_id(deployment_id)
     deployment = await ui.api.get(f"/deployments/{deployment_id}")
     revisions = (await ui.api.get(f"/deployments/{deployment_id}/revisions", limit=REVISIONS_SHOWN))["resources"]
     return JSONResponse(
@@ -297,7 +297,7 @@ async def live_status(ui: PageUi, deployment_id: str) -> JSONResponse:
 
 @router.get("/{deployment_id}/revisions/{revision_id}")
 async def revision_page(ui: PageUi, deployment_id: str, revision_id: str, offset: str | None = None) -> Response:
-    deployment_id, revision_id = _id(deployment_id), _id(revision_id)
+    deployment_id, revision_id = path_id(deployment_id), path_id(revision_id)
     start = _offset(offset)
     deployment = await ui.api.get(f"/deployments/{deployment_id}")
     base = f"/deployments/{deployment_id}/revisions/{revision_id}"
@@ -318,7 +318,7 @@ async def revision_page(ui: PageUi, deployment_id: str, revision_id: str, offset
 
 @router.post("/{deployment_id}/revisions/{revision_id}/redeploy")
 async def redeploy(ui: FormUi, deployment_id: str, revision_id: str) -> Response:
-    deployment_id, revision_id = _id(deployment_id), _id(revision_id)
+    deployment_id, revision_id = path_id(deployment_id), path_id(revision_id)
     key = ui.form.get("idempotency_key") or new_idempotency_key()
     try:
         revision = await ui.api.call(
@@ -361,7 +361,7 @@ def _edit_form(
 
 @router.get("/{deployment_id}/edit")
 async def edit_page(ui: PageUi, deployment_id: str) -> Response:
-    deployment, etag = await ui.api.get_with_etag(f"/deployments/{_id(deployment_id)}")
+    deployment, etag = await ui.api.get_with_etag(f"/deployments/{path_id(deployment_id)}")
     values = forms.values_of_deployment(deployment)
     return _edit_form(ui, deployment, etag, values, values, {})
 
@@ -377,7 +377,7 @@ def _baseline(form: dict[str, Any], deployment: dict[str, Any]) -> dict[str, Any
 
 @router.post("/{deployment_id}/edit")
 async def update(ui: FormUi, deployment_id: str) -> Response:
-    deployment_id = _id(deployment_id)
+    deployment_id = path_id(deployment_id)
     values = forms.deployment_values(ui.form)
     deployment, current_etag = await ui.api.get_with_etag(f"/deployments/{deployment_id}")
     etag = ui.form.get("etag") or current_etag
@@ -414,13 +414,13 @@ async def update(ui: FormUi, deployment_id: str) -> Response:
 
 @router.get("/{deployment_id}/delete")
 async def delete_page(ui: PageUi, deployment_id: str) -> Response:
-    deployment = await ui.api.get(f"/deployments/{_id(deployment_id)}")
+    deployment = await ui.api.get(f"/deployments/{path_id(deployment_id)}")
     return ui.render("deployment_delete.html", title=f"Delete {deployment['name']}", d=deployment, values={}, errors={})
 
 
 @router.post("/{deployment_id}/delete")
 async def delete(ui: FormUi, deployment_id: str) -> Response:
-    deployment_id = _id(deployment_id)
+    deployment_id = path_id(deployment_id)
     deployment = await ui.api.get(f"/deployments/{deployment_id}")
     typed = ui.form.get("confirm_name", "").strip()
     if typed != deployment["name"]:
