@@ -3,8 +3,8 @@ in-process as the signed-in API key. Mounted by `mount_ui`; nothing else in the 
 
 Modules: `guards` (the dependencies a page starts with), `page` (rendering), `session` (the
 cookie), `csrf`, `navigation` (redirect targets), `api_client`, `forms` (form <-> API body), and
-one module of routes per area (`sign_in`, `deployments`, `runtime_logs`, `listeners`,
-`api_keys`), and `langsmith_links` (the dashboard links langgraph-cli prints)."""
+one module of routes per area (`sign_in`, `deployments`, `deployment_move`, `runtime_logs`,
+`listeners`, `api_keys`), and `langsmith_links` (the dashboard links langgraph-cli prints)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from . import api_keys, deployments, listeners, runtime_logs, sign_in
+from . import api_keys, deployment_move, deployments, listeners, runtime_logs, sign_in
 from .api_client import ApiError
 from .guards import FormRefused, SignInRequired, anonymous_page, current_ui
 from .langsmith_links import links_router
@@ -69,7 +69,7 @@ def mount_ui(app: FastAPI) -> None:
     ensure_cookie_key(app)
     app.include_router(links_router(app.state.settings.base_path, prefix))
     router = APIRouter(prefix=prefix, include_in_schema=False, max_body_size=MAX_FORM_BYTES)
-    for module in (sign_in, deployments, runtime_logs, listeners, api_keys):
+    for module in (sign_in, deployments, deployment_move, runtime_logs, listeners, api_keys):
         router.include_router(module.router)
 
     @router.get("")
