@@ -169,12 +169,18 @@ async def test_an_orphan_loses_its_objects_but_keeps_its_database(
         await eventually(
             lambda: local_cluster.kubectl("get", "deployment", d.name, "-n", namespace, check=False).returncode != 0, 60
         )
+        # Its env Secret (the database credentials) goes too, although the Deployment that
+        # located it is gone by the time the Secret's turn comes: in the pass the Deployment's
+        # deletion event queues, which may start after the Deployment is seen gone (so waited
+        # for; before the fix it stayed for good).
+        await eventually(
+            lambda: (
+                local_cluster.kubectl("get", "secret", f"{d.name}-env", "-n", namespace, check=False).returncode != 0
+            ),
+            30,
+        )
         await running.idle()
         assert d.id in await shared.provisioned()
-        # Its env Secret (the database credentials) goes too, although the Deployment that
-        # located it is gone by the time the Secret's turn comes.
-        env = local_cluster.kubectl("get", "secret", f"{d.name}-env", "-n", namespace, check=False)
-        assert env.returncode != 0, "the orphan's env Secret was left behind"
     finally:
         await running.stop()
 
