@@ -241,3 +241,24 @@ async def test_the_form_sent_twice_moves_once(page, ui_server):
         assert response.status == 303
     found, revisions = await stored(ui_server, deployment)
     assert found["source_config"]["listener_id"] == new["id"] and revisions == 2
+
+
+async def test_the_listeners_page_shows_where_each_keeps_its_databases(page, ui_server):
+    # What decides whether a move keeps the data, visible before anyone opens a move form.
+    shared = await register(ui_server, "eu-1", ["agents"], SHARED)
+    dedicated = await register(ui_server, "us-1", ["agents"], DEDICATED)
+    silent = await register(ui_server, "ap-1", ["agents"], None)
+    await sign_in(page, ui_server)
+    await page.goto(f"{ui_server.ui}/listeners")
+    header = page.get_by_role("columnheader", name="Data store")
+    await expect(header).to_be_visible()
+    identity = SHARED.partition(":")[2]
+    rows = {
+        shared["id"]: f"shared {identity[:12]}…",
+        dedicated["id"]: "dedicated (each agent's own Postgres)",
+        silent["id"]: "not reported",
+    }
+    for listener_id, text in rows.items():
+        await expect(page.locator(f"#listener-{listener_id}")).to_contain_text(text)
+    # The whole id is there for comparing two listeners' stores, never an address.
+    await expect(page.locator(f"#listener-{shared['id']} span[title]")).to_have_attribute("title", SHARED)

@@ -10,12 +10,13 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from lgcp_contract.data_stores import DEDICATED, shares_data
+from lgcp_contract.data_stores import shares_data
 
 from . import forms, listener_contact
 from .api_client import ApiError
 from .deployments import FormUi, PageUi, path_id
 from .forms import new_idempotency_key
+from .listeners import data_store_text
 from .page import SignedInUi
 
 router = APIRouter(prefix="/deployments")
@@ -24,16 +25,6 @@ STALE_MESSAGE = (
     "The deployment changed since this page was opened. The page now shows its current state "
     "with your choices kept: check them and move it again."
 )
-
-
-def store_text(store: str | None) -> str:
-    """A listener's data store as the form shows it: its kind and the start of its id."""
-    if store is None:
-        return "not reported"
-    if store == DEDICATED:
-        return "dedicated (each agent's own Postgres)"
-    kind, _, identity = store.partition(":")
-    return f"{kind} {identity[:12]}…"
 
 
 def candidates(
@@ -46,7 +37,7 @@ def candidates(
         {
             **listener_contact.contact(listener, now),
             "namespaces": listener["compute_config"]["k8s_namespaces"],
-            "store": store_text(listener.get("data_store")),
+            "store": data_store_text(listener.get("data_store")),
             "keeps_databases": shares_data(current_store, listener.get("data_store")),
         }
         for listener in listeners
@@ -93,7 +84,7 @@ async def _form(
         d=deployment,
         etag=etag or current_etag or "",
         listener=listener_contact.contact(current, now) if current else None,
-        current_store=store_text(current.get("data_store") if current else None),
+        current_store=data_store_text(current.get("data_store") if current else None),
         candidates=candidates(listeners, current, now),
         values=values,
         errors=errors,
