@@ -4,7 +4,7 @@
 #
 #   etcd, kube-apiserver, kube-controller-manager, kube-scheduler   the control plane
 #   containerd (+ runc from Debian), kubelet, kube-proxy (nftables)  the node
-#   CoreDNS (a pod), Traefik (a host process on 127.0.0.1)          DNS and ingress
+#   CoreDNS (a pod), Traefik (a host process on the bridge address) DNS and ingress
 #   local-volumes (a host process)                                  the default StorageClass
 #   kube-router's firewall (a host process)                         NetworkPolicies enforced
 #
@@ -42,8 +42,8 @@ hosts_mark="# lgcp-real-node"
 pause_image=lgcp.local/pause:1
 coredns_image=lgcp.local/coredns:${COREDNS_VERSION:-}
 probe_image=lgcp.local/probe:1
-# Host ports, all on 127.0.0.1 except the API server and the kubelet (on the bridge address,
-# where pods and the API server reach them).
+# Host ports, all on 127.0.0.1 except the API server, the kubelet and the ingress (on the bridge
+# address, where pods and the API server reach them).
 declare -A ports=(
   [etcd]=$etcd_port [etcd-peer]=$((etcd_port + 1)) [controller-manager]=10357 [scheduler]=10359
   [kubelet-healthz]=10348 [kube-proxy-healthz]=10356 [kube-proxy-metrics]=10349
@@ -133,14 +133,15 @@ port_taken() {
 require_free_ports() {
   local name
   for name in "${!ports[@]}"; do
+    [[ $name == ingress ]] && continue
     port_taken 127.0.0.1 "${ports[$name]}" || continue
     case $name in
-      ingress) die "port $ingress_port on 127.0.0.1 (the ingress) is in use: free it or choose another, e.g. LGCP_INGRESS_PORT=8080" ;;
       etcd | etcd-peer) die "port ${ports[$name]} on 127.0.0.1 ($name) is in use: free it or move etcd with LGCP_REAL_ETCD_PORT (it uses that port and the next)" ;;
       traefik-ping) die "port ${ports[$name]} on 127.0.0.1 (Traefik's ping) is in use: free it or set LGCP_REAL_TRAEFIK_PING_PORT" ;;
       *) die "port ${ports[$name]} on 127.0.0.1 ($name) is in use: free it (the node's fixed ports are listed in docs/architecture.md)" ;;
     esac
   done
+  ! port_taken "$gateway" "$ingress_port" || die "port $ingress_port (the ingress) is in use on every address: free it or choose another, e.g. LGCP_INGRESS_PORT=8080"
   ! port_taken "$gateway" "$api_port" || die "port $api_port (the API server) is in use on every address: free it or set LGCP_REAL_API_PORT"
   ! port_taken "$gateway" 10250 || die "port 10250 (the kubelet) is in use on every address: free it"
   if [[ $(ip -o addr show) == *" $gateway/"* ]]; then
@@ -203,6 +204,7 @@ table inet $guard_table {
     type filter hook input priority filter - 10; policy accept;
     iifname "$bridge" ct state established,related accept
     iifname "$bridge" tcp dport $api_port accept comment "pods reach the API server"
+    iifname "$bridge" ip daddr $gateway tcp dport $ingress_port accept comment "pods reach the ingress (the LangSmith host)"
     iifname "$bridge" meta l4proto icmp accept
     iifname "$bridge" counter drop comment "pods reach no other host service"
     iifname != { "lo", "$bridge" } ip daddr @node_ranges counter drop comment "the node's addresses are not reachable from outside"
@@ -215,10 +217,13 @@ table inet $guard_table {
 EOF
 }
 
-hosts_line() { echo "127.0.0.1 $ingress_host  $hosts_mark"; }
+# The ingress listens on the bridge address, which is the machine's own: host processes reach
+# it there as pods do (through CoreDNS's record of the same name).
+hosts_line() { echo "$gateway $ingress_host  $hosts_mark"; }
 
 hosts_add() {
   grep -qxF "$(hosts_line)" /etc/hosts && return
+  hosts_remove # a marked line of an earlier version (127.0.0.1)
   # A file without a final newline would glue the line onto its last one.
   [[ ! -s /etc/hosts || $(tail -c1 /etc/hosts | od -An -c | tr -d ' ') == '\n' ]] || echo >>/etc/hosts
   echo "$(hosts_line)" >>/etc/hosts
@@ -236,7 +241,8 @@ hosts_remove() {
 
 render() { # render FILE: a manifest with its @PLACEHOLDERS@ filled in
   sed -e "s#@COREDNS_IMAGE@#$coredns_image#g" -e "s#@DNS_IP@#$dns_ip#g" \
-    -e "s#@STORAGE_CLASS@#$storage_class#g" -e "s#@INGRESS_PORT@#$ingress_port#g" "$1"
+    -e "s#@STORAGE_CLASS@#$storage_class#g" -e "s#@INGRESS_PORT@#$ingress_port#g" \
+    -e "s#@INGRESS_HOST@#$ingress_host#g" -e "s#@GATEWAY@#$gateway#g" "$1"
 }
 
 # put FILE: writes stdin to FILE only when that changes it. kube-proxy exits when its
@@ -387,19 +393,20 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 EOF
 
   put "$state/traefik/traefik.yaml" <<EOF
-# Traefik as a host process: the web entry point on 127.0.0.1, routes from the cluster's
-# Ingresses (class traefik) and Gateway API HTTPRoutes (GatewayClass traefik).
+# Traefik as a host process: the web entry point on the bridge address (the host and pods reach
+# it; nothing off the machine does), routes from the cluster's Ingresses (class traefik) and
+# Gateway API HTTPRoutes (GatewayClass traefik).
 global: {checkNewVersion: false, sendAnonymousUsage: false}
 entryPoints:
-  web: {address: "127.0.0.1:$ingress_port"}
+  web: {address: "$gateway:$ingress_port"}
   ping: {address: "127.0.0.1:$traefik_ping_port"}
 ping: {entryPoint: ping}
 log: {level: INFO, noColor: true}
 providers:
   kubernetesIngress:
-    ingressEndpoint: {ip: 127.0.0.1}
+    ingressEndpoint: {ip: $gateway}
   kubernetesGateway:
-    statusAddress: {ip: 127.0.0.1}
+    statusAddress: {ip: $gateway}
 EOF
 }
 

@@ -5,19 +5,18 @@ plane with a `listener` key made through the API, is woken over HTTP, cannot rea
 plane's Redis (NetworkPolicies, enforced on this node by kube-router), and runs a deployment that
 names it in its own agents' namespace only, answering through the ingress.
 
-The control plane's URL as the data plane's pods reach it: the node's ingress (Traefik) is a host
-process listening on 127.0.0.1, and the node's guard lets pods reach no host port but the API
-server's (CoreDNS also answers nothing for `langsmith.lgcp.test`), so no pod reaches the
-LangSmith host. The in-cluster address of the control plane is its API Service,
-`http://<api Service>.<namespace>.svc:<port><base path>/api-host`: the URL the control plane's
-own listener calls, which the data plane is given as `listener.controlPlane.url`, with a
-`networkPolicy.externalEgress` rule to the API's pods. A data plane in another cluster gives the
-LangSmith host's HTTPS URL there instead (values/dataplane.yaml)."""
+The data plane reaches the control plane as one in another cluster would: through the LangSmith
+ingress, by its host name. `listener.controlPlane.url` is the control plane's `/api-host` URL on
+`langsmith.lgcp.test` (Traefik on the node's bridge address, which CoreDNS answers for that name
+and the node's guard lets pods reach on the ingress port), with a `networkPolicy.externalEgress`
+rule to that address and port only, as a platform team would allow egress to its load
+balancer. The data plane's listener has no address of the control plane's Services at all."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -107,11 +106,16 @@ def service_host(release: Release, component: str) -> str:
     return f"{release.chart.client_service(component)}.{release.config.namespace}.svc"
 
 
+def ingress_address(control: Release) -> tuple[str, int]:
+    """The LangSmith ingress's address and port, as the host resolves its name (/etc/hosts)."""
+    url = urlsplit(control.api_url)
+    assert url.hostname is not None
+    return socket.gethostbyname(url.hostname), url.port or 80
+
+
 def data_plane_values(control: Release, compute_id: str) -> dict:
     """What differs from values/local.yaml (the demo's images) for a data plane of `control`."""
-    api = control.chart.find("Deployment", "api")
-    container = next(c for c in api["spec"]["template"]["spec"]["containers"] if c["name"] == "api")
-    api_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "http")
+    address, port = ingress_address(control)
     return {
         "api": {"enabled": False},
         "listener": {
@@ -120,23 +124,13 @@ def data_plane_values(control: Release, compute_id: str) -> dict:
             # Only wake-ups apply changes (values/local.yaml resyncs every 10 s, which would hide
             # wake-ups that never arrive): every change below reached it over HTTP.
             "resyncSeconds": RESYNC_SECONDS,
-            # What the control plane's own listener calls: its API Service (module docstring).
-            "controlPlane": {"url": control.listener_setting("LGCP_LISTENER_API_URL")},
+            # The control plane through the LangSmith ingress, as from another cluster.
+            "controlPlane": {"url": control.api_url},
         },
         "networkPolicy": {
             "enabled": True,
             "externalEgress": [
-                {
-                    "to": [
-                        {
-                            "namespaceSelector": {
-                                "matchLabels": {"kubernetes.io/metadata.name": control.config.namespace}
-                            },
-                            "podSelector": {"matchLabels": api["spec"]["selector"]["matchLabels"]},
-                        }
-                    ],
-                    "ports": [{"port": api_port, "protocol": "TCP"}],
-                }
+                {"to": [{"ipBlock": {"cidr": f"{address}/32"}}], "ports": [{"port": port, "protocol": "TCP"}]}
             ],
         },
     }
@@ -209,13 +203,14 @@ def test_the_data_plane_listener_registers_and_has_no_redis_of_the_control_plane
     # Seen since its key was made before the install (both times from the control plane's database).
     assert listener["last_seen_at"] is not None, listener
     assert dt.datetime.fromisoformat(listener["last_seen_at"]) >= dt.datetime.fromisoformat(data_plane.key_created_at)
-    # Its environment: woken over HTTP, no Redis of the control plane, and of the control plane's
-    # addresses only the API's.
+    # Its environment: woken over HTTP, no Redis of the control plane, the control plane only
+    # through the ingress (registered above, so that URL works from its pod), none of its Services.
     env = {e["name"]: e.get("value", "") for e in listener_pod(release)["spec"]["containers"][0]["env"]}
     assert env["LGCP_LISTENER_WAKEUP_SOURCE"] == "http"
     assert "LGCP_LISTENER_REDIS_URL" not in env
+    assert env["LGCP_LISTENER_API_URL"] == control.api_url
     control_plane_addresses = {k for k, v in env.items() if f".{control.config.namespace}.svc" in v}
-    assert control_plane_addresses == {"LGCP_LISTENER_API_URL"}, env
+    assert control_plane_addresses == set(), env
     # The control plane's own listener does have its Redis (what the data plane must not have).
     control_env = {e["name"]: e.get("value", "") for e in listener_pod(control)["spec"]["containers"][0]["env"]}
     assert service_host(control, "cache") in control_env["LGCP_LISTENER_REDIS_URL"]

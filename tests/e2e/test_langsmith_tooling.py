@@ -46,7 +46,8 @@ def langgraph(release: Release, home: Path, *args: str) -> str:
 
 
 def curl_status(url: str, host: str) -> str:
-    """The HTTP status curl gets for `url` with that Host header (127.0.0.1: the node's Traefik)."""
+    """The HTTP status curl gets for `url` (on the LangSmith host: the node's Traefik) with another
+    Host header."""
     proc = subprocess.run(
         ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Host: {host}", url],
         capture_output=True,
@@ -118,7 +119,7 @@ def test_custom_url_answers_through_traefik(demo, plane, listener_id):
         wait_route(f"{release.agent_url(name)}/ok")
         # The custom host serves the agent's own path (Ingress has no portable prefix rewrite).
         path = urlsplit(release.agent_url(name)).path
-        url = f"http://127.0.0.1:{release.node.ingress.port}{path}/ok"
+        url = f"http://{release.node.ingress.host}:{release.node.ingress.port}{path}/ok"
 
         wait_for(lambda: curl_status(url, host) == "200", f"{host} answering through Traefik", timeout=60)
         assert curl_status(url, "not-routed.lgcp.test") == "404"  # only the hosts of the agent's route

@@ -1,6 +1,6 @@
 """The real local node runs what the product needs (README "The local cluster", docs/architecture.md
 "Real local node"): real containers under Pod Security "restricted" with readable logs, Services
-and cluster DNS, routes through the ingress on 127.0.0.1 by host name, volumes that bind, guarded
+and cluster DNS, routes through the ingress by host name (from the host and from pods), volumes that bind, guarded
 egress, and an up/down that leaves the machine as it was.
 
 The pods run the probe image (scripts/cluster/real/cmd/probe), which the node imports at `up`.
@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -32,6 +33,7 @@ from harness.cluster import (
 
 pytestmark = pytest.mark.cluster
 
+NODE_ADDRESS = "198.18.0.1"  # the bridge's: the API server, the kubelet and the ingress listen there
 OUTSIDE = "203.0.113.7:80"  # TEST-NET-3: never routed anywhere; a connect must fail at once
 RESTRICTED = restricted_security_context(65532)
 
@@ -299,7 +301,14 @@ def test_a_deployment_answers_through_the_ingress_by_host_name(real_cluster: Rea
     other = httpx.get(url, headers={"Host": "elsewhere.invalid"}, timeout=5)
     assert other.status_code == 404
     status = real_cluster.get_json("-n", namespace, "ingress/web")["status"]["loadBalancer"]["ingress"]
-    assert status == [{"ip": "127.0.0.1"}]
+    assert status == [{"ip": NODE_ADDRESS}]
+    # Pods reach the LangSmith host by the same name (a data plane's listener calls the control
+    # plane there): CoreDNS answers the bridge address, and the guard lets the ingress port in.
+    phase, log = run_pod(real_cluster, namespace, "resolve-ingress", "resolve", real_cluster.ingress_host)
+    assert (phase, log.strip()) == ("Succeeded", NODE_ADDRESS), log
+    port = urlsplit(real_cluster.ingress_url).port or 80
+    phase, log = run_pod(real_cluster, namespace, "connect-ingress", "connect", f"{real_cluster.ingress_host}:{port}")
+    assert phase == "Succeeded", log
 
 
 def test_chromium_reaches_the_ingress_host(real_cluster: RealCluster, namespace: str, tmp_path: Path) -> None:

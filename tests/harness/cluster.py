@@ -1,7 +1,7 @@
 """The local clusters (scripts/cluster.sh), as the test suites see them.
 
 Two kinds: "kwok" (simulated nodes and pods; the api/listener/chart suites) and "real" (a real
-node that runs containers, with an ingress on 127.0.0.1; README "The local cluster").
+node that runs containers, with an ingress on its bridge address; README "The local cluster").
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The local Kubernetes node (scripts/cluster.sh with LGCP_CLUSTER=real): started when needed,
-images imported into its containerd, and reached through its ingress controller on 127.0.0.1.
+images imported into its containerd, and reached through its ingress controller (on the bridge
+address, by the LangSmith host name).
 """
 
 from __future__ import annotations
