@@ -22,8 +22,8 @@ What the rows say, beyond "the role may" (2xx) and "the role may not" (403):
   for anyone; the UI page behind it checks the session.
 - interrupt answers 409 to a deployer: the fresh revision has no active one to fall back to (the
   role check passed).
-- UI pages a viewer may open but whose forms only a deployer may post (new, edit, delete):
-  the page shows; the post is refused (403) by the API behind it.
+- UI pages a viewer may open but whose forms only a deployer may post (new, edit, delete), or
+  only an admin (move): the page shows; the post is refused (403) by the API behind it.
 """
 
 from __future__ import annotations
@@ -101,6 +101,8 @@ GET /ui/deployments/{deployment_id}/edit                                        
 POST /ui/deployments/{deployment_id}/edit                                         303 303 403 303 303 303 404
 GET /ui/deployments/{deployment_id}/logs                                          200 200 200 303 303 303 404
 GET /ui/deployments/{deployment_id}/metrics                                       200 200 200 303 303 303 404
+GET /ui/deployments/{deployment_id}/move                                          200 200 200 303 303 303 404
+POST /ui/deployments/{deployment_id}/move                                         303 403 403 303 303 303 404
 GET /ui/deployments/{deployment_id}/revisions/{revision_id}                       200 200 200 303 303 303 404
 POST /ui/deployments/{deployment_id}/revisions/{revision_id}/redeploy             303 303 403 303 303 303 404
 GET /ui/deployments/{deployment_id}/status.json                                   200 200 200 303 303 303 404

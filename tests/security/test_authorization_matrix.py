@@ -227,6 +227,8 @@ async def call_ui(world: World, caller: Caller, method: str, path: str, filled: 
         form.update(
             image_uri="registry.example.com/team/agent:2", min_scale="1", max_scale="1", cpu="0.1", memory_mb="128"
         )
+    elif relative.endswith("/move"):
+        form.update(listener_id=(await world.fresh_listener())["id"], allow_new_databases="on")
     elif relative.endswith("/delete") and deployment is not None:
         form["confirm_name"] = deployment["name"]
     elif relative == "/api-keys":

@@ -13,7 +13,10 @@ async def test_listeners_are_listed_with_their_namespaces(page, ui_server, liste
     row = page.get_by_role("row", name="cluster-1")
     await expect(row).to_contain_text("agents, team-b")
     await expect(row).to_contain_text(listener["id"])
-    await expect(row.get_by_role("cell").nth(3)).to_have_text("never")
+    # Cells after the compute id (the row's header): namespaces, data store, registered, last
+    # changed, last contact.
+    await expect(row.get_by_role("cell").nth(1)).to_have_text("not reported")  # made by an admin
+    await expect(row.get_by_role("cell").nth(4)).to_have_text("never")
     await screenshot(page, "listeners")
 
 
@@ -26,7 +29,7 @@ async def test_listeners_page_shows_the_last_contact(page, ui_server, listener):
     assert seen is not None
     await sign_in(page, ui_server)
     await page.get_by_role("link", name="Listeners").click()
-    contact = page.get_by_role("row", name="cluster-1").get_by_role("cell").nth(3)
+    contact = page.get_by_role("row", name="cluster-1").get_by_role("cell").nth(4)
     await expect(contact).to_have_text(f"{seen[:19].replace('T', ' ')} UTC")
     await expect(contact.locator("time")).to_have_attribute("datetime", seen)
 
